@@ -1,0 +1,44 @@
+# cfimap — build, test, demo, bench. Each target installs what it needs on a
+# fresh Debian machine first (apt packages, the rustup target).
+
+CARGO  ?= cargo
+GUEST  := target/wasm32-wasip2/release/cfimap.wasm
+CLI    := target/release/cfimap
+APT    := DEBIAN_FRONTEND=noninteractive apt-get
+
+.PHONY: all build test demo bench lint toolchain dovecot clean
+
+all: build
+
+## toolchain: the wasm target the guest is built for.
+toolchain:
+	@rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+
+## dovecot: Debian's IMAP server, run privately by the tests and the demo
+## (never as a system service).
+dovecot:
+	@test -x /usr/sbin/dovecot || { $(APT) update -qq && $(APT) install -y -qq dovecot-imapd; }
+	@# Debian may start a system instance on install; the tests never use it.
+	@-systemctl stop dovecot >/dev/null 2>&1 || true
+
+## build: the component, then the host CLI that embeds it.
+build: toolchain
+	$(CARGO) build --release -p cfimap --target wasm32-wasip2
+	$(CARGO) build --release -p cfimap-host -p cfimap-tests --bins
+
+## test: unit tests, lints, then the conformance tests against a private Dovecot.
+test: build dovecot lint
+	$(CARGO) test --release -p cfimap --lib
+	$(CARGO) test --release -p cfimap-host -p cfimap-tests
+
+lint: toolchain
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release -p cfimap --target wasm32-wasip2 -- -D warnings
+	$(CARGO) clippy --release -p cfimap-host -p cfimap-tests --all-targets -- -D warnings
+
+## demo: a throwaway Dovecot seeded with sample mail, and cfimap run against it.
+demo: build dovecot
+	target/release/cfimap-testbed demo
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,172 @@
+//! The component's face: the exported `client` interface, mapped onto the
+//! session and the action modules.
+
+use std::cell::RefCell;
+
+use crate::bindings::cfimap::imap::types::{
+    self as wit, ChangeReport, ConnectOptions, FolderChange, FolderRow, MessageRow, ReadOptions,
+    Selection,
+};
+use crate::bindings::exports::cfimap::imap::client::{Guest, GuestSession, Session as Handle};
+use crate::error::{Error, Result};
+use crate::folders;
+use crate::session::Session;
+
+/// The component.
+pub struct Component;
+
+impl Guest for Component {
+    type Session = SessionResource;
+}
+
+/// The `session` resource: a session until `close` or a broken connection.
+pub struct SessionResource {
+    session: RefCell<Option<Session>>,
+}
+
+impl SessionResource {
+    /// Runs `action` on the open session; an error that leaves the
+    /// connection untrustworthy ends the session.
+    fn with<T>(&self, action: impl FnOnce(&mut Session) -> Result<T>) -> Result<T, wit::Error> {
+        let mut slot = self.session.borrow_mut();
+        let session = slot.as_mut().ok_or(wit::Error::SessionClosed)?;
+        let result = action(session);
+        if let Err(e) = &result {
+            if e.breaks_session() {
+                *slot = None;
+            }
+        }
+        result.map_err(wit::Error::from)
+    }
+}
+
+fn not_yet<T>(action: &str) -> Result<T, wit::Error> {
+    Err(wit::Error::NotImplemented(format!(
+        "{action} is not implemented in this version of cfimap"
+    )))
+}
+
+impl GuestSession for SessionResource {
+    fn open(options: ConnectOptions) -> Result<Handle, wit::Error> {
+        let session = Session::open(&options)?;
+        Ok(Handle::new(SessionResource {
+            session: RefCell::new(Some(session)),
+        }))
+    }
+
+    fn get_header_only(
+        &self,
+        _folder: Option<String>,
+        _selection: Selection,
+        _options: ReadOptions,
+    ) -> Result<Vec<MessageRow>, wit::Error> {
+        not_yet("getHeaderOnly")
+    }
+
+    fn get_all(
+        &self,
+        _folder: Option<String>,
+        _selection: Selection,
+        _options: ReadOptions,
+    ) -> Result<Vec<MessageRow>, wit::Error> {
+        not_yet("getAll")
+    }
+
+    fn delete(
+        &self,
+        _folder: Option<String>,
+        _selection: Selection,
+        _stoponerror: bool,
+    ) -> Result<ChangeReport, wit::Error> {
+        not_yet("delete")
+    }
+
+    fn mark_read(
+        &self,
+        _folder: Option<String>,
+        _selection: Selection,
+        _stoponerror: bool,
+    ) -> Result<ChangeReport, wit::Error> {
+        not_yet("markRead")
+    }
+
+    fn move_mail(
+        &self,
+        _folder: Option<String>,
+        _newfolder: String,
+        _selection: Selection,
+        _stoponerror: bool,
+    ) -> Result<ChangeReport, wit::Error> {
+        not_yet("moveMail")
+    }
+
+    fn list_all_folders(
+        &self,
+        folder: Option<String>,
+        recurse: bool,
+    ) -> Result<Vec<FolderRow>, wit::Error> {
+        self.with(|s| folders::list_all(s, folder.as_deref(), recurse))
+    }
+
+    fn create_folder(&self, folder: String) -> Result<FolderChange, wit::Error> {
+        self.with(|s| folders::create(s, &folder))
+            .map(|folders| FolderChange { folders })
+    }
+
+    fn delete_folder(&self, folder: String, recurse: bool) -> Result<FolderChange, wit::Error> {
+        self.with(|s| folders::delete(s, &folder, recurse))
+            .map(|folders| FolderChange { folders })
+    }
+
+    fn rename_folder(&self, folder: String, newfolder: String) -> Result<FolderChange, wit::Error> {
+        self.with(|s| folders::rename(s, &folder, &newfolder))
+            .map(|folders| FolderChange { folders })
+    }
+
+    fn close(&self) -> Result<(), wit::Error> {
+        let session = self
+            .session
+            .borrow_mut()
+            .take()
+            .ok_or(wit::Error::SessionClosed)?;
+        session.logout().map_err(wit::Error::from)
+    }
+}
+
+impl From<Error> for wit::Error {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::InvalidArgument { attribute, reason } => {
+                Self::InvalidArgument(wit::InvalidArgument {
+                    attribute: attribute.to_owned(),
+                    reason,
+                })
+            }
+            Error::DeniedByPolicy(s) => Self::DeniedByPolicy(s),
+            Error::Connect(s) => Self::Connect(s),
+            Error::Tls(s) => Self::Tls(s),
+            Error::Timeout(s) => Self::Timeout(s),
+            Error::AuthenticationFailed(s) => Self::AuthenticationFailed(s),
+            Error::FolderNotFound(s) => Self::FolderNotFound(s),
+            Error::FolderExists(s) => Self::FolderExists(s),
+            Error::ProtectedFolder(s) => Self::ProtectedFolder(s),
+            Error::FolderHasChildren(s) => Self::FolderHasChildren(s),
+            Error::ServerRefused {
+                command,
+                status,
+                code,
+                text,
+            } => Self::ServerRefused(wit::ServerRefusal {
+                command,
+                status,
+                code,
+                text,
+            }),
+            Error::ProtocolViolation(s) => Self::ProtocolViolation(s),
+            Error::ConnectionClosed(s) => Self::ConnectionClosed(s),
+            Error::Unsupported(s) => Self::Unsupported(s),
+            Error::SessionClosed => Self::SessionClosed,
+            Error::NotImplemented(s) => Self::NotImplemented(s),
+        }
+    }
+}

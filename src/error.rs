@@ -1,0 +1,100 @@
+//! What can go wrong in an action, as one enum that says what happened.
+//!
+//! Each case maps one-to-one onto the WIT `error` variant (see
+//! [`crate::component`]). No case ever carries a password or token: the only
+//! text they hold is the caller's attribute values, the server's words, or
+//! the transport's description.
+
+/// Why an action failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// An attribute has a wrong or missing value; nothing was sent for it.
+    #[error("invalid attribute {attribute}: {reason}")]
+    InvalidArgument {
+        /// The tag's name of the attribute.
+        attribute: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The host's policy does not allow the server.
+    #[error("denied by policy: {0}")]
+    DeniedByPolicy(String),
+    /// Name resolution or the TCP connect failed.
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    /// TLS could not be established, verified, or was required and missing.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The server did not answer in time.
+    #[error("timeout: {0}")]
+    Timeout(String),
+    /// The server rejected the credentials.
+    #[error("authentication failed: {0}")]
+    AuthenticationFailed(String),
+    /// The folder does not exist.
+    #[error("folder not found: {0}")]
+    FolderNotFound(String),
+    /// The folder exists already.
+    #[error("folder exists: {0}")]
+    FolderExists(String),
+    /// The folder may not be deleted or renamed.
+    #[error("protected folder: {0}")]
+    ProtectedFolder(String),
+    /// The folder has subfolders and `recurse` was not asked for.
+    #[error("folder has subfolders: {0}")]
+    FolderHasChildren(String),
+    /// A tagged NO or BAD.
+    #[error("server refused {command}: {status} {text}")]
+    ServerRefused {
+        /// The command's name, e.g. `CREATE`.
+        command: String,
+        /// `NO` or `BAD`.
+        status: String,
+        /// The response code, when one was sent.
+        code: Option<String>,
+        /// The server's text.
+        text: String,
+    },
+    /// The server broke the protocol; says how.
+    #[error("protocol violation: {0}")]
+    ProtocolViolation(String),
+    /// The connection ended early.
+    #[error("connection closed: {0}")]
+    ConnectionClosed(String),
+    /// The server lacks what the action needs and there is no safe fallback.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// The session was closed or broken by an earlier error.
+    #[error("session closed")]
+    SessionClosed,
+    /// The action is not implemented in this version.
+    #[error("not implemented: {0}")]
+    NotImplemented(String),
+}
+
+impl Error {
+    /// An invalid-attribute error.
+    pub fn invalid(attribute: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidArgument {
+            attribute,
+            reason: reason.into(),
+        }
+    }
+
+    /// Whether the connection can no longer be trusted to carry commands:
+    /// after such an error the session refuses further actions.
+    pub fn breaks_session(&self) -> bool {
+        matches!(
+            self,
+            Self::Connect(_)
+                | Self::Tls(_)
+                | Self::Timeout(_)
+                | Self::ProtocolViolation(_)
+                | Self::ConnectionClosed(_)
+                | Self::SessionClosed
+        )
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
