@@ -9,8 +9,8 @@ use crate::bindings::cfimap::imap::types::{
 };
 use crate::bindings::exports::cfimap::imap::client::{Guest, GuestSession, Session as Handle};
 use crate::error::{Error, Result};
-use crate::folders;
 use crate::session::Session;
+use crate::{changes, folders};
 
 /// The component.
 pub struct Component;
@@ -74,30 +74,30 @@ impl GuestSession for SessionResource {
 
     fn delete(
         &self,
-        _folder: Option<String>,
-        _selection: Selection,
-        _stoponerror: bool,
+        folder: Option<String>,
+        selection: Selection,
+        stoponerror: bool,
     ) -> Result<ChangeReport, wit::Error> {
-        not_yet("delete")
+        self.with(|s| changes::delete(s, folder.as_deref(), &selection, stoponerror))
     }
 
     fn mark_read(
         &self,
-        _folder: Option<String>,
-        _selection: Selection,
-        _stoponerror: bool,
+        folder: Option<String>,
+        selection: Selection,
+        stoponerror: bool,
     ) -> Result<ChangeReport, wit::Error> {
-        not_yet("markRead")
+        self.with(|s| changes::mark_read(s, folder.as_deref(), &selection, stoponerror))
     }
 
     fn move_mail(
         &self,
-        _folder: Option<String>,
-        _newfolder: String,
-        _selection: Selection,
-        _stoponerror: bool,
+        folder: Option<String>,
+        newfolder: String,
+        selection: Selection,
+        stoponerror: bool,
     ) -> Result<ChangeReport, wit::Error> {
-        not_yet("moveMail")
+        self.with(|s| changes::move_mail(s, folder.as_deref(), &newfolder, &selection, stoponerror))
     }
 
     fn list_all_folders(

@@ -22,11 +22,13 @@ pub mod bindings {
     });
 }
 
+pub mod changes;
 pub mod component;
 pub mod error;
 pub mod folders;
 pub mod mailbox;
 pub mod responses;
+pub mod selection;
 pub mod session;
 pub mod transport;
 pub mod utf7;

@@ -1,0 +1,222 @@
+//! Which messages an action works on: opening the folder and turning the
+//! tag's selection (`uid`, `messagenumber`, `startrow`/`maxrows`, all) into
+//! the UIDs it means at this moment (DESIGN §3).
+//!
+//! UIDs are resolved before anything changes, so a `messagenumber` list
+//! means the messages that had those numbers when the action began. Long
+//! UID sets are compressed into ranges and split under the server's
+//! command-line budget.
+
+use std::num::NonZeroU32;
+use std::str::FromStr;
+
+use imap_codec::imap_types::command::CommandBody;
+use imap_codec::imap_types::response::{Code, Data};
+use imap_codec::imap_types::search::SearchKey;
+use imap_codec::imap_types::sequence::SequenceSet;
+
+use crate::bindings::cfimap::imap::types::Selection;
+use crate::error::{Error, Result};
+use crate::mailbox::Folder;
+use crate::session::Session;
+
+/// Bytes a sequence set may take in one command: well under the 8 KB line
+/// many servers accept, leaving room for the rest of the command.
+pub const SET_BUDGET: usize = 7 * 1024;
+
+/// An open (selected or examined) folder.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    /// The folder.
+    pub folder: Folder,
+    /// How many messages it held when opened.
+    pub exists: u32,
+}
+
+/// Opens `folder` read-only (EXAMINE) or read-write (SELECT).
+pub fn open(session: &mut Session, folder: Folder, read_only: bool) -> Result<Opened> {
+    let mailbox = folder.mailbox()?;
+    let body = if read_only {
+        CommandBody::Examine { mailbox }
+    } else {
+        CommandBody::Select { mailbox }
+    };
+    let done = session.run(body).map_err(|e| match e {
+        Error::ServerRefused { code, .. } if code.as_deref() == Some("NONEXISTENT") => {
+            Error::FolderNotFound(folder.full.clone())
+        }
+        other => other,
+    })?;
+    if !read_only && matches!(done.code, Some(Code::ReadOnly)) {
+        return Err(Error::ServerRefused {
+            command: "SELECT".into(),
+            status: "OK".into(),
+            code: Some("READ-ONLY".into()),
+            text: format!("{} can only be opened read-only", folder.full),
+        });
+    }
+    let exists = done
+        .data
+        .iter()
+        .rev()
+        .find_map(|d| match d {
+            Data::Exists(n) => Some(*n),
+            _ => None,
+        })
+        .ok_or_else(|| Error::ProtocolViolation("SELECT/EXAMINE without an EXISTS count".into()))?;
+    Ok(Opened { folder, exists })
+}
+
+/// The UIDs `selection` means in the opened folder, ascending, each once.
+/// Numbers that match no message are skipped.
+pub fn resolve(session: &mut Session, opened: &Opened, selection: &Selection) -> Result<Vec<u32>> {
+    let keys: Vec<SearchKey<'static>> = match selection {
+        Selection::All => {
+            if opened.exists == 0 {
+                return Ok(Vec::new());
+            }
+            vec![SearchKey::All]
+        }
+        Selection::Rows(window) => {
+            if window.startrow == 0 {
+                return Err(Error::invalid("startrow", "must be 1 or more"));
+            }
+            if window.maxrows == Some(0) {
+                return Err(Error::invalid("maxrows", "must be 1 or more"));
+            }
+            if window.startrow > opened.exists {
+                return Ok(Vec::new());
+            }
+            let last = match window.maxrows {
+                Some(n) => window.startrow.saturating_add(n - 1).min(opened.exists),
+                None => opened.exists,
+            };
+            vec![SearchKey::SequenceSet(parse_set(&format!(
+                "{}:{last}",
+                window.startrow
+            ))?)]
+        }
+        Selection::MessageNumbers(numbers) => {
+            let numbers: Vec<u32> = numbers
+                .iter()
+                .copied()
+                .filter(|n| (1..=opened.exists).contains(n))
+                .collect();
+            sets(&numbers)
+                .iter()
+                .map(|s| parse_set(s).map(SearchKey::SequenceSet))
+                .collect::<Result<_>>()?
+        }
+        Selection::Uids(uids) => {
+            let uids: Vec<u32> = uids.iter().copied().filter(|&n| n > 0).collect();
+            sets(&uids)
+                .iter()
+                .map(|s| parse_set(s).map(SearchKey::Uid))
+                .collect::<Result<_>>()?
+        }
+    };
+    search(session, keys)
+}
+
+/// UIDs of the messages in the opened folder flagged `\Deleted`.
+pub fn flagged_deleted(session: &mut Session) -> Result<Vec<u32>> {
+    search(session, vec![SearchKey::Deleted])
+}
+
+/// Runs one `UID SEARCH` per key, pipelined, and merges the answers.
+fn search(session: &mut Session, keys: Vec<SearchKey<'static>>) -> Result<Vec<u32>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let commands = keys
+        .into_iter()
+        .map(|key| CommandBody::Search {
+            charset: None,
+            criteria: key.into(),
+            uid: true,
+        })
+        .collect();
+    let (data, outcomes) = session.run_pipelined(commands)?;
+    for outcome in outcomes {
+        outcome?;
+    }
+    let mut uids: Vec<u32> = data
+        .into_iter()
+        .filter_map(|d| match d {
+            Data::Search(found) => Some(found),
+            _ => None,
+        })
+        .flatten()
+        .map(NonZeroU32::get)
+        .collect();
+    uids.sort_unstable();
+    uids.dedup();
+    Ok(uids)
+}
+
+/// Compresses numbers into IMAP sets (`1:5,7,9:12`), each within
+/// [`SET_BUDGET`] bytes.
+pub fn sets(numbers: &[u32]) -> Vec<String> {
+    let mut sorted: Vec<u32> = numbers.iter().copied().filter(|&n| n > 0).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        i += 1;
+        let part = if start == end {
+            start.to_string()
+        } else {
+            format!("{start}:{end}")
+        };
+        if !current.is_empty() && current.len() + 1 + part.len() > SET_BUDGET {
+            out.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(',');
+        }
+        current.push_str(&part);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// Expands a set string back into numbers (for checking server answers).
+pub fn parse_set(set: &str) -> Result<SequenceSet> {
+    SequenceSet::from_str(set)
+        .map_err(|_| Error::ProtocolViolation(format!("not a sequence set: {set}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compresses_runs() {
+        assert_eq!(sets(&[5, 1, 2, 3, 9, 7, 8, 3]), ["1:3,5,7:9"]);
+        assert!(sets(&[]).is_empty());
+        assert_eq!(sets(&[0, 4]), ["4"]);
+    }
+
+    #[test]
+    fn splits_under_the_budget() {
+        let scattered: Vec<u32> = (1..20_000).map(|n| n * 2).collect();
+        let chunks = sets(&scattered);
+        assert!(chunks.len() > 1);
+        assert!(chunks.iter().all(|c| c.len() <= SET_BUDGET));
+        let total: usize = chunks.iter().map(|c| c.split(',').count()).sum();
+        assert_eq!(total, scattered.len());
+        for chunk in &chunks {
+            assert!(parse_set(chunk).is_ok());
+        }
+    }
+}
