@@ -129,7 +129,7 @@ fn copy_then_remove(
                 UidElement::Range(a, b) => a.get().min(b.get())..=a.get().max(b.get()),
             })
             .collect();
-        let wanted = expand(set);
+        let wanted = selection::expand(set);
         let confirmed: Vec<u32> = wanted
             .iter()
             .copied()
@@ -233,19 +233,6 @@ fn exists(session: &mut Session, folder: &Folder) -> Result<bool> {
     }))
 }
 
-/// Every number of a set string this module made.
-fn expand(set: &str) -> Vec<u32> {
-    set.split(',')
-        .flat_map(|part| {
-            let (a, b) = part.split_once(':').unwrap_or((part, part));
-            let (a, b) = (a.parse().unwrap_or(0), b.parse().unwrap_or(0));
-            (a.min(b)..=a.max(b))
-                .filter(|&n| n > 0)
-                .collect::<Vec<u32>>()
-        })
-        .collect()
-}
-
 /// What an action changed so far.
 struct Report {
     folder: String,
@@ -268,7 +255,7 @@ impl Report {
     fn chunk(&mut self, set: &str, outcome: Result<()>, stoponerror: bool) -> Result<()> {
         match outcome {
             Ok(()) => {
-                self.uids.extend(expand(set));
+                self.uids.extend(selection::expand(set));
                 Ok(())
             }
             Err(e) if stoponerror || e.breaks_session() => Err(self.explain(e)),
@@ -315,15 +302,5 @@ impl Report {
             uids: self.uids,
             failures: self.failures,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expands_sets() {
-        assert_eq!(expand("1:3,7,10:9"), [1, 2, 3, 7, 9, 10]);
     }
 }

@@ -9,6 +9,7 @@ use crate::bindings::cfimap::imap::types::{
 };
 use crate::bindings::exports::cfimap::imap::client::{Guest, GuestSession, Session as Handle};
 use crate::error::{Error, Result};
+use crate::fetch::{self, Depth};
 use crate::session::Session;
 use crate::{changes, folders};
 
@@ -40,12 +41,6 @@ impl SessionResource {
     }
 }
 
-fn not_yet<T>(action: &str) -> Result<T, wit::Error> {
-    Err(wit::Error::NotImplemented(format!(
-        "{action} is not implemented in this version of cfimap"
-    )))
-}
-
 impl GuestSession for SessionResource {
     fn open(options: ConnectOptions) -> Result<Handle, wit::Error> {
         let session = Session::open(&options)?;
@@ -56,20 +51,20 @@ impl GuestSession for SessionResource {
 
     fn get_header_only(
         &self,
-        _folder: Option<String>,
-        _selection: Selection,
-        _options: ReadOptions,
+        folder: Option<String>,
+        selection: Selection,
+        options: ReadOptions,
     ) -> Result<Vec<MessageRow>, wit::Error> {
-        not_yet("getHeaderOnly")
+        self.with(|s| fetch::read(s, folder.as_deref(), &selection, &options, Depth::Headers))
     }
 
     fn get_all(
         &self,
-        _folder: Option<String>,
-        _selection: Selection,
-        _options: ReadOptions,
+        folder: Option<String>,
+        selection: Selection,
+        options: ReadOptions,
     ) -> Result<Vec<MessageRow>, wit::Error> {
-        not_yet("getAll")
+        self.with(|s| fetch::read(s, folder.as_deref(), &selection, &options, Depth::Whole))
     }
 
     fn delete(

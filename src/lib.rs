@@ -22,12 +22,15 @@ pub mod bindings {
     });
 }
 
+pub mod attachments;
 pub mod changes;
 pub mod component;
 pub mod error;
+pub mod fetch;
 pub mod folders;
 pub mod mailbox;
 pub mod responses;
+pub mod rows;
 pub mod selection;
 pub mod session;
 pub mod transport;

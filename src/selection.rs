@@ -190,7 +190,18 @@ pub fn sets(numbers: &[u32]) -> Vec<String> {
     out
 }
 
-/// Expands a set string back into numbers (for checking server answers).
+/// Every number of a set string made by [`sets`].
+pub fn expand(set: &str) -> Vec<u32> {
+    set.split(',')
+        .flat_map(|part| {
+            let (a, b) = part.split_once(':').unwrap_or((part, part));
+            let (a, b): (u32, u32) = (a.parse().unwrap_or(0), b.parse().unwrap_or(0));
+            (a.min(b)..=a.max(b)).filter(|&n| n > 0)
+        })
+        .collect()
+}
+
+/// Parses a set string into numbers (for checking server answers).
 pub fn parse_set(set: &str) -> Result<SequenceSet> {
     SequenceSet::from_str(set)
         .map_err(|_| Error::ProtocolViolation(format!("not a sequence set: {set}")))
@@ -205,6 +216,11 @@ mod tests {
         assert_eq!(sets(&[5, 1, 2, 3, 9, 7, 8, 3]), ["1:3,5,7:9"]);
         assert!(sets(&[]).is_empty());
         assert_eq!(sets(&[0, 4]), ["4"]);
+    }
+
+    #[test]
+    fn expands_sets() {
+        assert_eq!(expand("1:3,7,10:9"), [1, 2, 3, 7, 9, 10]);
     }
 
     #[test]
