@@ -32,10 +32,10 @@ impl SessionResource {
         let mut slot = self.session.borrow_mut();
         let session = slot.as_mut().ok_or(wit::Error::SessionClosed)?;
         let result = action(session);
-        if let Err(e) = &result {
-            if e.breaks_session() {
-                *slot = None;
-            }
+        if let Err(e) = &result
+            && e.breaks_session()
+        {
+            *slot = None;
         }
         result.map_err(wit::Error::from)
     }

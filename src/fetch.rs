@@ -61,10 +61,10 @@ pub fn read(
     options: &ReadOptions,
     depth: Depth,
 ) -> Result<Vec<MessageRow>> {
-    if let Some(path) = &options.attachmentpath {
-        if path.trim().is_empty() || path.contains('\0') {
-            return Err(Error::invalid("attachmentpath", "is empty or contains NUL"));
-        }
+    if let Some(path) = &options.attachmentpath
+        && (path.trim().is_empty() || path.contains('\0'))
+    {
+        return Err(Error::invalid("attachmentpath", "is empty or contains NUL"));
     }
     let folder = match folder {
         None => Folder::inbox(),

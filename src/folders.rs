@@ -85,13 +85,12 @@ pub fn list_all(
         outcome?;
     }
     let listed = listed(data);
-    if let Some(root) = &root {
-        if !listed
+    if let Some(root) = &root
+        && !listed
             .iter()
             .any(|l| l.folder.wire == root.wire && !l.has("\\NonExistent"))
-        {
-            return Err(Error::FolderNotFound(root.full.clone()));
-        }
+    {
+        return Err(Error::FolderNotFound(root.full.clone()));
     }
     // Keep what the pattern meant, whatever wildcards the name itself held.
     let mut rows: BTreeMap<Vec<String>, Listed> = BTreeMap::new();
@@ -115,7 +114,8 @@ pub fn list_all(
     Ok(rows
         .into_values()
         .map(|item| {
-            let (total, unread, new) = counts.get(&item.folder.wire).copied().unwrap_or_default();
+            let Counts { total, unread, new } =
+                counts.get(&item.folder.wire).copied().unwrap_or_default();
             let delimiter = item.delimiter.or(delimiter);
             FolderRow {
                 name: item.folder.name(delimiter).to_owned(),
@@ -148,10 +148,10 @@ pub fn create(session: &mut Session, input: &str) -> Result<Vec<String>> {
     if folder.is_inbox() {
         return Err(Error::FolderExists(folder.full));
     }
-    if let Some(existing) = lookup(session, &folder)? {
-        if existing.selectable() {
-            return Err(Error::FolderExists(folder.full));
-        }
+    if let Some(existing) = lookup(session, &folder)?
+        && existing.selectable()
+    {
+        return Err(Error::FolderExists(folder.full));
     }
     let mut created = create_parents(session, &folder)?;
     create_one(session, &folder)?;
@@ -365,11 +365,19 @@ fn lookup_with_descendants(
     Ok((own, descendants))
 }
 
+/// A folder's STATUS counts; absent when the server gave none.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    total: Option<u32>,
+    unread: Option<u32>,
+    new: Option<u32>,
+}
+
 /// Message counts of the selectable folders, by STATUS commands pipelined.
 fn counts<'a>(
     session: &mut Session,
     folders: impl Iterator<Item = &'a Listed>,
-) -> Result<HashMap<String, (Option<u32>, Option<u32>, Option<u32>)>> {
+) -> Result<HashMap<String, Counts>> {
     let mut commands = Vec::new();
     for item in folders {
         commands.push(CommandBody::Status {
@@ -391,12 +399,12 @@ fn counts<'a>(
     for item in data {
         if let Data::Status { mailbox, items } = item {
             let wire = String::from_utf8_lossy(&mailbox::wire_of(&mailbox)).into_owned();
-            let entry = counts.entry(wire).or_insert((None, None, None));
+            let entry = counts.entry(wire).or_insert(Counts::default());
             for status in items.iter() {
                 match status {
-                    StatusDataItem::Messages(n) => entry.0 = Some(*n),
-                    StatusDataItem::Unseen(n) => entry.1 = Some(*n),
-                    StatusDataItem::Recent(n) => entry.2 = Some(*n),
+                    StatusDataItem::Messages(n) => entry.total = Some(*n),
+                    StatusDataItem::Unseen(n) => entry.unread = Some(*n),
+                    StatusDataItem::Recent(n) => entry.new = Some(*n),
                     _ => {}
                 }
             }

@@ -144,16 +144,17 @@ pub fn resolve(namespace: &Namespace, attribute: &'static str, input: &str) -> R
             }
             // A name without '/' is a FULLNAME relative to the prefix; with
             // '/', a level holding the server's delimiter is ambiguous.
-            if d != '/' && levels.len() > 1 {
-                if let Some(level) = levels.iter().find(|l| l.contains(d)) {
-                    return Err(Error::invalid(
-                        attribute,
-                        format!(
-                            "level {level:?} contains the server's hierarchy delimiter {d:?}; \
-                             write levels separated by '/'"
-                        ),
-                    ));
-                }
+            if d != '/'
+                && levels.len() > 1
+                && let Some(level) = levels.iter().find(|l| l.contains(d))
+            {
+                return Err(Error::invalid(
+                    attribute,
+                    format!(
+                        "level {level:?} contains the server's hierarchy delimiter {d:?}; \
+                         write levels separated by '/'"
+                    ),
+                ));
             }
             levels.join(&d.to_string())
         }
