@@ -6,6 +6,8 @@
 //! removes an original only after its copy was confirmed. Work goes in
 //! chunks of UIDs, one round trip per chunk, never per message.
 
+use std::collections::HashSet;
+
 use imap_codec::imap_types::command::CommandBody;
 use imap_codec::imap_types::extensions::uidplus::UidElement;
 use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
@@ -120,7 +122,7 @@ fn copy_then_remove(
     // With UIDPLUS the server names what it copied; anything missing from
     // COPYUID must stay where it is.
     if let Some(Code::CopyUid { source, .. }) = &done.code {
-        let copied: Vec<u32> = source
+        let copied: HashSet<u32> = source
             .0
             .as_ref()
             .iter()
