@@ -1,0 +1,419 @@
+//! Printing results: rows keyed by the tag's column names in upper case, or a
+//! summary object for actions without rows, as a table, JSON, NDJSON or CSV.
+
+use std::io::{self, Write};
+
+use cfimap_host::{FolderRow, MessageRow};
+use comfy_table::{ContentArrangement, Table, presets};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+
+use super::args::Format;
+
+/// One value of a column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// No value (JSON `null`, empty in CSV).
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// A whole number.
+    Int(u64),
+    /// Text.
+    Text(String),
+    /// A list of texts (tab-joined in CSV).
+    List(Vec<String>),
+    /// A list of numbers (tab-joined in CSV).
+    Numbers(Vec<u32>),
+    /// Name → value pairs (a JSON object; `name=value` tab-joined in CSV).
+    Map(Vec<(String, String)>),
+}
+
+impl Cell {
+    fn opt_text(v: Option<String>) -> Self {
+        v.map_or(Cell::Null, Cell::Text)
+    }
+
+    fn opt_int(v: Option<u32>) -> Self {
+        v.map_or(Cell::Null, |n| Cell::Int(u64::from(n)))
+    }
+
+    /// The cell as one string, list items joined by `sep`.
+    fn text(&self, sep: &str) -> String {
+        match self {
+            Cell::Null => String::new(),
+            Cell::Bool(b) => b.to_string(),
+            Cell::Int(n) => n.to_string(),
+            Cell::Text(s) => s.clone(),
+            Cell::List(l) => l.join(sep),
+            Cell::Numbers(l) => l.iter().map(u32::to_string).collect::<Vec<_>>().join(sep),
+            Cell::Map(m) => m
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(sep),
+        }
+    }
+}
+
+impl Serialize for Cell {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Cell::Null => s.serialize_none(),
+            Cell::Bool(b) => s.serialize_bool(*b),
+            Cell::Int(n) => s.serialize_u64(*n),
+            Cell::Text(t) => s.serialize_str(t),
+            Cell::List(l) => {
+                let mut seq = s.serialize_seq(Some(l.len()))?;
+                for item in l {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Cell::Numbers(l) => {
+                let mut seq = s.serialize_seq(Some(l.len()))?;
+                for item in l {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Cell::Map(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+/// One row or summary: named cells in column order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record(pub Vec<(&'static str, Cell)>);
+
+impl Serialize for Record {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl Record {
+    fn get(&self, column: &str) -> Option<&Cell> {
+        self.0.iter().find(|(k, _)| *k == column).map(|(_, v)| v)
+    }
+}
+
+/// What an action produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Rows of a query.
+    Rows {
+        /// Every column, in order (JSON, NDJSON and CSV show them all).
+        columns: &'static [&'static str],
+        /// The columns a table shows (a terminal is narrow).
+        table_columns: Vec<&'static str>,
+        /// The rows.
+        rows: Vec<Record>,
+    },
+    /// One object saying what was done.
+    Summary(Record),
+}
+
+/// The columns of listAllFolders.
+pub const FOLDER_COLUMNS: &[&str] = &[
+    "FULLNAME",
+    "NAME",
+    "PARENT",
+    "DELIMITER",
+    "TOTALMESSAGES",
+    "UNREAD",
+    "NEW",
+    "ATTRIBUTES",
+    "SPECIALUSE",
+];
+
+/// The columns of getHeaderOnly and getAll: every field of `message-row`.
+pub const MESSAGE_COLUMNS: &[&str] = &[
+    "MESSAGENUMBER",
+    "UID",
+    "SUBJECT",
+    "FROM",
+    "TO",
+    "CC",
+    "REPLYTO",
+    "MESSAGEID",
+    "DATE",
+    "SENTDATE",
+    "RXDDATE",
+    "SIZE",
+    "LINES",
+    "HEADER",
+    "ANSWERED",
+    "DELETED",
+    "DRAFT",
+    "FLAGGED",
+    "RECENT",
+    "SEEN",
+    "USER",
+    "BODY",
+    "TEXTBODY",
+    "HTMLBODY",
+    "ATTACHMENTS",
+    "ATTACHMENTFILES",
+    "CIDS",
+    "DELIVERYSTATUS",
+    "ERROR",
+];
+
+/// listAllFolders rows.
+pub fn folders(rows: Vec<FolderRow>) -> Output {
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            Record(vec![
+                ("FULLNAME", Cell::Text(r.fullname)),
+                ("NAME", Cell::Text(r.name)),
+                ("PARENT", Cell::Text(r.parent)),
+                ("DELIMITER", Cell::opt_text(r.delimiter)),
+                ("TOTALMESSAGES", Cell::opt_int(r.totalmessages)),
+                ("UNREAD", Cell::opt_int(r.unread)),
+                ("NEW", Cell::opt_int(r.new)),
+                ("ATTRIBUTES", Cell::List(r.attributes)),
+                ("SPECIALUSE", Cell::opt_text(r.specialuse)),
+            ])
+        })
+        .collect();
+    Output::Rows {
+        columns: FOLDER_COLUMNS,
+        table_columns: FOLDER_COLUMNS.to_vec(),
+        rows,
+    }
+}
+
+/// getHeaderOnly / getAll rows. `bodies`: the action was getAll (the table
+/// then shows the attachments too).
+pub fn messages(rows: Vec<MessageRow>, bodies: bool) -> Output {
+    let rows: Vec<Record> = rows.into_iter().map(message).collect();
+    let mut table_columns = vec![
+        "MESSAGENUMBER",
+        "UID",
+        "DATE",
+        "FROM",
+        "SUBJECT",
+        "SIZE",
+        "SEEN",
+    ];
+    if bodies {
+        table_columns.push("ATTACHMENTS");
+    }
+    if rows
+        .iter()
+        .any(|r| !matches!(r.get("ERROR"), None | Some(Cell::Null)))
+    {
+        table_columns.push("ERROR");
+    }
+    Output::Rows {
+        columns: MESSAGE_COLUMNS,
+        table_columns,
+        rows,
+    }
+}
+
+fn message(r: MessageRow) -> Record {
+    Record(vec![
+        ("MESSAGENUMBER", Cell::Int(u64::from(r.messagenumber))),
+        ("UID", Cell::Int(u64::from(r.uid))),
+        ("SUBJECT", Cell::opt_text(r.subject)),
+        ("FROM", Cell::Text(r.from)),
+        ("TO", Cell::Text(r.to)),
+        ("CC", Cell::Text(r.cc)),
+        ("REPLYTO", Cell::Text(r.replyto)),
+        ("MESSAGEID", Cell::Text(r.messageid)),
+        ("DATE", Cell::opt_text(r.date)),
+        ("SENTDATE", Cell::opt_text(r.sentdate)),
+        ("RXDDATE", Cell::opt_text(r.rxddate)),
+        ("SIZE", Cell::Int(r.size)),
+        ("LINES", Cell::opt_int(r.lines)),
+        ("HEADER", Cell::Text(r.header)),
+        ("ANSWERED", Cell::Bool(r.answered)),
+        ("DELETED", Cell::Bool(r.deleted)),
+        ("DRAFT", Cell::Bool(r.draft)),
+        ("FLAGGED", Cell::Bool(r.flagged)),
+        ("RECENT", Cell::Bool(r.recent)),
+        ("SEEN", Cell::Bool(r.seen)),
+        ("USER", Cell::List(r.user)),
+        ("BODY", Cell::opt_text(r.body)),
+        ("TEXTBODY", Cell::opt_text(r.textbody)),
+        ("HTMLBODY", Cell::opt_text(r.htmlbody)),
+        ("ATTACHMENTS", Cell::List(r.attachments)),
+        ("ATTACHMENTFILES", Cell::List(r.attachmentfiles)),
+        ("CIDS", Cell::Map(r.cids)),
+        ("DELIVERYSTATUS", Cell::opt_text(r.deliverystatus)),
+        ("ERROR", Cell::opt_text(r.error)),
+    ])
+}
+
+/// Writes `output` to `out` in `format`. `pretty`: indent JSON (on a
+/// terminal).
+pub fn render(
+    output: &Output,
+    format: Format,
+    pretty: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match (format, output) {
+        (Format::Json, Output::Rows { rows, .. }) => {
+            write_json(out, rows, pretty)?;
+            writeln!(out)
+        }
+        (Format::Json, Output::Summary(record)) => {
+            write_json(out, record, pretty)?;
+            writeln!(out)
+        }
+        (Format::Ndjson, Output::Rows { rows, .. }) => {
+            for row in rows {
+                write_json(out, row, false)?;
+                writeln!(out)?;
+            }
+            Ok(())
+        }
+        (Format::Ndjson, Output::Summary(record)) => {
+            write_json(out, record, false)?;
+            writeln!(out)
+        }
+        (Format::Csv, Output::Rows { columns, rows, .. }) => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(columns.iter())?;
+            for row in rows {
+                w.write_record(columns.iter().map(|c| cell_text(row, c, "\t")))?;
+            }
+            w.flush()
+        }
+        (Format::Csv, Output::Summary(record)) => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(record.0.iter().map(|(k, _)| *k))?;
+            w.write_record(record.0.iter().map(|(_, v)| v.text("\t")))?;
+            w.flush()
+        }
+        (
+            Format::Table,
+            Output::Rows {
+                table_columns,
+                rows,
+                ..
+            },
+        ) => {
+            let mut table = new_table();
+            table.set_header(table_columns.iter());
+            for row in rows {
+                table.add_row(table_columns.iter().map(|c| cell_text(row, c, "\n")));
+            }
+            writeln!(out, "{table}")
+        }
+        (Format::Table, Output::Summary(record)) => {
+            let mut table = new_table();
+            for (k, v) in &record.0 {
+                table.add_row([k.to_string(), v.text("\n")]);
+            }
+            writeln!(out, "{table}")
+        }
+    }
+}
+
+fn write_json<T: Serialize>(out: &mut dyn Write, value: &T, pretty: bool) -> io::Result<()> {
+    let r = if pretty {
+        serde_json::to_writer_pretty(&mut *out, value)
+    } else {
+        serde_json::to_writer(&mut *out, value)
+    };
+    r.map_err(io::Error::from)
+}
+
+fn cell_text(row: &Record, column: &str, sep: &str) -> String {
+    row.get(column).map(|c| c.text(sep)).unwrap_or_default()
+}
+
+fn new_table() -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder_row() -> FolderRow {
+        FolderRow {
+            fullname: "INBOX.Entwürfe".into(),
+            name: "Entwürfe".into(),
+            parent: "INBOX".into(),
+            delimiter: Some(".".into()),
+            totalmessages: Some(3),
+            unread: Some(1),
+            new: None,
+            attributes: vec!["\\HasNoChildren".into(), "\\Drafts".into()],
+            specialuse: Some("\\Drafts".into()),
+        }
+    }
+
+    fn rendered(output: &Output, format: Format) -> String {
+        let mut buf = Vec::new();
+        render(output, format, false, &mut buf).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn json_rows_are_upper_case_and_ordered() {
+        let out = rendered(&folders(vec![folder_row()]), Format::Json);
+        assert!(
+            out.starts_with(r#"[{"FULLNAME":"INBOX.Entwürfe","NAME":"Entwürfe","#),
+            "{out}"
+        );
+        assert!(out.contains(r#""NEW":null"#));
+        assert!(out.contains(r#""ATTRIBUTES":["\\HasNoChildren","\\Drafts"]"#));
+    }
+
+    #[test]
+    fn empty_json_is_an_empty_array() {
+        assert_eq!(rendered(&folders(vec![]), Format::Json), "[]\n");
+        assert_eq!(rendered(&folders(vec![]), Format::Ndjson), "");
+    }
+
+    #[test]
+    fn csv_joins_lists_with_tabs() {
+        let out = rendered(&folders(vec![folder_row()]), Format::Csv);
+        let mut lines = out.lines();
+        assert_eq!(lines.next(), Some(FOLDER_COLUMNS.join(",").as_str()));
+        assert!(lines.next().unwrap().contains("\\HasNoChildren\t\\Drafts"));
+    }
+
+    #[test]
+    fn summary_is_one_object() {
+        let s = Output::Summary(Record(vec![
+            ("action", Cell::Text("createFolder".into())),
+            ("affected", Cell::Int(1)),
+            ("folders", Cell::List(vec!["A".into()])),
+        ]));
+        assert_eq!(
+            rendered(&s, Format::Json),
+            "{\"action\":\"createFolder\",\"affected\":1,\"folders\":[\"A\"]}\n"
+        );
+        assert_eq!(rendered(&s, Format::Ndjson).lines().count(), 1);
+    }
+
+    #[test]
+    fn cids_are_an_object() {
+        let c = Cell::Map(vec![("logo.png".into(), "part1@x".into())]);
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            r#"{"logo.png":"part1@x"}"#
+        );
+    }
+}

@@ -1,0 +1,93 @@
+//! # cfimap-host
+//!
+//! ColdFusion's `<cfimap>` tag — full IMAP mailbox management — as a library.
+//! The IMAP client itself is a WebAssembly component (embedded in this crate);
+//! this crate runs it in wasmtime and gives it exactly one capability: TCP and
+//! TLS connections to the servers a [`Policy`] allows.
+//!
+//! The API is small:
+//!
+//! 1. make one [`Runtime`] per process from [`RuntimeOptions`] — it loads the
+//!    component (compiled once, then cached on disk) and fixes the policy, the
+//!    trusted certificate authorities and the resource limits;
+//! 2. [`Runtime::open`] a [`Session`] with [`ConnectOptions`] — this is the
+//!    tag's `action="open"`: connect, secure, log in;
+//! 3. call the tag's actions as methods of the session — `list_all_folders`,
+//!    `create_folder`, `get_header_only`, `delete`, … — each returning the
+//!    tag's columns as typed rows ([`FolderRow`], [`MessageRow`]) or a report
+//!    of what changed ([`FolderChange`], [`ChangeReport`]);
+//! 4. [`Session::close`] — LOGOUT.
+//!
+//! ```no_run
+//! use cfimap_host::{
+//!     ConnectOptions, Credentials, Policy, ReadOptions, Runtime, RuntimeOptions, Selection,
+//! };
+//!
+//! # async fn demo() -> Result<(), cfimap_host::Error> {
+//! let runtime = Runtime::new(RuntimeOptions::new(Policy::only("imap.example.com", 993)))?;
+//! let mut session = runtime
+//!     .open(&ConnectOptions::new(
+//!         "imap.example.com",
+//!         "alice",
+//!         Credentials::Password(std::env::var("IMAP_PASSWORD").unwrap_or_default()),
+//!     ))
+//!     .await?;
+//!
+//! let unread_window = Selection::Rows(cfimap_host::RowWindow { startrow: 1, maxrows: Some(20) });
+//! for row in session
+//!     .get_header_only(Some("INBOX"), &unread_window, &ReadOptions::default())
+//!     .await?
+//! {
+//!     println!("{:>6} {}", row.uid, row.subject.as_deref().unwrap_or("(no subject)"));
+//! }
+//! session.close().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The async methods need a Tokio runtime (current-thread is enough) with I/O
+//! and time enabled.
+//!
+//! ## What the component can and cannot do
+//!
+//! It can connect only where the policy says ([`Error::DeniedByPolicy`]
+//! otherwise); every TLS certificate is verified against the Mozilla roots and
+//! the optional [`RuntimeOptions::extra_ca`]; every network wait is bounded by
+//! the caller's `timeout`; memory is bounded by
+//! [`RuntimeOptions::memory_limit`]. It gets no environment, no arguments, no
+//! files and no sockets of its own.
+
+#![warn(missing_docs)]
+
+mod bindings;
+pub mod component;
+mod error;
+pub mod policy;
+mod runtime;
+mod session;
+mod tls;
+pub mod transport;
+
+pub use component::CompileCache;
+pub use error::Error;
+pub use policy::Policy;
+pub use runtime::{Runtime, RuntimeOptions};
+pub use session::{ConnectOptions, Credentials, Session};
+
+/// The component's record and variant types, as generated from the WIT
+/// package `cfimap:imap` (interface `types`). They derive `serde::Serialize`
+/// with the WIT field names (lower case, e.g. `fullname`).
+pub use bindings::types::{
+    ChangeReport, FolderChange, FolderRow, MessageRow, ReadOptions, RowWindow, Security, Selection,
+};
+
+impl Default for ReadOptions {
+    /// No attachment directory, no unique file names, stop on the first
+    /// error (the tag's defaults).
+    fn default() -> Self {
+        ReadOptions {
+            attachmentpath: None,
+            generateuniquefilenames: false,
+            stoponerror: true,
+        }
+    }
+}
