@@ -10,13 +10,13 @@
 //! no stdout. The component's stderr goes to the host's stderr only when
 //! [`RuntimeOptions::guest_stderr`] is set (the CLI sets it with `-v`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::{Cfimap, CfimapPre};
 use crate::component::{self, CompileCache};
@@ -185,7 +185,7 @@ impl Runtime {
     /// The returned [`Session`] runs the other actions; end it with
     /// [`Session::close`] (LOGOUT).
     pub async fn open(&self, options: &ConnectOptions) -> Result<Session, Error> {
-        let (mut store, bindings) = self.instantiate().await?;
+        let (mut store, bindings) = self.instantiate(options.grant_dir.as_deref()).await?;
         let request = options.to_wit();
         let opened = bindings
             .cfimap_imap_client()
@@ -199,7 +199,10 @@ impl Runtime {
         }
     }
 
-    async fn instantiate(&self) -> Result<(Store<HostState>, Cfimap), Error> {
+    async fn instantiate(
+        &self,
+        grant_dir: Option<&Path>,
+    ) -> Result<(Store<HostState>, Cfimap), Error> {
         let mut wasi = WasiCtxBuilder::new();
         // No sockets of its own: the network is reached through the transport.
         wasi.allow_tcp(false)
@@ -208,9 +211,20 @@ impl Runtime {
         if self.options.guest_stderr {
             wasi.inherit_stderr();
         }
-        // Files: none yet. `getAll` with `attachmentpath` will grant that one
-        // directory here, as a preopen at the same absolute path
-        // (`wasi.preopened_dir(path, path, DirPerms::all(), FilePerms::all())`).
+        // Files: only the one directory the caller granted (attachmentpath),
+        // at the same path, so the paths the component reports are real.
+        if let Some(dir) = grant_dir {
+            let refused = |reason: String| Error::InvalidArgument {
+                attribute: "attachmentpath".into(),
+                reason: format!("{}: {reason}", dir.display()),
+            };
+            let shown = dir
+                .to_str()
+                .ok_or_else(|| refused("the path is not valid Unicode".into()))?;
+            std::fs::create_dir_all(dir).map_err(|e| refused(e.to_string()))?;
+            wasi.preopened_dir(dir, shown, FsPerms::ReadWrite)
+                .map_err(|e| refused(e.to_string()))?;
+        }
         let state = HostState {
             wasi: wasi.build(),
             table: ResourceTable::new(),

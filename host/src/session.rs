@@ -6,6 +6,8 @@
 //! or the caller caused leaves the session usable when the component says so,
 //! a trap never does (later calls fail with [`Error::SessionClosed`]).
 
+use std::path::PathBuf;
+
 use std::fmt;
 
 use wasmtime::Store;
@@ -71,6 +73,11 @@ pub struct ConnectOptions {
     /// absent: 60. The runtime's [`max_timeout`](crate::RuntimeOptions::max_timeout)
     /// caps it.
     pub timeout: Option<u32>,
+    /// A directory the component may write into: the `attachmentpath` of
+    /// `getAll`. It is created if missing and granted to the component (a
+    /// `wasi:filesystem` preopen) at this same path, so the component can
+    /// write there and nowhere else. `None`: the component gets no files.
+    pub grant_dir: Option<PathBuf>,
 }
 
 impl ConnectOptions {
@@ -83,6 +90,7 @@ impl ConnectOptions {
             credentials,
             secure: None,
             timeout: None,
+            grant_dir: None,
         }
     }
 
