@@ -36,9 +36,19 @@ lint: toolchain
 	$(CARGO) clippy --release -p cfimap --target wasm32-wasip2 -- -D warnings
 	$(CARGO) clippy --release -p cfimap-host -p cfimap-tests --all-targets -- -D warnings
 
-## demo: a throwaway Dovecot seeded with sample mail, and cfimap run against it.
+## demo: a throwaway Dovecot seeded with sample mail, and cfimap run against it
+## (over STARTTLS, verified against the demo's own CA).
+DEMO_AUTH := CFIMAP_PASSWORD="$$CFIMAP_DEMO_PASSWORD"
+DEMO_CONN := --server "$$CFIMAP_DEMO_SERVER" --port "$$CFIMAP_DEMO_PORT" --username "$$CFIMAP_DEMO_USER" --cafile "$$CFIMAP_DEMO_CAFILE"
+DEMO_FILES := target/demo-attachments
+
 demo: build dovecot
-	target/release/cfimap-testbed demo
+	rm -rf $(DEMO_FILES)
+	target/release/cfimap-testbed demo -- \
+	  '$(DEMO_AUTH) "$$CFIMAP_BIN" listAllFolders --recurse $(DEMO_CONN) --format table' \
+	  '$(DEMO_AUTH) "$$CFIMAP_BIN" getHeaderOnly --folder INBOX $(DEMO_CONN) --format table' \
+	  '$(DEMO_AUTH) "$$CFIMAP_BIN" getAll --uid 3 --attachmentpath $(DEMO_FILES) $(DEMO_CONN) --format json' \
+	  'ls -l $(DEMO_FILES)'
 
 clean:
 	$(CARGO) clean
