@@ -136,7 +136,34 @@ pub const FOLDER_COLUMNS: &[&str] = &[
     "SPECIALUSE",
 ];
 
-/// The columns of getHeaderOnly and getAll: every field of `message-row`.
+/// The columns of getHeaderOnly: the tag's header columns (no bodies or
+/// attachments), plus ERROR.
+pub const HEADER_COLUMNS: &[&str] = &[
+    "MESSAGENUMBER",
+    "UID",
+    "SUBJECT",
+    "FROM",
+    "TO",
+    "CC",
+    "REPLYTO",
+    "MESSAGEID",
+    "DATE",
+    "SENTDATE",
+    "RXDDATE",
+    "SIZE",
+    "LINES",
+    "HEADER",
+    "ANSWERED",
+    "DELETED",
+    "DRAFT",
+    "FLAGGED",
+    "RECENT",
+    "SEEN",
+    "USER",
+    "ERROR",
+];
+
+/// The columns of getAll: every field of `message-row`.
 pub const MESSAGE_COLUMNS: &[&str] = &[
     "MESSAGENUMBER",
     "UID",
@@ -197,7 +224,23 @@ pub fn folders(rows: Vec<FolderRow>) -> Output {
 /// getHeaderOnly / getAll rows. `bodies`: the action was getAll (the table
 /// then shows the attachments too).
 pub fn messages(rows: Vec<MessageRow>, bodies: bool) -> Output {
-    let rows: Vec<Record> = rows.into_iter().map(message).collect();
+    let columns = if bodies {
+        MESSAGE_COLUMNS
+    } else {
+        HEADER_COLUMNS
+    };
+    let rows: Vec<Record> = rows
+        .into_iter()
+        .map(message)
+        .map(|Record(cells)| {
+            Record(
+                cells
+                    .into_iter()
+                    .filter(|(c, _)| columns.contains(c))
+                    .collect(),
+            )
+        })
+        .collect();
     let mut table_columns = vec![
         "MESSAGENUMBER",
         "UID",
@@ -217,7 +260,7 @@ pub fn messages(rows: Vec<MessageRow>, bodies: bool) -> Output {
         table_columns.push("ERROR");
     }
     Output::Rows {
-        columns: MESSAGE_COLUMNS,
+        columns,
         table_columns,
         rows,
     }
