@@ -34,6 +34,7 @@ test: build dovecot lint
 lint: toolchain
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release -p cfimap --target wasm32-wasip2 -- -D warnings
+	$(CARGO) clippy --release -p cfimap --lib --tests -- -D warnings
 	$(CARGO) clippy --release -p cfimap-host -p cfimap-tests --all-targets -- -D warnings
 
 ## demo: a throwaway Dovecot seeded with sample mail, and cfimap run against it

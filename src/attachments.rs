@@ -10,7 +10,9 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+use mail_parser::decoders::base64::base64_decode;
+use mail_parser::decoders::quoted_printable::quoted_printable_decode;
+use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
 
 use crate::error::{Error, Result};
 
@@ -46,7 +48,12 @@ pub fn collect<'a>(message: &'a Message<'a>, chosen: &[Option<u32>]) -> Vec<Atta
                 if index == 0 && part.attachment_name().is_none() && text.trim().is_empty() {
                     continue;
                 }
-                Cow::Borrowed(text.as_bytes())
+                // The file gets the part's own bytes, in its own charset:
+                // only the transfer encoding is undone.
+                match transfer_decoded(message, part) {
+                    Some(bytes) => Cow::Owned(bytes),
+                    None => Cow::Borrowed(text.as_bytes()),
+                }
             }
             PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
                 Cow::Borrowed(bytes.as_ref())
@@ -80,6 +87,19 @@ pub fn collect<'a>(message: &'a Message<'a>, chosen: &[Option<u32>]) -> Vec<Atta
         });
     }
     out
+}
+
+/// A text part's body with its transfer encoding undone and its charset
+/// left alone; `None` when the raw bytes cannot be located or decoded.
+fn transfer_decoded(message: &Message<'_>, part: &MessagePart<'_>) -> Option<Vec<u8>> {
+    let raw = message
+        .raw_message()
+        .get(part.raw_body_offset() as usize..part.raw_end_offset() as usize)?;
+    match part.encoding {
+        Encoding::None => Some(raw.to_vec()),
+        Encoding::QuotedPrintable => quoted_printable_decode(raw),
+        Encoding::Base64 => base64_decode(raw),
+    }
 }
 
 /// Writes the attachments into `dir` and returns their paths, in order.
@@ -207,6 +227,19 @@ mod tests {
         let s = sanitize(&long, 1);
         assert!(s.len() <= MAX_NAME_BYTES, "{}", s.len());
         assert!(s.ends_with(".pdf"));
+    }
+
+    #[test]
+    fn text_attachments_keep_their_bytes() {
+        let raw = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: text/csv; charset=ISO-8859-1\r\nContent-Disposition: attachment; filename=l.csv\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nM=FCller;K=F6ln\r\n--b\r\nContent-Type: text/plain; charset=ISO-8859-1\r\nContent-Disposition: attachment; filename=raw.txt\r\n\r\nK\xf6ln\r\n--b--\r\n";
+        let m = mail_parser::MessageParser::default()
+            .parse(&raw[..])
+            .unwrap();
+        let text = m.text_body.first().copied();
+        let found = collect(&m, &[text]);
+        assert_eq!(found.len(), 2);
+        assert_eq!(&found[0].bytes[..], b"M\xfcller;K\xf6ln");
+        assert_eq!(&found[1].bytes[..], b"K\xf6ln");
     }
 
     #[test]

@@ -157,7 +157,7 @@ impl From<Error> for wit::Error {
                 code,
                 text,
             }),
-            Error::ProtocolViolation(s) => Self::ProtocolViolation(s),
+            Error::ProtocolViolation(s) | Error::IncompleteAnswer(s) => Self::ProtocolViolation(s),
             Error::ConnectionClosed(s) => Self::ConnectionClosed(s),
             Error::Unsupported(s) => Self::Unsupported(s),
             Error::SessionClosed => Self::SessionClosed,

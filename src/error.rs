@@ -58,6 +58,10 @@ pub enum Error {
     /// The server broke the protocol; says how.
     #[error("protocol violation: {0}")]
     ProtocolViolation(String),
+    /// A well-formed answer lacked what the command asked for; the
+    /// connection itself is still in step and stays usable.
+    #[error("protocol violation: {0}")]
+    IncompleteAnswer(String),
     /// The connection ended early.
     #[error("connection closed: {0}")]
     ConnectionClosed(String),

@@ -78,29 +78,40 @@ pub fn read(
     };
     let mut rows = Vec::with_capacity(uids.len());
     for window in windows {
-        let wanted = selection::expand(&window);
-        let outcome = fetch(session, &window, depth);
-        let mut fetched = match outcome {
-            Ok(fetched) => fetched,
-            Err(e) if options.stoponerror || e.breaks_session() => {
-                return Err(about_uids(e, &window));
-            }
-            Err(e) => {
-                rows.extend(wanted.iter().map(|&uid| rows::failed(uid, &e.to_string())));
-                continue;
-            }
-        };
-        for uid in wanted {
-            // A message expunged meanwhile by someone else is simply gone.
-            let Some(message) = fetched.remove(&uid) else {
-                continue;
+        let (mut fetched, refusal) = fetch(session, &window, depth)?;
+        if let Some(e) = &refusal
+            && options.stoponerror
+        {
+            return Err(about_uids(e.clone(), &window));
+        }
+        for uid in selection::expand(&window) {
+            let message = match fetched.remove(&uid) {
+                Some(message) => message,
+                // Refused: the messages the server did not deliver failed.
+                None if refusal.is_some() => {
+                    let reason = refusal.as_ref().map(Error::to_string).unwrap_or_default();
+                    rows.push(rows::failed(0, uid, &reason));
+                    continue;
+                }
+                // A message expunged meanwhile by someone else is simply gone.
+                None => continue,
             };
+            if message.bytes.is_none() {
+                let e = Error::IncompleteAnswer(format!(
+                    "the server's FETCH answer for UID {uid} carried no message data"
+                ));
+                if options.stoponerror {
+                    return Err(e);
+                }
+                rows.push(rows::failed(message.seq, uid, &e.to_string()));
+                continue;
+            }
             match rows::build(message, depth, options) {
                 Ok(row) => rows.push(row),
                 Err(e) if options.stoponerror || e.breaks_session() => {
                     return Err(about_uids(e, &uid.to_string()));
                 }
-                Err(e) => rows.push(rows::failed(uid, &e.to_string())),
+                Err(e) => rows.push(rows::failed(0, uid, &e.to_string())),
             }
         }
     }
@@ -138,8 +149,13 @@ fn windows_by_size(session: &mut Session, uids: &[u32]) -> Result<Vec<String>> {
     Ok(windows)
 }
 
-/// One `UID FETCH` of a window.
-fn fetch(session: &mut Session, set: &str, depth: Depth) -> Result<HashMap<u32, Fetched>> {
+/// One `UID FETCH` of a window: what arrived, and the server's refusal if
+/// it ended the command with NO or BAD.
+fn fetch(
+    session: &mut Session,
+    set: &str,
+    depth: Depth,
+) -> Result<(HashMap<u32, Fetched>, Option<Error>)> {
     let section = match depth {
         Depth::Headers => Some(Section::Header(None)),
         Depth::Whole => None,
@@ -155,10 +171,8 @@ fn fetch(session: &mut Session, set: &str, depth: Depth) -> Result<HashMap<u32, 
             peek: true,
         },
     ];
-    let done = session.run(fetch_command(set, items)?)?;
-    let mut fetched = collect(done.data);
-    fetched.retain(|_, f| f.bytes.is_some());
-    Ok(fetched)
+    let (done, refusal) = session.run_keeping_data(fetch_command(set, items)?)?;
+    Ok((collect(done.data), refusal))
 }
 
 fn fetch_command(

@@ -62,8 +62,10 @@ pub fn build(fetched: Fetched, depth: Depth, options: &ReadOptions) -> Result<Me
 }
 
 /// A row that only says why its message could not be read.
-pub fn failed(uid: u32, error: &str) -> MessageRow {
+/// `seq` is 0 when the server never said which number the message had.
+pub fn failed(seq: u32, uid: u32, error: &str) -> MessageRow {
     let mut row = empty(uid);
+    row.messagenumber = seq;
     row.error = Some(error.to_owned());
     row
 }

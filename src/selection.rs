@@ -108,14 +108,25 @@ pub fn resolve(session: &mut Session, opened: &Opened, selection: &Selection) ->
                 .collect::<Result<_>>()?
         }
         Selection::Uids(uids) => {
-            let uids: Vec<u32> = uids.iter().copied().filter(|&n| n > 0).collect();
+            let uids: Vec<u32> = uids
+                .iter()
+                .copied()
+                .filter(|&n| n > 0 && n < u32::MAX)
+                .collect();
             sets(&uids)
                 .iter()
                 .map(|s| parse_set(s).map(SearchKey::Uid))
                 .collect::<Result<_>>()?
         }
     };
-    search(session, keys)
+    let mut found = search(session, keys)?;
+    // Keep only what was asked for: a server may answer more, and UID
+    // 4294967295 is `*` (the newest message) on the wire.
+    if let Selection::Uids(asked) = selection {
+        let asked: std::collections::HashSet<u32> = asked.iter().copied().collect();
+        found.retain(|u| asked.contains(u));
+    }
+    Ok(found)
 }
 
 /// UIDs of the messages in the opened folder flagged `\Deleted`.

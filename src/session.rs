@@ -189,14 +189,11 @@ impl Session {
             }
         }
         for (index, tag, name, fragments) in sequential {
-            let outcome = self.exchange(&tag, name, fragments, &mut |_| Err(()));
-            let outcome = match outcome {
-                Ok(mut done) => {
-                    data.append(&mut done.data);
-                    Ok(done)
-                }
-                Err(e) if e.breaks_session() => return Err(e),
-                Err(e) => Err(e),
+            let (mut done, refusal) = self.exchange(&tag, name, fragments, &mut |_| Err(()))?;
+            data.append(&mut done.data);
+            let outcome = match refusal {
+                None => Ok(done),
+                Some(e) => Err(e),
             };
             outcomes[index] = Some(outcome);
         }
@@ -217,7 +214,19 @@ impl Session {
     ) -> Result<Done> {
         let name = body.name();
         let (tag, fragments) = self.encode(body)?;
-        self.exchange(&tag, name, fragments, &mut respond)
+        match self.exchange(&tag, name, fragments, &mut respond)? {
+            (done, None) => Ok(done),
+            (_, Some(refusal)) => Err(refusal),
+        }
+    }
+
+    /// Runs one command and keeps the untagged data even when the server
+    /// ends it with NO or BAD (e.g. a FETCH that delivered some messages
+    /// before failing on one). Only connection-level failures are `Err`.
+    pub fn run_keeping_data(&mut self, body: CommandBody<'_>) -> Result<(Done, Option<Error>)> {
+        let name = body.name();
+        let (tag, fragments) = self.encode(body)?;
+        self.exchange(&tag, name, fragments, &mut |_| Err(()))
     }
 
     fn encode(&mut self, body: CommandBody<'_>) -> Result<(String, Vec<Fragment>)> {
@@ -239,7 +248,7 @@ impl Session {
         respond: &mut dyn FnMut(
             &CommandContinuationRequest<'_>,
         ) -> std::result::Result<Vec<u8>, ()>,
-    ) -> Result<Done> {
+    ) -> Result<(Done, Option<Error>)> {
         let mut done = Done::default();
         let mut wire = Vec::new();
         for fragment in fragments {
@@ -258,7 +267,7 @@ impl Session {
                             Response::CommandContinuationRequest(_) => break,
                             Response::Data(d) => done.data.push(d),
                             Response::Status(Status::Tagged(t)) if t.tag.inner() == tag => {
-                                return conclude(name, t.body, done.data);
+                                return Ok(settle(name, t.body, done));
                             }
                             Response::Status(Status::Tagged(t)) => {
                                 return Err(unexpected_tag(t.tag.inner()));
@@ -276,7 +285,7 @@ impl Session {
             match self.next_response()? {
                 Response::Data(d) => done.data.push(d),
                 Response::Status(Status::Tagged(t)) if t.tag.inner() == tag => {
-                    return conclude(name, t.body, done.data);
+                    return Ok(settle(name, t.body, done));
                 }
                 Response::Status(Status::Tagged(t)) => return Err(unexpected_tag(t.tag.inner())),
                 Response::Status(_) => {}
@@ -572,19 +581,35 @@ impl Plan {
     }
 }
 
+/// Turns a tagged status into the command's outcome, keeping the untagged
+/// data that arrived whether the command succeeded or not.
+fn settle(name: &str, body: StatusBody<'static>, done: Done) -> (Done, Option<Error>) {
+    match body.kind {
+        StatusKind::Ok => (
+            Done {
+                data: done.data,
+                code: body.code,
+            },
+            None,
+        ),
+        kind => (done, Some(refusal(name, kind, body))),
+    }
+}
+
 /// Turns a tagged status into the command's outcome.
 fn conclude(name: &str, body: StatusBody<'static>, data: Vec<Data<'static>>) -> Result<Done> {
-    match body.kind {
-        StatusKind::Ok => Ok(Done {
-            data,
-            code: body.code,
-        }),
-        kind => Err(Error::ServerRefused {
-            command: name.to_owned(),
-            status: if kind == StatusKind::No { "NO" } else { "BAD" }.to_owned(),
-            code: body.code.as_ref().map(code_name),
-            text: body.text.inner().to_owned(),
-        }),
+    match settle(name, body, Done { data, code: None }) {
+        (done, None) => Ok(done),
+        (_, Some(e)) => Err(e),
+    }
+}
+
+fn refusal(name: &str, kind: StatusKind, body: StatusBody<'static>) -> Error {
+    Error::ServerRefused {
+        command: name.to_owned(),
+        status: if kind == StatusKind::No { "NO" } else { "BAD" }.to_owned(),
+        code: body.code.as_ref().map(code_name),
+        text: body.text.inner().to_owned(),
     }
 }
 

@@ -200,7 +200,7 @@ pub struct Args {
 
     /// Seconds allowed for the connect and for each wait for the server
     /// (default 60).
-    #[arg(long, value_name = "SECONDS", value_parser = parse_positive)]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_positive, allow_negative_numbers = true)]
     pub timeout: Option<u32>,
 
     /// The folder, as listAllFolders shows it (FULLNAME) or as a /-path
@@ -214,11 +214,11 @@ pub struct Args {
 
     /// First message of a window, 1 = the oldest (ignored with --uid or
     /// --messagenumber).
-    #[arg(long, value_name = "N", value_parser = parse_positive)]
+    #[arg(long, value_name = "N", value_parser = parse_positive, allow_negative_numbers = true)]
     pub startrow: Option<u32>,
 
     /// Number of messages of the window from --startrow.
-    #[arg(long, value_name = "N", value_parser = parse_positive)]
+    #[arg(long, value_name = "N", value_parser = parse_positive, allow_negative_numbers = true)]
     pub maxrows: Option<u32>,
 
     /// Message sequence numbers, comma-separated (ignored with --uid).

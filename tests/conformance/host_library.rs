@@ -1,0 +1,150 @@
+//! Conformance: the host library `cfimap-host` used directly from Rust, as README.md's
+//! "Embedding the host library" shows — a `Runtime` under a `Policy`, sessions opened from it,
+//! typed rows back — and the policy denying every server it does not name, before any packet
+//! is sent.
+
+mod common;
+
+use std::future::Future;
+
+use cfimap_host::{ConnectOptions, Credentials, Error, Policy, Runtime, RuntimeOptions, Security};
+use cfimap_tests::account::{Account, Secure};
+use cfimap_tests::fault::{FaultServer, Script};
+use cfimap_tests::{ports, target};
+
+fn block_on<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread Tokio runtime")
+        .block_on(f)
+}
+
+fn connect_options(account: &Account, secure: Secure) -> ConnectOptions {
+    ConnectOptions {
+        port: account.port(secure),
+        secure: Some(match secure {
+            Secure::Tls => Security::Tls,
+            Secure::StartTls => Security::Starttls,
+            Secure::Plain => Security::None,
+        }),
+        timeout: Some(30),
+        ..ConnectOptions::new(
+            &account.server,
+            &account.username,
+            Credentials::Password(account.password.clone()),
+        )
+    }
+}
+
+#[test]
+fn a_runtime_opens_sessions_that_list_create_delete_and_close() {
+    let account = target::account();
+    let _cleanup = account.guard();
+    let secure = account.best_secure();
+    common::seed(&account, "Lib/Kid", 0, 1);
+
+    let options = RuntimeOptions {
+        extra_ca: account.ca_file.clone(),
+        ..RuntimeOptions::new(Policy::only(&account.server, account.port(secure).unwrap()))
+    };
+    let runtime = Runtime::new(options).expect("Runtime::new");
+    let connect = connect_options(&account, secure);
+    let lib = account.path("Lib");
+    let new = account.path("Lib/New");
+
+    block_on(async {
+        let mut session = runtime.open(&connect).await.expect("open");
+        let rows = session
+            .list_all_folders(Some(&lib), true)
+            .await
+            .expect("list_all_folders");
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].fullname, account.full_name("Lib/Kid"));
+        assert_eq!(rows[0].name, "Kid");
+        assert_eq!(rows[0].parent, "Lib");
+        assert_eq!(rows[0].totalmessages, Some(1));
+        assert_eq!(rows[0].unread, Some(1));
+
+        let change = session.create_folder(&new).await.expect("create_folder");
+        assert_eq!(change.folders, [account.full_name("Lib/New")]);
+        // A refusal is a typed error and leaves the session usable.
+        let err = session.create_folder(&new).await.unwrap_err();
+        assert!(matches!(err, Error::FolderExists(_)), "{err:?}");
+        let err = session.delete_folder("INBOX", true).await.unwrap_err();
+        assert!(matches!(err, Error::ProtectedFolder(_)), "{err:?}");
+        let change = session
+            .delete_folder(&new, false)
+            .await
+            .expect("delete_folder");
+        assert_eq!(change.folders, [account.full_name("Lib/New")]);
+        session.close().await.expect("close");
+
+        // The same runtime opens another session.
+        let mut again = runtime.open(&connect).await.expect("second open");
+        let rows = again.list_all_folders(None, false).await.expect("list");
+        assert!(rows.iter().any(|r| r.fullname == "INBOX"), "{rows:?}");
+        again.close().await.expect("close");
+    });
+    common::assert_real_folder(&account, "Lib/Kid");
+    common::assert_absent(&account, "Lib/New");
+
+    // A wrong password is a typed error too.
+    let wrong = ConnectOptions {
+        credentials: Credentials::Password("not-the-password-42".into()),
+        ..connect
+    };
+    let err = block_on(runtime.open(&wrong)).unwrap_err();
+    assert!(matches!(err, Error::AuthenticationFailed(_)), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("not-the-password-42"));
+}
+
+#[test]
+fn the_policy_denies_every_server_it_does_not_name() {
+    let server = FaultServer::start(
+        Script::new()
+            .line("* OK [CAPABILITY IMAP4rev1] hi")
+            .expect_any()
+            .tagged("NO [AUTHENTICATIONFAILED] not this time"),
+    );
+    let port = server.port();
+    let other_port = ports::free_port().unwrap();
+    let options = |host: &str| ConnectOptions {
+        port: Some(port),
+        secure: Some(Security::None),
+        timeout: Some(5),
+        ..ConnectOptions::new(host, "joe", Credentials::Password("secret-1234".into()))
+    };
+    let denied = [
+        // Another port of the same host.
+        (Policy::only("127.0.0.1", other_port), "127.0.0.1"),
+        // The same address by another name: names are compared as asked, before resolution.
+        (Policy::only("localhost", port), "127.0.0.1"),
+        (Policy::only("127.0.0.1", port), "localhost"),
+        // The default allows nothing.
+        (Policy::default(), "127.0.0.1"),
+    ];
+    for (policy, host) in denied {
+        let runtime = Runtime::new(RuntimeOptions::new(policy.clone())).expect("Runtime::new");
+        let err = block_on(runtime.open(&options(host))).unwrap_err();
+        assert!(
+            matches!(err, Error::DeniedByPolicy(_)),
+            "{policy:?} must deny {host}:{port}: {err:?}"
+        );
+    }
+    assert_eq!(
+        server.connections(),
+        0,
+        "a denied connection must not reach the server"
+    );
+
+    // The named server itself is allowed (the control: the denials above were the policy's).
+    let runtime = Runtime::new(RuntimeOptions::new(Policy::only("127.0.0.1", port))).unwrap();
+    let result = block_on(runtime.open(&options("127.0.0.1")));
+    assert!(
+        !matches!(result, Err(Error::DeniedByPolicy(_))),
+        "{:?}",
+        result.err()
+    );
+    assert_eq!(server.connections(), 1);
+}

@@ -1,0 +1,1540 @@
+//! Reading mail: getHeaderOnly and getAll against Dovecot (issue 3).
+//!
+//! Every column, every selection form and its errors, every charset the issue names,
+//! attachments in every naming form (and saved safely), hard messages, a 15 MB message, flags
+//! untouched by reading, one UID FETCH per window, and stoponerror through the fault server.
+//! The corpus is generated in memory by [`corpus`]; each test has its own user (or, against an
+//! external server, its own scratch folder).
+
+mod corpus;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use cfimap_tests::account::Account;
+use cfimap_tests::cli::{CliOutput, cfimap};
+use cfimap_tests::dovecot::{Dovecot, Flavor};
+use cfimap_tests::fault::{FaultServer, Script};
+use cfimap_tests::imap::{self, Client, Part, Token};
+use cfimap_tests::target;
+use regex::Regex;
+use serde_json::{Map, Value};
+
+type Row = Map<String, Value>;
+
+// ---- fixture ---------------------------------------------------------------------------------
+
+/// A folder of a fresh account, seeded by the raw client and read by the CLI.
+struct Mailbox {
+    account: Account,
+    /// `--folder` for the CLI (a `/` path).
+    folder: String,
+    /// The wire name for the raw client.
+    wire: String,
+}
+
+impl Mailbox {
+    /// A new folder `name` of a fresh account (private Dovecot user or external scratch).
+    fn new(name: &str) -> Mailbox {
+        let account = target::account();
+        let mut client = account.connect().expect("raw client connects");
+        account
+            .seed_folder(&mut client, name)
+            .expect("create the test folder");
+        client.logout().expect("logout");
+        Mailbox {
+            folder: account.path(name),
+            wire: account.wire_name(name),
+            account,
+        }
+    }
+
+    /// INBOX of a fresh private user (`None` against an external server).
+    fn inbox() -> Option<Mailbox> {
+        let account = target::private_account(Flavor::Default)?;
+        Some(Mailbox {
+            folder: "INBOX".into(),
+            wire: "INBOX".into(),
+            account,
+        })
+    }
+
+    fn client(&self) -> Client {
+        self.account.connect().expect("raw client connects")
+    }
+
+    /// APPENDs `raw` with `flags` and an optional INTERNALDATE; returns its UID.
+    fn append(&self, client: &mut Client, flags: &[&str], date: Option<&str>, raw: &[u8]) -> u32 {
+        let mailbox = imap::quote(&self.wire).expect("wire names are printable ASCII");
+        let date = date.map(|d| format!("\"{d}\" ")).unwrap_or_default();
+        let head = format!("APPEND {mailbox} ({}) {date}", flags.join(" "));
+        let done = client
+            .command_parts(&[Part::Text(&head), Part::Literal(raw)])
+            .unwrap_or_else(|e| panic!("APPEND: {e}"));
+        if let Some(uid) = done
+            .code("APPENDUID")
+            .and_then(|v| v.split_whitespace().nth(1).and_then(|u| u.parse().ok()))
+        {
+            return uid;
+        }
+        // A server without UIDPLUS: the newest message is ours.
+        client.examine(&self.wire).expect("EXAMINE");
+        let uid = client
+            .fetch_flags()
+            .expect("FETCH")
+            .last()
+            .map(|m| m.uid)
+            .expect("the appended message");
+        client
+            .command("UNSELECT")
+            .or_else(|_| client.command("CLOSE"))
+            .ok();
+        uid
+    }
+
+    /// Appends each message without flags; returns the UIDs.
+    fn seed(&self, messages: &[Vec<u8>]) -> Vec<u32> {
+        let mut client = self.client();
+        let uids = messages
+            .iter()
+            .map(|m| self.append(&mut client, &[], None, m))
+            .collect();
+        client.logout().expect("logout");
+        uids
+    }
+
+    /// `cfimap <action> <connection> --folder F --format json <extra>`.
+    fn cli(&self, action: &str, extra: &[&str]) -> CliOutput {
+        self.cli_format("json", action, extra)
+    }
+
+    /// `cfimap <action> <connection> --folder F --format <format> <extra>`.
+    fn cli_format(&self, format: &str, action: &str, extra: &[&str]) -> CliOutput {
+        cfimap([action])
+            .args(self.account.cli_args(self.account.best_secure()))
+            .args(["--folder", &self.folder, "--format", format])
+            .args(extra)
+            .timeout(Duration::from_secs(120))
+            .run()
+    }
+
+    /// Runs `action` and returns its rows; panics unless it exits 0.
+    fn rows(&self, action: &str, extra: &[&str]) -> Vec<Row> {
+        let out = self.cli(action, extra);
+        out.assert_success();
+        out.rows()
+    }
+
+    /// What the server itself says about every message: UID → facts.
+    fn server_facts(&self) -> BTreeMap<u32, Facts> {
+        let mut client = self.client();
+        client.examine(&self.wire).expect("EXAMINE");
+        let done = client
+            .command("UID FETCH 1:* (UID RFC822.SIZE INTERNALDATE FLAGS)")
+            .expect("FETCH facts");
+        let mut out = BTreeMap::new();
+        for tokens in done.data("FETCH").expect("FETCH responses") {
+            let Some(Token::List(items)) = tokens.get(2) else {
+                panic!("FETCH without items: {tokens:?}");
+            };
+            let mut facts = Facts::default();
+            let mut uid = 0;
+            for pair in items.chunks(2) {
+                let key = pair[0].as_string().unwrap_or_default().to_uppercase();
+                match (key.as_str(), pair.get(1)) {
+                    ("UID", Some(v)) => uid = v.as_u32().expect("UID"),
+                    ("RFC822.SIZE", Some(v)) => facts.size = v.as_u32().expect("size").into(),
+                    ("INTERNALDATE", Some(v)) => facts.internal_date = v.as_string().unwrap(),
+                    ("FLAGS", Some(Token::List(f))) => {
+                        facts.flags = f.iter().filter_map(Token::as_string).collect();
+                        facts.flags.sort();
+                    }
+                    _ => {}
+                }
+            }
+            out.insert(uid, facts);
+        }
+        client.logout().expect("logout");
+        out
+    }
+
+    /// `STATUS (MESSAGES UNSEEN RECENT)` of the folder.
+    fn status(&self) -> imap::Status {
+        let mut client = self.client();
+        let status = client.status(&self.wire).expect("STATUS");
+        client.logout().expect("logout");
+        status
+    }
+}
+
+impl Drop for Mailbox {
+    fn drop(&mut self) {
+        if let Err(e) = self.account.cleanup() {
+            eprintln!("cleanup of {:?} failed: {e}", self.account.scratch);
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Facts {
+    size: u64,
+    internal_date: String,
+    flags: Vec<String>,
+}
+
+// ---- row accessors ---------------------------------------------------------------------------
+
+fn text<'a>(row: &'a Row, column: &str) -> &'a str {
+    match row.get(column) {
+        Some(Value::String(s)) => s,
+        other => panic!("{column} is not a string but {other:?} in {row:#?}"),
+    }
+}
+
+/// A text column that may be null (or empty).
+fn opt_text<'a>(row: &'a Row, column: &str) -> Option<&'a str> {
+    match row.get(column) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s),
+        Some(Value::String(_)) | Some(Value::Null) | None => None,
+        other => panic!("{column} is not text but {other:?} in {row:#?}"),
+    }
+}
+
+fn number(row: &Row, column: &str) -> u64 {
+    row.get(column)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("{column} is not a number in {row:#?}"))
+}
+
+fn boolean(row: &Row, column: &str) -> bool {
+    row.get(column)
+        .and_then(Value::as_bool)
+        .unwrap_or_else(|| panic!("{column} is not a boolean in {row:#?}"))
+}
+
+fn list(row: &Row, column: &str) -> Vec<String> {
+    match row.get(column) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .unwrap_or_else(|| panic!("{column} has a non-string item in {row:#?}"))
+                    .to_string()
+            })
+            .collect(),
+        other => panic!("{column} is not a JSON array but {other:?} in {row:#?}"),
+    }
+}
+
+fn object(row: &Row, column: &str) -> BTreeMap<String, String> {
+    match row.get(column) {
+        Some(Value::Object(m)) => m
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+            .collect(),
+        other => panic!("{column} is not a JSON object but {other:?} in {row:#?}"),
+    }
+}
+
+fn uid_of(row: &Row) -> u32 {
+    u32::try_from(number(row, "UID")).expect("UID fits u32")
+}
+
+fn by_uid(rows: Vec<Row>) -> HashMap<u32, Row> {
+    rows.into_iter().map(|r| (uid_of(&r), r)).collect()
+}
+
+fn uids(rows: &[Row]) -> Vec<u32> {
+    rows.iter().map(uid_of).collect()
+}
+
+fn numbers(rows: &[Row]) -> Vec<u64> {
+    rows.iter().map(|r| number(r, "MESSAGENUMBER")).collect()
+}
+
+/// Body text compared without regard to CRLF vs LF or trailing line ends.
+fn norm(s: &str) -> String {
+    s.replace("\r\n", "\n").trim_end().to_string()
+}
+
+// ---- dates -----------------------------------------------------------------------------------
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Seconds since the epoch of an RFC 3339 date-time; `None` if it is not one.
+fn rfc3339(s: &str) -> Option<i64> {
+    let re = Regex::new(
+        r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$",
+    )
+    .unwrap();
+    let c = re.captures(s)?;
+    let n = |i: usize| c.get(i).map(|m| m.as_str().parse::<i64>().unwrap());
+    let (y, mo, d, h, mi, se) = (n(1)?, n(2)?, n(3)?, n(4)?, n(5)?, n(6)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let offset = match c.get(9) {
+        Some(sign) => {
+            let o = n(10)? * 3600 + n(11)? * 60;
+            if sign.as_str() == "-" { -o } else { o }
+        }
+        None => 0,
+    };
+    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset)
+}
+
+/// Seconds since the epoch of an IMAP date-time (`"04-Mar-2025 11:22:33 +0200"`).
+fn imap_date(s: &str) -> i64 {
+    let re =
+        Regex::new(r"^\s?(\d{1,2})-(\w{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$")
+            .unwrap();
+    let c = re
+        .captures(s)
+        .unwrap_or_else(|| panic!("not an IMAP date-time: {s:?}"));
+    let n = |i: usize| c[i].parse::<i64>().unwrap();
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = months
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(&c[2]))
+        .unwrap() as i64
+        + 1;
+    let offset = (n(8) * 3600 + n(9) * 60) * if &c[7] == "-" { -1 } else { 1 };
+    days_from_civil(n(3), month, n(1)) * 86_400 + n(4) * 3600 + n(5) * 60 + n(6) - offset
+}
+
+/// Asserts that `column` is an RFC 3339 date-time meaning the instant `expected` (RFC 3339,
+/// UTC).
+fn assert_instant(row: &Row, column: &str, expected: &str) {
+    let got = text(row, column);
+    let got_secs =
+        rfc3339(got).unwrap_or_else(|| panic!("{column} {got:?} is not RFC 3339 in {row:#?}"));
+    assert_eq!(
+        got_secs,
+        rfc3339(expected).unwrap(),
+        "{column} is {got}, expected the instant {expected}"
+    );
+}
+
+// ---- getHeaderOnly: columns ------------------------------------------------------------------
+
+#[test]
+fn header_only_gives_every_column() {
+    let mb = Mailbox::new("Columns");
+    let mut client = mb.client();
+    let full = corpus::full_headers("cols-1@cfimap.test");
+    let uid1 = mb.append(
+        &mut client,
+        &["\\Seen"],
+        Some("04-Mar-2025 11:22:33 +0200"),
+        &full,
+    );
+    let flagged = corpus::without_reply_to("flagged");
+    let uid2 = mb.append(
+        &mut client,
+        &[
+            "\\Answered",
+            "\\Flagged",
+            "\\Draft",
+            "\\Deleted",
+            "$Label1",
+            "project-x",
+        ],
+        Some("05-Mar-2025 08:16:00 +0000"),
+        &flagged,
+    );
+    client.logout().unwrap();
+
+    let rows = mb.rows("getHeaderOnly", &[]);
+    assert_eq!(numbers(&rows), [1, 2], "{rows:#?}");
+    assert_eq!(uids(&rows), [uid1, uid2]);
+    let facts = mb.server_facts();
+    let (a, b) = (&rows[0], &rows[1]);
+
+    assert_eq!(text(a, "SUBJECT"), "A folded subject line");
+    assert_eq!(text(a, "FROM"), "\"Doe, Jane\" <jane@example.org>");
+    assert_eq!(text(a, "TO"), "Bob <bob@example.com>, carol@example.com");
+    assert_eq!(text(a, "CC"), "Jürgen Müller <j@example.de>");
+    assert_eq!(text(a, "REPLYTO"), "Replies <replies@example.org>");
+    assert_eq!(text(a, "MESSAGEID"), "<cols-1@cfimap.test>");
+    assert_instant(a, "DATE", "2025-03-04T09:00:00Z");
+    assert_instant(a, "SENTDATE", "2025-03-04T09:00:00Z");
+    assert_instant(a, "RXDDATE", "2025-03-04T09:22:33Z");
+    assert_eq!(
+        rfc3339(text(a, "RXDDATE")),
+        Some(imap_date(&facts[&uid1].internal_date)),
+        "RXDDATE is INTERNALDATE"
+    );
+    assert_eq!(number(a, "SIZE"), facts[&uid1].size, "SIZE is RFC822.SIZE");
+    assert_eq!(number(a, "SIZE"), full.len() as u64);
+    assert_eq!(
+        text(a, "HEADER").trim_end_matches(['\r', '\n']),
+        String::from_utf8_lossy(corpus::header_block(&full)).trim_end_matches(['\r', '\n']),
+        "HEADER is the raw header block"
+    );
+    assert!(text(a, "HEADER").contains("X-Custom: kept as is"));
+    assert!(text(a, "HEADER").contains("Subject: A folded\r\n subject line"));
+    assert!(!text(a, "HEADER").contains("line one"), "no body in HEADER");
+    for (column, want) in [
+        ("SEEN", true),
+        ("ANSWERED", false),
+        ("DELETED", false),
+        ("DRAFT", false),
+        ("FLAGGED", false),
+    ] {
+        assert_eq!(boolean(a, column), want, "{column} of message 1");
+    }
+    assert_eq!(list(a, "USER"), Vec::<String>::new());
+    // getHeaderOnly fetches no bodies.
+    for column in ["BODY", "TEXTBODY", "HTMLBODY"] {
+        assert!(
+            a.get(column).is_none_or(Value::is_null),
+            "{column} in getHeaderOnly: {a:#?}"
+        );
+    }
+    // LINES: unknown (null) or the body's line count.
+    assert!(
+        a.get("LINES").is_none_or(|v| v.is_null() || v == 2),
+        "LINES: {:?}",
+        a.get("LINES")
+    );
+    assert!(a.get("ERROR").is_none_or(Value::is_null));
+
+    assert_eq!(text(b, "SUBJECT"), "flagged");
+    assert_eq!(text(b, "FROM"), "Solo Sender <solo@example.org>");
+    assert_eq!(
+        text(b, "REPLYTO"),
+        text(b, "FROM"),
+        "REPLYTO falls back to FROM"
+    );
+    assert_eq!(text(b, "CC"), "");
+    assert_eq!(text(b, "MESSAGEID"), "<flagged@cfimap.test>");
+    assert_instant(b, "DATE", "2025-03-05T08:15:00Z");
+    assert_instant(b, "RXDDATE", "2025-03-05T08:16:00Z");
+    assert_eq!(number(b, "SIZE"), facts[&uid2].size);
+    for column in ["ANSWERED", "DELETED", "DRAFT", "FLAGGED"] {
+        assert!(boolean(b, column), "{column} of message 2: {b:#?}");
+    }
+    assert!(!boolean(b, "SEEN"));
+    let mut user = list(b, "USER");
+    user.sort();
+    assert_eq!(user, ["$Label1", "project-x"], "USER holds the keywords");
+    if mb.account.private {
+        // Nobody selected the folder yet: both are \Recent.
+        assert!(boolean(a, "RECENT") && boolean(b, "RECENT"), "{rows:#?}");
+    }
+
+    // getAll has the same header columns, and adds LINES and the bodies.
+    let all = mb.rows("getAll", &[]);
+    assert_eq!(uids(&all), [uid1, uid2]);
+    for (h, g) in rows.iter().zip(&all) {
+        for (column, value) in h {
+            if column != "LINES" {
+                assert_eq!(g.get(column), Some(value), "{column} differs in getAll");
+            }
+        }
+    }
+    assert_eq!(
+        all[0].get("LINES"),
+        Some(&Value::from(2)),
+        "LINES of message 1"
+    );
+    assert_eq!(norm(text(&all[0], "BODY")), "line one\nline two");
+    assert_eq!(norm(text(&all[0], "TEXTBODY")), "line one\nline two");
+    assert_eq!(opt_text(&all[0], "HTMLBODY"), None);
+    assert_eq!(list(&all[0], "ATTACHMENTS"), Vec::<String>::new());
+    assert_eq!(object(&all[0], "CIDS"), BTreeMap::new());
+}
+
+#[test]
+fn header_only_decodes_rfc2047_in_every_charset() {
+    let mb = Mailbox::new("Charsets");
+    let cases = corpus::encoded_words();
+    let raws: Vec<Vec<u8>> = cases
+        .iter()
+        .enumerate()
+        .map(|(n, c)| corpus::encoded_message(&c.word, n))
+        .collect();
+    let uids = mb.seed(&raws);
+    let rows = by_uid(mb.rows("getHeaderOnly", &[]));
+    let mut failures = Vec::new();
+    for ((n, case), uid) in cases.iter().enumerate().zip(uids) {
+        let row = &rows[&uid];
+        if row.get("SUBJECT").and_then(Value::as_str) != Some(case.expected) {
+            failures.push(format!(
+                "{}: SUBJECT {:?}, expected {:?}",
+                case.label,
+                row.get("SUBJECT"),
+                case.expected
+            ));
+        }
+        let from = format!("{} <sender{n}@example.org>", case.expected);
+        if text(row, "FROM") != from {
+            failures.push(format!(
+                "{}: FROM {:?}, expected {from:?}",
+                case.label,
+                text(row, "FROM")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn header_only_address_lists_keep_commas_in_names_and_show_groups() {
+    let mb = Mailbox::new("Addresses");
+    let ids = mb.seed(&[corpus::address_lists(), corpus::address_group()]);
+    let rows = by_uid(mb.rows("getHeaderOnly", &[]));
+    let a = &rows[&ids[0]];
+    assert_eq!(text(a, "FROM"), "\"Müller, Hans\" <hans@example.de>");
+    assert_eq!(text(a, "REPLYTO"), text(a, "FROM"));
+    assert_eq!(
+        text(a, "TO"),
+        "\"Doe, John\" <john@example.com>, \"Smith, Anna\" <anna@example.com>, plain@example.net"
+    );
+    assert_eq!(text(a, "CC"), "undisclosed-recipients:;");
+    let g = &rows[&ids[1]];
+    assert_eq!(
+        text(g, "TO"),
+        "Team: a@example.com, \"B, Bee\" <b@example.com>;"
+    );
+}
+
+#[test]
+fn header_only_dates_are_rfc3339_or_null() {
+    let mb = Mailbox::new("Dates");
+    let cases = corpus::date_cases();
+    let mut raws: Vec<Vec<u8>> = cases
+        .iter()
+        .enumerate()
+        .map(|(n, (d, _))| corpus::dated(Some(d), n))
+        .collect();
+    raws.push(corpus::dated(None, cases.len()));
+    let ids = mb.seed(&raws);
+    let rows = by_uid(mb.rows("getHeaderOnly", &[]));
+    let mut failures = Vec::new();
+    for (i, uid) in ids.iter().enumerate() {
+        let (date, want) = cases.get(i).copied().unwrap_or(("(no Date header)", None));
+        let row = &rows[uid];
+        for column in ["DATE", "SENTDATE"] {
+            let got = row.get(column).cloned().unwrap_or(Value::Null);
+            let ok = match (want, &got) {
+                (None, Value::Null) => true,
+                (Some(w), Value::String(s)) => rfc3339(s) == rfc3339(w),
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!("{date:?}: {column} = {got}, expected {want:?}"));
+            }
+        }
+        // RXDDATE is always there: the server's INTERNALDATE.
+        assert!(rfc3339(text(row, "RXDDATE")).is_some(), "{row:#?}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// ---- selection -------------------------------------------------------------------------------
+
+/// Six messages whose UIDs differ from their numbers (the first UID is expunged).
+fn six_messages(mb: &Mailbox) -> Vec<u32> {
+    let mut client = mb.client();
+    let gone = mb.append(&mut client, &[], None, &corpus::simple("gone"));
+    let uids: Vec<u32> = (1..=6)
+        .map(|n| mb.append(&mut client, &[], None, &corpus::simple(&format!("m{n}"))))
+        .collect();
+    client.select(&mb.wire).unwrap();
+    client.add_flags(&gone.to_string(), &["\\Deleted"]).unwrap();
+    client.command("EXPUNGE").unwrap();
+    client.logout().unwrap();
+    assert!(uids[0] > 1, "UIDs and message numbers must differ");
+    uids
+}
+
+#[test]
+fn selection_forms() {
+    let mb = Mailbox::new("Selection");
+    let u = six_messages(&mb);
+    let subjects = |rows: &[Row]| -> Vec<String> {
+        rows.iter()
+            .map(|r| text(r, "SUBJECT").to_string())
+            .collect()
+    };
+
+    // Default: all, in order.
+    let rows = mb.rows("getHeaderOnly", &[]);
+    assert_eq!(numbers(&rows), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(uids(&rows), u);
+    assert_eq!(subjects(&rows), ["m1", "m2", "m3", "m4", "m5", "m6"]);
+
+    // Window.
+    let rows = mb.rows("getHeaderOnly", &["--startrow", "2", "--maxrows", "3"]);
+    assert_eq!(numbers(&rows), [2, 3, 4]);
+    assert_eq!(uids(&rows), u[1..4]);
+    let rows = mb.rows("getHeaderOnly", &["--startrow", "5"]);
+    assert_eq!(numbers(&rows), [5, 6]);
+    let rows = mb.rows("getHeaderOnly", &["--maxrows", "2"]);
+    assert_eq!(numbers(&rows), [1, 2]);
+    let rows = mb.rows("getHeaderOnly", &["--startrow", "6", "--maxrows", "10"]);
+    assert_eq!(numbers(&rows), [6]);
+    let out = mb.cli("getHeaderOnly", &["--startrow", "7"]);
+    out.assert_success();
+    assert!(out.rows().is_empty(), "{out}");
+
+    // Message numbers: out-of-range skipped, order and duplicates don't matter.
+    let rows = mb.rows("getHeaderOnly", &["--messagenumber", "4,2,99,2"]);
+    assert_eq!(numbers(&rows), [2, 4]);
+    assert_eq!(uids(&rows), [u[1], u[3]]);
+
+    // UIDs: unknown skipped (the expunged one too).
+    let list = format!("{},{},{},999999", u[4], u[2], u[0] - 1);
+    let rows = mb.rows("getAll", &["--uid", &list]);
+    assert_eq!(uids(&rows), [u[2], u[4]]);
+    assert_eq!(numbers(&rows), [3, 5]);
+
+    // uid wins over messagenumber, both over the window.
+    let one = u[5].to_string();
+    let rows = mb.rows(
+        "getHeaderOnly",
+        &[
+            "--uid",
+            &one,
+            "--messagenumber",
+            "1",
+            "--startrow",
+            "2",
+            "--maxrows",
+            "1",
+        ],
+    );
+    assert_eq!(uids(&rows), [u[5]]);
+    let rows = mb.rows(
+        "getHeaderOnly",
+        &["--messagenumber", "1", "--startrow", "2", "--maxrows", "1"],
+    );
+    assert_eq!(numbers(&rows), [1]);
+
+    // A present-but-empty list selects nothing: an empty JSON array.
+    for (action, flag) in [
+        ("getHeaderOnly", "--uid"),
+        ("getHeaderOnly", "--messagenumber"),
+        ("getAll", "--uid"),
+    ] {
+        let out = mb.cli(action, &[flag, ""]);
+        out.assert_success();
+        assert_eq!(out.json(), Value::Array(vec![]), "{out}");
+    }
+}
+
+#[test]
+fn selection_errors_exit_2() {
+    let mb = Mailbox::new("SelectionErrors");
+    mb.seed(&[corpus::simple("only")]);
+    let mut failures = Vec::new();
+    for extra in [
+        &["--uid", "1,x"][..],
+        &["--uid", "abc"],
+        &["--messagenumber", "1,two"],
+        &["--messagenumber", "-1"],
+        &["--uid", "1.5"],
+        &["--startrow", "0"],
+        &["--startrow", "-1"],
+        &["--maxrows", "0"],
+        &["--maxrows", "-3"],
+        &["--startrow", "x"],
+    ] {
+        for action in ["getHeaderOnly", "getAll"] {
+            let out = mb.cli(action, extra);
+            let attribute = extra[0].trim_start_matches('-');
+            if out.code != Some(2) {
+                failures.push(format!("exit {:?}, expected 2\n{out}", out.code));
+            } else if !out.stderr.to_lowercase().contains(attribute) {
+                failures.push(format!("the error does not name {attribute}\n{out}"));
+            }
+            if !out.stdout.trim().is_empty() {
+                failures.push(format!("rows printed for an invalid selection\n{out}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn default_folder_is_inbox() {
+    let Some(mb) = Mailbox::inbox() else {
+        return;
+    };
+    mb.seed(&[corpus::simple("in the inbox")]);
+    let out = cfimap(["getHeaderOnly", "--format", "json"])
+        .args(mb.account.cli_args(mb.account.best_secure()))
+        .run();
+    out.assert_success();
+    let rows = out.rows();
+    assert_eq!(rows.len(), 1, "{out}");
+    assert_eq!(text(&rows[0], "SUBJECT"), "in the inbox");
+}
+
+// ---- reading never changes flags -------------------------------------------------------------
+
+#[test]
+fn reading_never_changes_flags() {
+    let mb = Mailbox::new("Flags");
+    let mut client = mb.client();
+    let plan: [&[&str]; 5] = [
+        &[],
+        &["\\Seen"],
+        &["\\Answered", "\\Flagged"],
+        &["$Keyword"],
+        &["\\Draft", "\\Deleted"],
+    ];
+    for (n, flags) in plan.iter().enumerate() {
+        let raw = if n % 2 == 0 {
+            corpus::with_files(&format!("flags {n}"), &corpus::files_to_save()[..1])
+        } else {
+            corpus::simple(&format!("flags-{n}"))
+        };
+        mb.append(&mut client, flags, None, &raw);
+    }
+    client.logout().unwrap();
+    let before_status = mb.status();
+
+    let header_rows = mb.rows("getHeaderOnly", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let all_rows = mb.rows(
+        "getAll",
+        &["--attachmentpath", dir.path().to_str().unwrap()],
+    );
+    let again = mb.rows("getHeaderOnly", &[]);
+
+    let after_status = mb.status();
+    assert_eq!(
+        (after_status.messages, after_status.unseen),
+        (before_status.messages, before_status.unseen),
+        "reading changed \\Seen"
+    );
+    if mb.account.private {
+        assert_eq!(before_status.recent, 5);
+        assert_eq!(after_status.recent, 5, "reading took \\Recent away");
+        for rows in [&header_rows, &all_rows, &again] {
+            assert!(
+                rows.iter().all(|r| boolean(r, "RECENT")),
+                "each read still sees \\Recent (EXAMINE): {rows:#?}"
+            );
+        }
+    }
+    let facts = mb.server_facts();
+    let mut got: Vec<Vec<String>> = facts
+        .values()
+        .map(|f| {
+            f.flags
+                .iter()
+                .filter(|f| !f.eq_ignore_ascii_case("\\Recent"))
+                .cloned()
+                .collect()
+        })
+        .collect();
+    let mut want: Vec<Vec<String>> = plan
+        .iter()
+        .map(|f| {
+            let mut v: Vec<String> = f.iter().map(|s| s.to_string()).collect();
+            v.sort();
+            v
+        })
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "flags after reading");
+    // And the rows told the truth about them.
+    for rows in [&header_rows, &all_rows] {
+        let seen: Vec<bool> = rows.iter().map(|r| boolean(r, "SEEN")).collect();
+        assert_eq!(seen, [false, true, false, false, false]);
+        assert!(boolean(&rows[2], "ANSWERED") && boolean(&rows[2], "FLAGGED"));
+        assert_eq!(list(&rows[3], "USER"), ["$Keyword"]);
+        assert!(boolean(&rows[4], "DRAFT") && boolean(&rows[4], "DELETED"));
+    }
+}
+
+// ---- getAll: bodies and attachments ----------------------------------------------------------
+
+#[test]
+fn get_all_decodes_bodies_from_transfer_encodings_and_charsets() {
+    let mb = Mailbox::new("Bodies");
+    let cases = corpus::body_cases();
+    let raws: Vec<Vec<u8>> = cases.iter().map(|c| c.raw.clone()).collect();
+    let ids = mb.seed(&raws);
+    let rows = by_uid(mb.rows("getAll", &[]));
+    let mut failures = Vec::new();
+    for (case, uid) in cases.iter().zip(ids) {
+        let row = &rows[&uid];
+        let got_text = opt_text(row, "TEXTBODY").map(norm);
+        let got_html = opt_text(row, "HTMLBODY").map(norm);
+        let got_body = opt_text(row, "BODY").map(norm);
+        if got_text.as_deref() != case.text {
+            failures.push(format!(
+                "{}: TEXTBODY {got_text:?}, expected {:?}",
+                case.label, case.text
+            ));
+        }
+        if got_html.as_deref() != case.html {
+            failures.push(format!(
+                "{}: HTMLBODY {got_html:?}, expected {:?}",
+                case.label, case.html
+            ));
+        }
+        if got_body.as_deref() != Some(case.body) {
+            failures.push(format!(
+                "{}: BODY {got_body:?}, expected {:?}",
+                case.label, case.body
+            ));
+        }
+        if list(row, "ATTACHMENTS") != case.attachments {
+            failures.push(format!(
+                "{}: ATTACHMENTS {:?}, expected {:?}",
+                case.label,
+                list(row, "ATTACHMENTS"),
+                case.attachments
+            ));
+        }
+        assert!(row.get("ERROR").is_none_or(Value::is_null), "{row:#?}");
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn get_all_names_attachments_in_every_form() {
+    let mb = Mailbox::new("Names");
+    let ids = mb.seed(&[corpus::attachment_names()]);
+    let rows = mb.rows("getAll", &[]);
+    assert_eq!(uids(&rows), ids);
+    let row = &rows[0];
+    let names = list(row, "ATTACHMENTS");
+    let expected = corpus::attachment_names_expected();
+    assert_eq!(names.len(), expected.len(), "ATTACHMENTS {names:?}");
+    for (name, pattern) in names.iter().zip(&expected) {
+        assert!(
+            Regex::new(pattern).unwrap().is_match(name),
+            "{name:?} does not match {pattern} (all: {names:?})"
+        );
+    }
+    let mut distinct = names.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        names.len(),
+        "generated names collide: {names:?}"
+    );
+    assert_eq!(norm(text(row, "TEXTBODY")), "names");
+    assert_eq!(norm(text(row, "BODY")), "names");
+    let cids = object(row, "CIDS");
+    let want: BTreeMap<String, String> = [
+        ("logo.png".to_string(), "logo@cfimap.test".to_string()),
+        (names[7].clone(), "spacer.gif@cfimap.test".to_string()),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(cids, want, "CIDS: file name → Content-ID without <>");
+    assert_eq!(list(row, "ATTACHMENTFILES"), Vec::<String>::new());
+}
+
+#[test]
+fn get_all_forwarded_message_is_one_eml_attachment() {
+    let mb = Mailbox::new("Forwarded");
+    mb.seed(&[corpus::forwarded()]);
+    let dir = tempfile::tempdir().unwrap();
+    let rows = mb.rows(
+        "getAll",
+        &["--attachmentpath", dir.path().to_str().unwrap()],
+    );
+    let row = &rows[0];
+    let names = list(row, "ATTACHMENTS");
+    assert_eq!(
+        names.len(),
+        1,
+        "one attachment, the forwarded message: {names:?}"
+    );
+    assert!(names[0].ends_with(".eml"), "{names:?}");
+    assert_eq!(norm(text(row, "TEXTBODY")), "See the forwarded message.");
+    for column in ["BODY", "TEXTBODY"] {
+        assert!(
+            !text(row, column).contains("inner secret text"),
+            "the forwarded text is not inlined into {column}"
+        );
+    }
+    let files = list(row, "ATTACHMENTFILES");
+    assert_eq!(files.len(), 1, "{row:#?}");
+    let saved = std::fs::read(&files[0]).unwrap();
+    let trim = |b: &[u8]| {
+        let mut v = b.to_vec();
+        while v.last().is_some_and(|c| *c == b'\r' || *c == b'\n') {
+            v.pop();
+        }
+        v
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&trim(&saved)),
+        String::from_utf8_lossy(&trim(&corpus::inner_message())),
+        "the .eml is the forwarded message as it was sent"
+    );
+}
+
+#[test]
+fn get_all_bounce_fills_deliverystatus() {
+    let mb = Mailbox::new("Bounce");
+    mb.seed(&[corpus::bounce()]);
+    let rows = mb.rows("getAll", &[]);
+    let row = &rows[0];
+    let status = opt_text(row, "DELIVERYSTATUS")
+        .unwrap_or_else(|| panic!("DELIVERYSTATUS is empty: {row:#?}"));
+    for line in [
+        "Reporting-MTA: dns; mx.example.org",
+        "Final-Recipient: rfc822; nobody@example.com",
+        "Action: failed",
+        "Status: 5.1.1",
+    ] {
+        assert!(status.contains(line), "{line:?} not in {status:?}");
+    }
+    assert_eq!(
+        norm(text(row, "BODY")),
+        "Your message could not be delivered."
+    );
+    // A message that is no bounce has none.
+    let mb2 = Mailbox::new("NoBounce");
+    mb2.seed(&[corpus::simple("plain")]);
+    let rows = mb2.rows("getAll", &[]);
+    assert_eq!(opt_text(&rows[0], "DELIVERYSTATUS"), None);
+}
+
+#[test]
+fn csv_joins_attachment_lists_with_tabs() {
+    let mb = Mailbox::new("Csv");
+    let files = corpus::files_to_save();
+    mb.seed(&[corpus::with_files("csv", &files[..2])]);
+    let out = mb.cli_format("csv", "getAll", &[]);
+    out.assert_success();
+    assert!(
+        out.stdout.contains("binary.bin\tnote.txt"),
+        "ATTACHMENTS tab-joined in CSV\n{out}"
+    );
+}
+
+// ---- attachments on disk ---------------------------------------------------------------------
+
+/// Every regular file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(p),
+                Ok(_) => out.push(p),
+                Err(_) => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn attachments_are_saved_byte_identical_and_overwritten() {
+    let mb = Mailbox::new("Save");
+    let files = corpus::files_to_save();
+    mb.seed(&[corpus::with_files("save", &files)]);
+    let tmp = tempfile::tempdir().unwrap();
+    // Not there yet: attachmentpath is created.
+    let dir = tmp.path().join("not").join("yet");
+    let dir_arg = dir.to_str().unwrap();
+
+    let rows = mb.rows("getAll", &["--attachmentpath", dir_arg]);
+    let row = &rows[0];
+    let names: Vec<&str> = files.iter().map(|f| f.header_name.as_str()).collect();
+    assert_eq!(list(row, "ATTACHMENTS"), names);
+    let paths = list(row, "ATTACHMENTFILES");
+    assert_eq!(paths.len(), files.len(), "{row:#?}");
+    let mut failures = Vec::new();
+    for (path, file) in paths.iter().zip(&files) {
+        let p = Path::new(path);
+        assert!(p.is_absolute(), "{path}");
+        assert_eq!(
+            p.parent(),
+            Some(dir.as_path()),
+            "{path} is in attachmentpath"
+        );
+        assert_eq!(
+            p.file_name().unwrap().to_str().unwrap(),
+            file.header_name,
+            "saved under its own name"
+        );
+        let saved = std::fs::read(p).unwrap_or_else(|e| panic!("{path}: {e}"));
+        if saved != file.bytes {
+            failures.push(format!(
+                "{}: {} bytes saved, {} expected; first bytes {:?} vs {:?}",
+                file.header_name,
+                saved.len(),
+                file.bytes.len(),
+                String::from_utf8_lossy(&saved[..saved.len().min(40)]),
+                String::from_utf8_lossy(&file.bytes[..file.bytes.len().min(40)])
+            ));
+        }
+    }
+    let first: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
+
+    // Without generateuniquefilenames a second save overwrites.
+    for p in &paths {
+        std::fs::write(p, b"scribbled over").unwrap();
+    }
+    let rows = mb.rows("getAll", &["--attachmentpath", dir_arg]);
+    assert_eq!(list(&rows[0], "ATTACHMENTFILES"), paths);
+    assert_eq!(
+        file_names(&dir).len(),
+        files.len(),
+        "{:?}",
+        file_names(&dir)
+    );
+    for (p, saved) in paths.iter().zip(&first) {
+        assert_eq!(
+            &std::fs::read(p).unwrap(),
+            saved,
+            "{p} overwritten by the second save"
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "saved files differ from the decoded parts:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn attachments_get_unique_filenames() {
+    let mb = Mailbox::new("Unique");
+    let files = vec![
+        corpus::File::base64("report.pdf", "application/pdf", corpus::noise(3000, 1)),
+        corpus::File::base64("same.txt", "text/plain", b"first same".to_vec()),
+        corpus::File::base64("same.txt", "text/plain", b"second same".to_vec()),
+        corpus::File::base64("README", "text/plain", b"no extension".to_vec()),
+    ];
+    mb.seed(&[corpus::with_files("unique", &files)]);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let dir_arg = dir.to_str().unwrap();
+
+    let mut all_paths = Vec::new();
+    for _ in 0..3 {
+        let rows = mb.rows(
+            "getAll",
+            &["--attachmentpath", dir_arg, "--generateuniquefilenames"],
+        );
+        let paths = list(&rows[0], "ATTACHMENTFILES");
+        assert_eq!(paths.len(), files.len(), "{rows:#?}");
+        for (p, f) in paths.iter().zip(&files) {
+            assert_eq!(std::fs::read(p).unwrap(), f.bytes, "{p} holds its own part");
+        }
+        all_paths.extend(paths);
+    }
+    let mut distinct = all_paths.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        12,
+        "every save got a file of its own: {all_paths:?}"
+    );
+    let names = file_names(dir);
+    assert_eq!(names.len(), 12, "{names:?}");
+    for expected in [
+        "report.pdf",
+        "report1.pdf",
+        "report2.pdf",
+        "same.txt",
+        "same1.txt",
+        "README",
+        "README1",
+        "README2",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} not in {names:?}"
+        );
+    }
+    let numbered = Regex::new(r"^(report|same|README)\d*(\.pdf|\.txt)?$").unwrap();
+    assert!(names.iter().all(|n| numbered.is_match(n)), "{names:?}");
+}
+
+#[test]
+fn attachment_names_cannot_escape_attachmentpath() {
+    let mb = Mailbox::new("Traversal");
+    let tmp = tempfile::tempdir().unwrap();
+    let parent = tmp.path();
+    let dir = parent.join("inner").join("att");
+    let absolute = parent.join("abs-evil.txt");
+    let evil: Vec<(&str, String)> = vec![
+        ("dotdot-slash", "../../x.txt".into()),
+        ("absolute", absolute.display().to_string()),
+        ("nul", "*filename*=UTF-8''nul%00byte.txt".into()),
+        ("dotdot", "..".into()),
+        ("dot", ".".into()),
+        ("backslashes", "..\\\\..\\\\win.txt".into()),
+        (
+            "encoded slashes",
+            "*filename*=UTF-8''..%2F..%2Fenc.txt".into(),
+        ),
+        (
+            "encoded word",
+            "*filename=\"=?UTF-8?Q?=2E=2E=2F=2E=2E=2Fq.txt?=\"".into(),
+        ),
+        ("deep", "ok/../../deep.txt".into()),
+        ("control", "*filename*=UTF-8''line%0D%0Abreak.txt".into()),
+        ("long", format!("{}.txt", "ä".repeat(300))),
+    ];
+    let files: Vec<corpus::File> = evil
+        .iter()
+        .enumerate()
+        .map(|(n, (_, name))| {
+            corpus::File::base64(name, "application/octet-stream", format!("part {n}").into())
+        })
+        .collect();
+    mb.seed(&[corpus::with_files("traversal", &files)]);
+    let out = mb.cli("getAll", &["--attachmentpath", dir.to_str().unwrap()]);
+    out.assert_success();
+    let rows = out.rows();
+    let paths = list(&rows[0], "ATTACHMENTFILES");
+    eprintln!(
+        "ATTACHMENTS {:?}\nATTACHMENTFILES {paths:?}",
+        list(&rows[0], "ATTACHMENTS")
+    );
+    assert_eq!(paths.len(), evil.len(), "{rows:#?}");
+    for (path, ((label, _), file)) in paths.iter().zip(evil.iter().zip(&files)) {
+        let p = Path::new(path);
+        assert_eq!(
+            p.parent(),
+            Some(dir.as_path()),
+            "{label}: {path} outside attachmentpath"
+        );
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        assert!(
+            !name.is_empty()
+                && name != "."
+                && name != ".."
+                && !name.contains(['/', '\\', '\0', '\r', '\n']),
+            "{label}: unsafe file name {name:?}"
+        );
+        assert!(name.len() <= 255, "{label}: name of {} bytes", name.len());
+        assert_eq!(std::fs::read(p).unwrap(), file.bytes, "{label}: {path}");
+    }
+    // Nothing anywhere else: the whole tempdir holds only files directly in attachmentpath.
+    for f in files_under(parent) {
+        assert_eq!(
+            f.parent(),
+            Some(dir.as_path()),
+            "stray file {} (ATTACHMENTFILES {paths:?})",
+            f.display()
+        );
+    }
+    assert!(!absolute.exists());
+    let mut distinct = paths.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        paths.len(),
+        "distinct parts got distinct files: {paths:?}"
+    );
+}
+
+// ---- hard messages ---------------------------------------------------------------------------
+
+#[test]
+fn hard_messages_never_fail_the_action() {
+    let mb = Mailbox::new("Hard");
+    let cases = corpus::hard_messages();
+    let raws: Vec<Vec<u8>> = cases.iter().map(|c| c.raw.clone()).collect();
+    let ids = mb.seed(&raws);
+    let dir = tempfile::tempdir().unwrap();
+    let header_rows = by_uid(mb.rows("getHeaderOnly", &[]));
+    let all_rows = by_uid(mb.rows(
+        "getAll",
+        &["--attachmentpath", dir.path().to_str().unwrap()],
+    ));
+    assert_eq!(header_rows.len(), cases.len());
+    assert_eq!(all_rows.len(), cases.len());
+    let mut failures = Vec::new();
+    for (case, uid) in cases.iter().zip(&ids) {
+        for (action, row) in [
+            ("getHeaderOnly", &header_rows[uid]),
+            ("getAll", &all_rows[uid]),
+        ] {
+            if let Some(e) = row.get("ERROR").filter(|v| !v.is_null()) {
+                failures.push(format!("{} ({action}): ERROR {e}", case.label));
+            }
+            for (column, needle) in &case.contains {
+                let body_column = matches!(*column, "BODY" | "TEXTBODY" | "HTMLBODY");
+                if body_column && action == "getHeaderOnly" {
+                    continue;
+                }
+                let got = row.get(*column).and_then(Value::as_str).unwrap_or_default();
+                if !got.contains(needle) {
+                    failures.push(format!(
+                        "{} ({action}): {column} = {got:?}, should contain {needle:?}",
+                        case.label
+                    ));
+                }
+            }
+            for column in &case.null {
+                if !row.get(*column).is_none_or(Value::is_null) {
+                    failures.push(format!(
+                        "{} ({action}): {column} = {}, should be null",
+                        case.label, row[*column]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// ---- the 15 MB message -----------------------------------------------------------------------
+
+#[test]
+fn large_message_with_a_10_mb_attachment() {
+    let mb = Mailbox::new("Big");
+    let (raw, data) = corpus::big();
+    let ids = mb.seed(std::slice::from_ref(raw));
+    let tmp = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let uid = ids[0].to_string();
+    let rows = mb.rows(
+        "getAll",
+        &[
+            "--uid",
+            &uid,
+            "--attachmentpath",
+            tmp.path().to_str().unwrap(),
+        ],
+    );
+    let took = started.elapsed();
+    let row = &rows[0];
+    assert_eq!(number(row, "SIZE"), raw.len() as u64);
+    assert_eq!(list(row, "ATTACHMENTS"), ["big.bin"]);
+    assert!(
+        text(row, "TEXTBODY").starts_with("filler line 0000000"),
+        "TEXTBODY starts {:?}",
+        &text(row, "TEXTBODY")[..80.min(text(row, "TEXTBODY").len())]
+    );
+    let files = list(row, "ATTACHMENTFILES");
+    let saved = std::fs::read(&files[0]).unwrap();
+    assert_eq!(saved.len(), data.len(), "size of the saved attachment");
+    assert!(saved == *data, "the saved attachment differs from the part");
+    eprintln!("getAll of a {} byte message took {took:?}", raw.len());
+}
+
+// ---- one UID FETCH per window ----------------------------------------------------------------
+
+/// The rawlog files (`*.in`) of `user`.
+fn rawlog_files(dovecot: &Dovecot, user: &str) -> Vec<PathBuf> {
+    let dir = dovecot.dir().join("mail").join(user).join("rawlog");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().and_then(|e| e.to_str()) == Some("in"));
+    files.sort();
+    files
+}
+
+/// Runs `action` and returns what the CLI sent after login (from Dovecot's rawlog).
+fn sent_by(mb: &Mailbox, dovecot: &Dovecot, action: &str, extra: &[&str]) -> String {
+    let before = rawlog_files(dovecot, &mb.account.username);
+    let out = mb.cli(action, extra);
+    out.assert_success();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let new: Vec<PathBuf> = rawlog_files(dovecot, &mb.account.username)
+            .into_iter()
+            .filter(|f| !before.contains(f))
+            .collect();
+        let text: String = new
+            .iter()
+            .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap_or_default()).into_owned())
+            .collect();
+        if text.contains("LOGOUT") {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no rawlog of the {action} session: {text:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn one_uid_fetch_per_window() {
+    if target::is_external() {
+        return;
+    }
+    let dovecot = Dovecot::shared(Flavor::Default);
+    let mb = Mailbox::new("Window");
+    let raws: Vec<Vec<u8>> = (0..50).map(|n| corpus::simple(&format!("w{n}"))).collect();
+    mb.seed(&raws);
+
+    let fetches = |sent: &str| -> Vec<String> {
+        sent.lines()
+            .filter(|l| l.to_uppercase().contains(" FETCH "))
+            .map(str::to_string)
+            .collect()
+    };
+    let sent = sent_by(&mb, dovecot, "getHeaderOnly", &[]);
+    let f = fetches(&sent);
+    assert_eq!(f.len(), 1, "getHeaderOnly of 50 messages: {f:#?}");
+    assert!(f[0].to_uppercase().contains("UID FETCH"), "{f:?}");
+    assert!(f[0].to_uppercase().contains("BODY.PEEK[HEADER]"), "{f:?}");
+    let rows = mb.rows("getHeaderOnly", &[]);
+    assert_eq!(rows.len(), 50);
+
+    let sent = sent_by(&mb, dovecot, "getAll", &[]);
+    let f = fetches(&sent);
+    let with_body: Vec<&String> = f
+        .iter()
+        .filter(|l| l.to_uppercase().contains("BODY.PEEK["))
+        .collect();
+    assert_eq!(with_body.len(), 1, "getAll of 50 small messages: {f:#?}");
+    assert!(with_body[0].to_uppercase().contains("UID FETCH"));
+    assert!(
+        !with_body[0].contains("]<"),
+        "bodies are fetched whole, not in partial chunks: {}",
+        with_body[0]
+    );
+    assert!(f.len() <= 2, "at most a size probe and the fetch: {f:#?}");
+    for line in sent.lines() {
+        let up = line.to_uppercase();
+        assert!(
+            !up.contains(" STORE ") && !up.contains(" SELECT "),
+            "reading must not SELECT or STORE: {line}"
+        );
+    }
+    assert!(sent.to_uppercase().contains(" EXAMINE "), "{sent}");
+}
+
+// ---- stoponerror (fault server) --------------------------------------------------------------
+
+const FAULT_CAPS: &str = "IMAP4rev1 AUTH=PLAIN SASL-IR UIDPLUS";
+
+fn fault_header(n: u32) -> String {
+    format!("From: f{n}@example.org\r\nSubject: fault {n}\r\n\r\n")
+}
+
+/// `* n FETCH (...)` for message `n` (UID = n), with its header block unless `body` is false.
+fn fetch_line(n: u32, body: bool) -> String {
+    let head = fault_header(n);
+    let mut s = format!(
+        "* {n} FETCH (UID {n} FLAGS () RFC822.SIZE {} INTERNALDATE \"04-Mar-2025 10:00:00 +0000\"",
+        head.len() + 6
+    );
+    if body {
+        s.push_str(&format!(" BODY[HEADER] {{{}}}\r\n{head}", head.len()));
+    }
+    s.push_str(")\r\n");
+    s
+}
+
+/// Login, namespace, EXAMINE of three messages, their UIDs: then `fetch` answers the UID FETCH.
+fn fault_script(fetch: impl FnOnce(Script) -> Script) -> Script {
+    let s = Script::logged_in(FAULT_CAPS)
+        .expect_command("LIST")
+        .line("* LIST (\\Noselect) \"/\" \"\"")
+        .tagged("OK LIST done")
+        .expect_command("EXAMINE")
+        .line("* 3 EXISTS")
+        .line("* 0 RECENT")
+        .line("* OK [UIDVALIDITY 7] ok")
+        .line("* OK [UIDNEXT 4] ok")
+        .tagged("OK [READ-ONLY] EXAMINE done")
+        .expect_command("UID SEARCH")
+        .line("* SEARCH 1 2 3")
+        .tagged("OK SEARCH done")
+        .expect_command("UID FETCH");
+    fetch(s).expect_command("LOGOUT").bye("bye").close()
+}
+
+fn fault_cli(server: &FaultServer, stoponerror: &str) -> CliOutput {
+    cfimap(["getHeaderOnly", "--format", "json", "--secure", "no"])
+        .args([
+            "--server",
+            "127.0.0.1",
+            "--username",
+            "u",
+            "--password",
+            "p",
+        ])
+        .args(["--port", &server.port().to_string()])
+        .arg(format!("--stoponerror={stoponerror}"))
+        .timeout(Duration::from_secs(30))
+        .run()
+}
+
+/// `true` if `stderr` names `uid` after the word UID (alone, in a list or in a range).
+fn names_uid(stderr: &str, uid: u32) -> bool {
+    let re = Regex::new(r"(?i)\buids?\b\W*([0-9][0-9,:]*)").unwrap();
+    re.captures_iter(stderr).any(|c| {
+        c[1].split(',').any(|part| {
+            let (a, b) = part.split_once(':').unwrap_or((part, part));
+            match (a.parse::<u32>(), b.parse::<u32>()) {
+                (Ok(a), Ok(b)) => (a.min(b)..=a.max(b)).contains(&uid),
+                _ => false,
+            }
+        })
+    })
+}
+
+/// What a stoponerror run should give, checked without stopping at the first difference.
+struct Expect {
+    failures: Vec<String>,
+}
+
+impl Expect {
+    fn new() -> Expect {
+        Expect {
+            failures: Vec::new(),
+        }
+    }
+
+    fn that(&mut self, ok: bool, what: impl FnOnce() -> String) {
+        if !ok {
+            self.failures.push(what());
+        }
+    }
+
+    /// stoponerror=false: exit 0, a row for each of UIDs 1..=3; `broken` have an ERROR, the
+    /// others their SUBJECT and no ERROR.
+    fn rows_go_on(&mut self, out: &CliOutput, broken: &[u32], error_text: &str) {
+        if out.code != Some(0) {
+            self.failures
+                .push(format!("stoponerror=false: exit {:?}\n{out}", out.code));
+            return;
+        }
+        let rows = by_uid(out.rows());
+        let mut got: Vec<u32> = rows.keys().copied().collect();
+        got.sort();
+        self.that(got == [1, 2, 3], || {
+            format!("stoponerror=false: rows for UIDs {got:?}, expected a row for each of 1, 2, 3\n{out}")
+        });
+        for (uid, row) in &rows {
+            let error = opt_text(row, "ERROR");
+            if broken.contains(uid) {
+                self.that(error.is_some_and(|e| e.contains(error_text)), || {
+                    format!(
+                        "UID {uid}: ERROR {error:?}, expected one mentioning {error_text:?}\n{out}"
+                    )
+                });
+            } else {
+                let subject = row.get("SUBJECT").and_then(Value::as_str);
+                self.that(
+                    error.is_none() && subject == Some(&format!("fault {uid}")),
+                    || {
+                        format!(
+                            "UID {uid} was fetched fine: SUBJECT {subject:?} ERROR {error:?}\n{out}"
+                        )
+                    },
+                );
+            }
+        }
+    }
+
+    /// stoponerror=true: the action fails and names `uid`.
+    fn stops(&mut self, out: &CliOutput, uid: u32, error_text: &str) {
+        self.that(!matches!(out.code, Some(0) | None), || {
+            format!(
+                "stoponerror=true: exit {:?}, expected a failure\n{out}",
+                out.code
+            )
+        });
+        self.that(names_uid(&out.stderr, uid), || {
+            format!("stoponerror=true: the error does not name UID {uid}\n{out}")
+        });
+        self.that(out.stderr.contains(error_text), || {
+            format!("stoponerror=true: the error does not say {error_text:?}\n{out}")
+        });
+    }
+
+    fn check(self, server: &FaultServer) {
+        let mut failures = self.failures;
+        failures.extend(server.failures());
+        assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    }
+}
+
+#[test]
+fn stoponerror_with_a_message_whose_body_is_missing() {
+    let server = FaultServer::start(fault_script(|s| {
+        s.send(fetch_line(1, true))
+            .send(fetch_line(2, false))
+            .send(fetch_line(3, true))
+            .tagged("OK FETCH done")
+    }));
+    let mut expect = Expect::new();
+    expect.rows_go_on(&fault_cli(&server, "false"), &[2], "");
+    expect.stops(&fault_cli(&server, "true"), 2, "");
+    expect.check(&server);
+}
+
+#[test]
+fn stoponerror_with_a_fetch_refused_by_the_server() {
+    let server = FaultServer::start(fault_script(|s| {
+        s.tagged("NO [SERVERBUG] Internal error occurred")
+    }));
+    let mut expect = Expect::new();
+    expect.rows_go_on(&fault_cli(&server, "false"), &[1, 2, 3], "Internal error");
+    let out = fault_cli(&server, "true");
+    expect.that(out.code == Some(5), || {
+        format!("a NO is the server refusing: exit 5\n{out}")
+    });
+    expect.stops(&out, 2, "Internal error");
+    expect.check(&server);
+}
+
+#[test]
+fn stoponerror_with_a_partial_fetch_and_a_no() {
+    // What Dovecot does when one message cannot be read: the others come, then NO.
+    let server = FaultServer::start(fault_script(|s| {
+        s.send(fetch_line(1, true))
+            .send(fetch_line(3, true))
+            .tagged("NO [SERVERBUG] Some messages could not be FETCHed")
+    }));
+    let mut expect = Expect::new();
+    expect.rows_go_on(
+        &fault_cli(&server, "false"),
+        &[2],
+        "Some messages could not be FETCHed",
+    );
+    expect.stops(
+        &fault_cli(&server, "true"),
+        2,
+        "Some messages could not be FETCHed",
+    );
+    expect.check(&server);
+}
