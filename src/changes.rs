@@ -278,23 +278,7 @@ impl Report {
             self.uids.len(),
             selection::sets(&self.uids).join(",")
         );
-        match error {
-            Error::ServerRefused {
-                command,
-                status,
-                code,
-                text,
-            } => Error::ServerRefused {
-                command,
-                status,
-                code,
-                text: text + &done,
-            },
-            Error::ConnectionClosed(s) => Error::ConnectionClosed(s + &done),
-            Error::Timeout(s) => Error::Timeout(s + &done),
-            Error::ProtocolViolation(s) => Error::ProtocolViolation(s + &done),
-            other => other,
-        }
+        error.annotated(&done)
     }
 
     fn finish(self) -> ChangeReport {

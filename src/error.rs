@@ -85,6 +85,30 @@ impl Error {
         }
     }
 
+    /// The same error with `note` appended to its text, for cases that
+    /// carry one (e.g. which UIDs it was about, what was already done).
+    pub fn annotated(self, note: &str) -> Self {
+        match self {
+            Self::ServerRefused {
+                command,
+                status,
+                code,
+                text,
+            } => Self::ServerRefused {
+                command,
+                status,
+                code,
+                text: text + note,
+            },
+            Self::ConnectionClosed(s) => Self::ConnectionClosed(s + note),
+            Self::Timeout(s) => Self::Timeout(s + note),
+            Self::ProtocolViolation(s) => Self::ProtocolViolation(s + note),
+            Self::IncompleteAnswer(s) => Self::IncompleteAnswer(s + note),
+            Self::Unsupported(s) => Self::Unsupported(s + note),
+            other => other,
+        }
+    }
+
     /// Whether the connection can no longer be trusted to carry commands:
     /// after such an error the session refuses further actions.
     pub fn breaks_session(&self) -> bool {

@@ -220,20 +220,5 @@ fn collect(data: Vec<Data<'static>>) -> HashMap<u32, Fetched> {
 
 /// Names the messages an error was about.
 fn about_uids(error: Error, uids: &str) -> Error {
-    match error {
-        Error::ServerRefused {
-            command,
-            status,
-            code,
-            text,
-        } => Error::ServerRefused {
-            command,
-            status,
-            code,
-            text: format!("{text} (UIDs {uids})"),
-        },
-        Error::ProtocolViolation(s) => Error::ProtocolViolation(format!("{s} (UIDs {uids})")),
-        Error::Unsupported(s) => Error::Unsupported(format!("{s} (UIDs {uids})")),
-        other => other,
-    }
+    error.annotated(&format!(" (UIDs {uids})"))
 }
