@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use imap_codec::imap_types::body::{BodyStructure, SpecificFields};
 use imap_codec::imap_types::command::CommandBody;
 use imap_codec::imap_types::core::Vec1;
 use imap_codec::imap_types::fetch::{
@@ -42,6 +43,9 @@ pub struct Fetched {
     pub internal_date: Option<String>,
     /// The header block (getHeaderOnly) or the whole message (getAll).
     pub bytes: Option<Vec<u8>>,
+    /// The body's line count from the server's BODY structure (getHeaderOnly);
+    /// RFC 3501 §7.4.2 defines it for `text/*` and `message/rfc822` bodies only.
+    pub lines: Option<u32>,
 }
 
 /// Which read action.
@@ -160,7 +164,7 @@ fn fetch(
         Depth::Headers => Some(Section::Header(None)),
         Depth::Whole => None,
     };
-    let items = vec![
+    let mut items = vec![
         MessageDataItemName::Uid,
         MessageDataItemName::Flags,
         MessageDataItemName::Rfc822Size,
@@ -171,6 +175,10 @@ fn fetch(
             peek: true,
         },
     ];
+    // LINES without the body: the server counts them (getAll counts itself).
+    if depth == Depth::Headers {
+        items.push(MessageDataItemName::Body);
+    }
     let (done, refusal) = session.run_keeping_data(fetch_command(set, items)?)?;
     Ok((collect(done.data), refusal))
 }
@@ -207,6 +215,9 @@ fn collect(data: Vec<Data<'static>>) -> HashMap<u32, Fetched> {
                 MessageDataItem::BodyExt { data, .. } => {
                     entry.bytes = Some(data.0.map(|s| s.as_ref().to_vec()).unwrap_or_default());
                 }
+                MessageDataItem::Body(structure) | MessageDataItem::BodyStructure(structure) => {
+                    entry.lines = body_lines(&structure);
+                }
                 _ => {}
             }
         }
@@ -216,6 +227,23 @@ fn collect(data: Vec<Data<'static>>) -> HashMap<u32, Fetched> {
         .filter(|f| f.uid != 0)
         .map(|f| (f.uid, f))
         .collect()
+}
+
+/// The line count a BODY structure gives: known for a single `text/*` or
+/// `message/rfc822` body, unknown (as in JavaMail) for multipart and others.
+fn body_lines(structure: &BodyStructure<'_>) -> Option<u32> {
+    match structure {
+        BodyStructure::Single { body, .. } => match body.specific {
+            SpecificFields::Text {
+                number_of_lines, ..
+            }
+            | SpecificFields::Message {
+                number_of_lines, ..
+            } => Some(number_of_lines),
+            SpecificFields::Basic { .. } => None,
+        },
+        BodyStructure::Multi { .. } => None,
+    }
 }
 
 /// Names the messages an error was about.

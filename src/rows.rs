@@ -23,6 +23,7 @@ pub fn build(fetched: Fetched, depth: Depth, options: &ReadOptions) -> Result<Me
     row.messagenumber = fetched.seq;
     row.size = fetched.size.map_or(bytes.len() as u64, u64::from);
     row.rxddate = fetched.internal_date;
+    row.lines = fetched.lines;
     row.header = raw_text(header_block);
     for flag in &fetched.flags {
         match flag {
@@ -261,19 +262,18 @@ fn raw_text(bytes: &[u8]) -> String {
     }
 }
 
-/// Number of lines in the body (after the header block and its blank line).
+/// Number of lines in the body (after the header block and its blank line):
+/// its line ends, as IMAP servers count `body-fld-lines` (RFC 3501 §7.4.2),
+/// so that getAll and getHeaderOnly agree. A last line without its CRLF is
+/// not a complete line (RFC 5322 §2.1) and is not counted.
 fn body_lines(bytes: &[u8], header_len: usize) -> u32 {
     let body = bytes.get(header_len..).unwrap_or_default();
     let body = body
         .strip_prefix(b"\r\n")
         .or_else(|| body.strip_prefix(b"\n"))
         .unwrap_or(body);
-    if body.is_empty() {
-        return 0;
-    }
     let newlines = body.iter().filter(|&&b| b == b'\n').count();
-    let last_unterminated = usize::from(body.last() != Some(&b'\n'));
-    u32::try_from(newlines + last_unterminated).unwrap_or(u32::MAX)
+    u32::try_from(newlines).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -307,7 +307,13 @@ mod tests {
     fn header_block_and_lines() {
         let raw = b"A: 1\r\nB: 2\r\n\r\nline1\r\nline2";
         assert_eq!(header_block(raw), b"A: 1\r\nB: 2\r\n");
-        assert_eq!(body_lines(raw, 12), 2);
+        assert_eq!(
+            body_lines(raw, 12),
+            1,
+            "the unterminated last line is not counted"
+        );
+        assert_eq!(body_lines(b"A: 1\r\n\r\nl1\r\nl2\r\n", 6), 2);
+        assert_eq!(body_lines(b"A: 1\r\n\r\n", 6), 0);
         assert_eq!(raw_text(b"X: caf\xe9"), "X: café");
     }
 }

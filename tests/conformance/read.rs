@@ -402,12 +402,8 @@ fn header_only_gives_every_column() {
             "{column} in getHeaderOnly: {a:#?}"
         );
     }
-    // LINES: unknown (null) or the body's line count.
-    assert!(
-        a.get("LINES").is_none_or(|v| v.is_null() || v == 2),
-        "LINES: {:?}",
-        a.get("LINES")
-    );
+    // LINES of a text/plain body: the server's count, without fetching the body.
+    assert_eq!(a.get("LINES"), Some(&Value::from(2)), "LINES of message 1");
     assert!(a.get("ERROR").is_none_or(Value::is_null));
 
     assert_eq!(text(b, "SUBJECT"), "flagged");
@@ -434,14 +430,12 @@ fn header_only_gives_every_column() {
         assert!(boolean(a, "RECENT") && boolean(b, "RECENT"), "{rows:#?}");
     }
 
-    // getAll has the same header columns, and adds LINES and the bodies.
+    // getAll has the same header columns (LINES included), and adds the bodies.
     let all = mb.rows("getAll", &[]);
     assert_eq!(uids(&all), [uid1, uid2]);
     for (h, g) in rows.iter().zip(&all) {
         for (column, value) in h {
-            if column != "LINES" {
-                assert_eq!(g.get(column), Some(value), "{column} differs in getAll");
-            }
+            assert_eq!(g.get(column), Some(value), "{column} differs in getAll");
         }
     }
     assert_eq!(
@@ -454,6 +448,52 @@ fn header_only_gives_every_column() {
     assert_eq!(opt_text(&all[0], "HTMLBODY"), None);
     assert_eq!(list(&all[0], "ATTACHMENTS"), Vec::<String>::new());
     assert_eq!(object(&all[0], "CIDS"), BTreeMap::new());
+}
+
+#[test]
+fn lines_is_the_body_line_count_and_header_only_takes_it_from_the_server() {
+    let mb = Mailbox::new("Lines");
+    let head = "From: a@example.org\r\nSubject: lines\r\n";
+    let multipart = corpus::forwarded();
+    let cases: Vec<(&str, Vec<u8>, Option<u64>)> = vec![
+        (
+            "three lines",
+            format!("{head}\r\none\r\ntwo\r\nthree\r\n").into_bytes(),
+            Some(3),
+        ),
+        (
+            "last line unterminated",
+            format!("{head}\r\none\r\ntwo").into_bytes(),
+            // Servers count line ends; so does getAll, to agree with them.
+            Some(1),
+        ),
+        ("empty body", format!("{head}\r\n").into_bytes(), Some(0)),
+        (
+            "html",
+            format!("{head}Content-Type: text/html; charset=utf-8\r\n\r\n<p>a</p>\r\n<p>b</p>\r\n")
+                .into_bytes(),
+            Some(2),
+        ),
+        ("multipart", multipart.clone(), None),
+    ];
+    let raws: Vec<Vec<u8>> = cases.iter().map(|c| c.1.clone()).collect();
+    let ids = mb.seed(&raws);
+    let header_rows = by_uid(mb.rows("getHeaderOnly", &[]));
+    let all_rows = by_uid(mb.rows("getAll", &[]));
+    for ((label, _, want), uid) in cases.iter().zip(&ids) {
+        let h = header_rows[uid].get("LINES").and_then(Value::as_u64);
+        let g = all_rows[uid].get("LINES").and_then(Value::as_u64);
+        assert_eq!(h, *want, "getHeaderOnly LINES of {label}");
+        match want {
+            Some(_) => assert_eq!(g, h, "getAll and getHeaderOnly agree on {label}"),
+            // Multipart: IMAP has no count, getAll counts the lines it fetched.
+            None => {
+                let body = &multipart[corpus::header_block(&multipart).len() + 2..];
+                let newlines = body.iter().filter(|&&b| b == b'\n').count() as u64;
+                assert_eq!(g, Some(newlines), "getAll LINES of {label}");
+            }
+        }
+    }
 }
 
 #[test]
