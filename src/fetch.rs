@@ -2,16 +2,21 @@
 //! selection, then one `UID FETCH` per window of messages (DESIGN §3, §4).
 //!
 //! Reading never changes the mailbox: the folder is opened with EXAMINE and
-//! bodies are fetched with `BODY.PEEK`, so `\Seen` stays as it was. Windows
-//! are bounded both by the command-line budget of their UID set and, for
-//! whole messages, by their total size, so memory stays bounded whatever the
-//! selection.
+//! bodies are fetched with `BODY.PEEK`, so `\Seen` stays as it was.
+//!
+//! Each message becomes its row while its FETCH response is still in the
+//! receive buffer: the message is parsed where it arrived, never copied and
+//! never held once its row is built. Memory therefore follows the largest
+//! message and the rows, not the window; windows are bounded only by the
+//! command-line budget of their UID set.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
+use imap_codec::imap_types::IntoStatic;
 use imap_codec::imap_types::body::{BodyStructure, SpecificFields};
 use imap_codec::imap_types::command::CommandBody;
-use imap_codec::imap_types::core::Vec1;
+use imap_codec::imap_types::core::{NString, Vec1};
 use imap_codec::imap_types::fetch::{
     MacroOrMessageDataItemNames, MessageDataItem, MessageDataItemName, Section,
 };
@@ -22,30 +27,87 @@ use crate::bindings::cfimap::imap::types::{MessageRow, ReadOptions, Selection};
 use crate::error::{Error, Result};
 use crate::mailbox::{self, Folder};
 use crate::rows;
-use crate::selection::{self, SET_BUDGET};
+use crate::selection;
 use crate::session::Session;
 
-/// Total message bytes fetched in one window of getAll.
-const WINDOW_BYTES: u64 = 32 * 1024 * 1024;
-
-/// What the server sent for one message.
+/// What the server sent for one message, borrowed from the receive buffer
+/// (or owned, for the rare answer split over several responses).
 #[derive(Debug, Default)]
-pub struct Fetched {
+pub struct Fetched<'a> {
     /// Sequence number.
     pub seq: u32,
-    /// Unique identifier.
+    /// Unique identifier; 0 until the server said it.
     pub uid: u32,
     /// Flags, `\Recent` included.
-    pub flags: Vec<FlagFetch<'static>>,
+    pub flags: Vec<FlagFetch<'a>>,
     /// RFC822.SIZE.
     pub size: Option<u32>,
     /// INTERNALDATE as RFC 3339.
     pub internal_date: Option<String>,
     /// The header block (getHeaderOnly) or the whole message (getAll).
-    pub bytes: Option<Vec<u8>>,
+    pub bytes: Option<Cow<'a, [u8]>>,
     /// The body's line count from the server's BODY structure (getHeaderOnly);
     /// RFC 3501 §7.4.2 defines it for `text/*` and `message/rfc822` bodies only.
     pub lines: Option<u32>,
+}
+
+impl Fetched<'_> {
+    /// The items of one FETCH response.
+    fn from_items<'a>(seq: u32, items: Vec1<MessageDataItem<'a>>) -> Fetched<'a> {
+        let mut fetched = Fetched {
+            seq,
+            ..Fetched::default()
+        };
+        for item in Vec1::into_iter(items) {
+            match item {
+                MessageDataItem::Uid(uid) => fetched.uid = uid.get(),
+                MessageDataItem::Flags(flags) => fetched.flags = flags,
+                MessageDataItem::Rfc822Size(size) => fetched.size = Some(size),
+                MessageDataItem::InternalDate(date) => {
+                    fetched.internal_date = Some(date.as_ref().to_rfc3339());
+                }
+                MessageDataItem::BodyExt { data, .. } => {
+                    fetched.bytes = Some(match data {
+                        NString(Some(s)) => s.into_inner(),
+                        NString(None) => Cow::Borrowed(&[]),
+                    });
+                }
+                MessageDataItem::Body(structure) | MessageDataItem::BodyStructure(structure) => {
+                    fetched.lines = body_lines(&structure);
+                }
+                _ => {}
+            }
+        }
+        fetched
+    }
+
+    /// Fills what this response lacks from an earlier one of the same message.
+    fn merge(&mut self, earlier: Fetched<'static>) {
+        if self.uid == 0 {
+            self.uid = earlier.uid;
+        }
+        if self.flags.is_empty() {
+            self.flags = earlier.flags;
+        }
+        self.size = self.size.or(earlier.size);
+        self.internal_date = self.internal_date.take().or(earlier.internal_date);
+        if self.bytes.is_none() {
+            self.bytes = earlier.bytes;
+        }
+        self.lines = self.lines.or(earlier.lines);
+    }
+
+    fn into_owned(self) -> Fetched<'static> {
+        Fetched {
+            seq: self.seq,
+            uid: self.uid,
+            flags: self.flags.into_static(),
+            size: self.size,
+            internal_date: self.internal_date,
+            bytes: self.bytes.map(|b| Cow::Owned(b.into_owned())),
+            lines: self.lines,
+        }
+    }
 }
 
 /// Which read action.
@@ -76,90 +138,119 @@ pub fn read(
     };
     let opened = selection::open(session, folder, true)?;
     let uids = selection::resolve(session, &opened, selection)?;
-    let windows = match depth {
-        Depth::Headers => selection::sets(&uids),
-        Depth::Whole => windows_by_size(session, &uids)?,
-    };
     let mut rows = Vec::with_capacity(uids.len());
-    for window in windows {
-        let (mut fetched, refusal) = fetch(session, &window, depth)?;
-        if let Some(e) = &refusal
-            && options.stoponerror
-        {
-            return Err(about_uids(e.clone(), &window));
-        }
-        for uid in selection::expand(&window) {
-            let message = match fetched.remove(&uid) {
-                Some(message) => message,
-                // Refused: the messages the server did not deliver failed.
-                None if refusal.is_some() => {
-                    let reason = refusal.as_ref().map(Error::to_string).unwrap_or_default();
-                    rows.push(rows::failed(0, uid, &reason));
-                    continue;
-                }
-                // A message expunged meanwhile by someone else is simply gone.
-                None => continue,
-            };
-            if message.bytes.is_none() {
-                let e = Error::IncompleteAnswer(format!(
-                    "the server's FETCH answer for UID {uid} carried no message data"
-                ));
-                if options.stoponerror {
-                    return Err(e);
-                }
-                rows.push(rows::failed(message.seq, uid, &e.to_string()));
-                continue;
-            }
-            match rows::build(message, depth, options) {
-                Ok(row) => rows.push(row),
-                Err(e) if options.stoponerror || e.breaks_session() => {
-                    return Err(about_uids(e, &uid.to_string()));
-                }
-                Err(e) => rows.push(rows::failed(0, uid, &e.to_string())),
-            }
-        }
+    for window in selection::sets(&uids) {
+        read_window(session, &window, depth, options, &mut rows)?;
     }
     rows.sort_by_key(|r| (r.messagenumber, r.uid));
     Ok(rows)
 }
 
-/// Splits the UIDs into windows whose messages add up to at most
-/// [`WINDOW_BYTES`] (a larger message gets a window of its own).
-fn windows_by_size(session: &mut Session, uids: &[u32]) -> Result<Vec<String>> {
-    let mut sizes = HashMap::new();
-    for set in selection::sets(uids) {
-        let done = session.run(fetch_command(&set, vec![MessageDataItemName::Rfc822Size])?)?;
-        for (uid, fetched) in collect(done.data) {
-            sizes.insert(uid, fetched.size.unwrap_or(0));
-        }
-    }
-    let mut windows = Vec::new();
-    let mut current: Vec<u32> = Vec::new();
-    let mut bytes = 0u64;
-    for &uid in uids {
-        let Some(&size) = sizes.get(&uid) else {
-            continue;
-        };
-        if !current.is_empty() && bytes + u64::from(size) > WINDOW_BYTES {
-            windows.extend(selection::sets(&current));
-            current.clear();
-            bytes = 0;
-        }
-        current.push(uid);
-        bytes += u64::from(size);
-    }
-    windows.extend(selection::sets(&current));
-    debug_assert!(windows.iter().all(|w| w.len() <= SET_BUDGET));
-    Ok(windows)
-}
-
-/// One `UID FETCH` of a window: what arrived, and the server's refusal if
-/// it ended the command with NO or BAD.
-fn fetch(
+/// One `UID FETCH` of a window; its rows are added to `rows`.
+fn read_window(
     session: &mut Session,
     set: &str,
     depth: Depth,
-) -> Result<(HashMap<u32, Fetched>, Option<Error>)> {
+    options: &ReadOptions,
+    rows: &mut Vec<MessageRow>,
+) -> Result<()> {
+    let asked = selection::expand(set);
+    let mut window = Window {
+        wanted: asked.iter().copied().collect(),
+        done: HashSet::new(),
+        partial: HashMap::new(),
+        failure: None,
+        depth,
+        options,
+        rows,
+    };
+    let refusal = session.run_streaming(fetch_command(set, depth)?, &mut |data| {
+        window.receive(data);
+    })?;
+    if let Some(failure) = window.failure {
+        return Err(failure);
+    }
+    if let Some(e) = &refusal
+        && options.stoponerror
+    {
+        return Err(about_uids(e.clone(), set));
+    }
+    // The messages of the window that got no row.
+    let partial: HashMap<u32, u32> = window
+        .partial
+        .values()
+        .filter(|f| f.uid != 0)
+        .map(|f| (f.uid, f.seq))
+        .collect();
+    for uid in asked {
+        if window.done.contains(&uid) {
+            continue;
+        }
+        if let Some(&seq) = partial.get(&uid) {
+            let e = Error::IncompleteAnswer(format!(
+                "the server's FETCH answer for UID {uid} carried no message data"
+            ));
+            if options.stoponerror {
+                return Err(e);
+            }
+            window.rows.push(rows::failed(seq, uid, &e.to_string()));
+        } else if let Some(e) = &refusal {
+            // Refused: the messages the server did not deliver failed.
+            window.rows.push(rows::failed(0, uid, &e.to_string()));
+        }
+        // Otherwise it was expunged meanwhile by someone else: simply gone.
+    }
+    Ok(())
+}
+
+/// The state of one window while its FETCH answer streams in.
+struct Window<'w> {
+    /// The UIDs asked for; anything else the server sends is not a row.
+    wanted: HashSet<u32>,
+    /// The UIDs that have their row.
+    done: HashSet<u32>,
+    /// Responses without the message data yet, by sequence number.
+    partial: HashMap<u32, Fetched<'static>>,
+    /// The failure that ends the action (stoponerror); the rest of the
+    /// answer is still read, so the session stays usable.
+    failure: Option<Error>,
+    depth: Depth,
+    options: &'w ReadOptions,
+    rows: &'w mut Vec<MessageRow>,
+}
+
+impl Window<'_> {
+    /// One untagged response of the FETCH.
+    fn receive(&mut self, data: Data<'_>) {
+        let Data::Fetch { seq, items } = data else {
+            return;
+        };
+        let mut fetched = Fetched::from_items(seq.get(), items);
+        if let Some(earlier) = self.partial.remove(&fetched.seq) {
+            fetched.merge(earlier);
+        }
+        if fetched.uid == 0 || fetched.bytes.is_none() {
+            // Unsolicited flag updates, or an answer split over responses.
+            self.partial.insert(fetched.seq, fetched.into_owned());
+            return;
+        }
+        let uid = fetched.uid;
+        if self.failure.is_some() || !self.wanted.contains(&uid) || !self.done.insert(uid) {
+            return;
+        }
+        let seq = fetched.seq;
+        match rows::build(fetched, self.depth, self.options) {
+            Ok(row) => self.rows.push(row),
+            Err(e) if self.options.stoponerror || e.breaks_session() => {
+                self.failure = Some(about_uids(e, &uid.to_string()));
+            }
+            Err(e) => self.rows.push(rows::failed(seq, uid, &e.to_string())),
+        }
+    }
+}
+
+/// `UID FETCH` of a window with the items the action needs.
+fn fetch_command(set: &str, depth: Depth) -> Result<CommandBody<'static>> {
     let section = match depth {
         Depth::Headers => Some(Section::Header(None)),
         Depth::Whole => None,
@@ -179,54 +270,11 @@ fn fetch(
     if depth == Depth::Headers {
         items.push(MessageDataItemName::Body);
     }
-    let (done, refusal) = session.run_keeping_data(fetch_command(set, items)?)?;
-    Ok((collect(done.data), refusal))
-}
-
-fn fetch_command(
-    set: &str,
-    items: Vec<MessageDataItemName<'static>>,
-) -> Result<CommandBody<'static>> {
     Ok(CommandBody::Fetch {
         sequence_set: selection::parse_set(set)?,
         macro_or_item_names: MacroOrMessageDataItemNames::MessageDataItemNames(items),
         uid: true,
     })
-}
-
-/// The FETCH responses in `data`, by UID; items of one message that came in
-/// several responses are merged.
-fn collect(data: Vec<Data<'static>>) -> HashMap<u32, Fetched> {
-    let mut by_seq: HashMap<u32, Fetched> = HashMap::new();
-    for item in data {
-        let Data::Fetch { seq, items } = item else {
-            continue;
-        };
-        let entry = by_seq.entry(seq.get()).or_default();
-        entry.seq = seq.get();
-        for item in Vec1::into_iter(items) {
-            match item {
-                MessageDataItem::Uid(uid) => entry.uid = uid.get(),
-                MessageDataItem::Flags(flags) => entry.flags = flags,
-                MessageDataItem::Rfc822Size(size) => entry.size = Some(size),
-                MessageDataItem::InternalDate(date) => {
-                    entry.internal_date = Some(date.as_ref().to_rfc3339());
-                }
-                MessageDataItem::BodyExt { data, .. } => {
-                    entry.bytes = Some(data.0.map(|s| s.as_ref().to_vec()).unwrap_or_default());
-                }
-                MessageDataItem::Body(structure) | MessageDataItem::BodyStructure(structure) => {
-                    entry.lines = body_lines(&structure);
-                }
-                _ => {}
-            }
-        }
-    }
-    by_seq
-        .into_values()
-        .filter(|f| f.uid != 0)
-        .map(|f| (f.uid, f))
-        .collect()
 }
 
 /// The line count a BODY structure gives: known for a single `text/*` or

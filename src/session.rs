@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 use imap_codec::encode::{Encoder, Fragment};
+use imap_codec::imap_types::IntoStatic;
 use imap_codec::imap_types::auth::{AuthMechanism, AuthenticateData};
 use imap_codec::imap_types::command::{Command, CommandBody};
 use imap_codec::imap_types::core::{AString, LiteralMode, Tag};
@@ -301,23 +302,91 @@ impl Session {
         }
     }
 
-    /// The next response, with BYE remembered so that the connection's end
-    /// can be explained.
+    /// Runs one command whose untagged data is handed to `on_data` as each
+    /// response arrives, borrowed from the receive buffer: a FETCH of whole
+    /// messages is neither copied nor held. As with
+    /// [`Session::run_keeping_data`], a NO or BAD comes back beside the
+    /// data, not as `Err`. The command must not carry a synchronising literal.
+    pub fn run_streaming(
+        &mut self,
+        body: CommandBody<'_>,
+        on_data: &mut dyn FnMut(Data<'_>),
+    ) -> Result<Option<Error>> {
+        let name = body.name();
+        let (tag, fragments) = self.encode(body)?;
+        let mut wire = Vec::new();
+        for fragment in fragments {
+            match fragment {
+                Fragment::Literal {
+                    mode: LiteralMode::Sync,
+                    ..
+                } => {
+                    return Err(Error::Unsupported(format!(
+                        "{name} with a synchronising literal cannot be streamed"
+                    )));
+                }
+                Fragment::Line { data } | Fragment::Literal { data, .. } => {
+                    wire.extend_from_slice(&data);
+                }
+            }
+        }
+        self.link.write_all(&wire)?;
+        enum Step {
+            More,
+            Tagged(StatusBody<'static>),
+            Stray(String),
+            Continuation,
+        }
+        loop {
+            let step = self.next_with(|response| match response {
+                Response::Data(data) => {
+                    on_data(data);
+                    Step::More
+                }
+                Response::Status(Status::Tagged(t)) if t.tag.inner() == tag => {
+                    Step::Tagged(t.body.into_static())
+                }
+                Response::Status(Status::Tagged(t)) => Step::Stray(t.tag.inner().to_owned()),
+                Response::Status(_) => Step::More,
+                Response::CommandContinuationRequest(_) => Step::Continuation,
+            })?;
+            match step {
+                Step::More => {}
+                Step::Tagged(body) => return Ok(settle(name, body, Done::default()).1),
+                Step::Stray(other) => return Err(unexpected_tag(&other)),
+                Step::Continuation => {
+                    return Err(Error::ProtocolViolation(format!(
+                        "unexpected continuation request to {name}"
+                    )));
+                }
+            }
+        }
+    }
+
+    /// The next response, owned.
     fn next_response(&mut self) -> Result<Response<'static>> {
-        let response = match self.decoder.response(&mut self.link) {
-            Ok(r) => r,
+        self.next_with(|r| r.into_static())
+    }
+
+    /// The next response, handed to `f` borrowed; BYE is remembered so that
+    /// the connection's end can be explained.
+    fn next_with<R>(&mut self, f: impl FnOnce(Response<'_>) -> R) -> Result<R> {
+        let bye = &mut self.bye;
+        let result = self.decoder.with_response(&mut self.link, |response| {
+            if let Response::Status(Status::Bye(b)) = &response {
+                *bye = Some(b.text.inner().to_owned());
+            }
+            f(response)
+        });
+        match result {
             Err(Error::ConnectionClosed(_)) if self.bye.is_some() => {
                 let text = self.bye.take().unwrap_or_default();
-                return Err(Error::ConnectionClosed(format!(
+                Err(Error::ConnectionClosed(format!(
                     "the server said BYE: {text}"
-                )));
+                )))
             }
-            Err(e) => return Err(e),
-        };
-        if let Response::Status(Status::Bye(bye)) = &response {
-            self.bye = Some(bye.text.inner().to_owned());
+            other => other,
         }
-        Ok(response)
     }
 
     fn set_capabilities(&mut self, capabilities: &[Capability<'_>]) {

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, ProfilingStrategy};
 
 use crate::Error;
 
@@ -47,6 +47,11 @@ pub enum CompileCache {
 pub(crate) fn engine() -> Result<Engine, Error> {
     let mut config = Config::new();
     config.wasm_component_model(true);
+    // For `perf record`: `CFIMAP_PROFILE=perfmap` names the guest's compiled
+    // functions in /tmp/perf-PID.map (the cache key covers this setting).
+    if std::env::var_os("CFIMAP_PROFILE").is_some_and(|v| v == "perfmap") {
+        config.profiler(ProfilingStrategy::PerfMap);
+    }
     Engine::new(&config).map_err(|e| Error::Load(format!("cannot create the engine: {e}")))
 }
 
