@@ -9,7 +9,7 @@ use crate::bindings::cfimap::imap::types::{
 };
 use crate::bindings::exports::cfimap::imap::client::{Guest, GuestSession, Session as Handle};
 use crate::error::{Error, Result};
-use crate::fetch::{self, Depth};
+use crate::fetch::{self, Depth, Read};
 use crate::session::Session;
 use crate::{changes, folders};
 
@@ -23,21 +23,49 @@ impl Guest for Component {
 /// The `session` resource: a session until `close` or a broken connection.
 pub struct SessionResource {
     session: RefCell<Option<Session>>,
+    /// The read begun by `begin-get-*`, while rows are still to be taken.
+    read: RefCell<Option<Read>>,
 }
 
 impl SessionResource {
-    /// Runs `action` on the open session; an error that leaves the
-    /// connection untrustworthy ends the session.
+    /// Runs `action` on the open session, after ending any read under way;
+    /// an error that leaves the connection untrustworthy ends the session.
     fn with<T>(&self, action: impl FnOnce(&mut Session) -> Result<T>) -> Result<T, wit::Error> {
+        self.on_session(|session, read| {
+            if let Some(under_way) = read.take() {
+                under_way.abandon(session)?;
+            }
+            action(session)
+        })
+    }
+
+    /// Runs `action` on the open session and the read slot.
+    fn on_session<T>(
+        &self,
+        action: impl FnOnce(&mut Session, &mut Option<Read>) -> Result<T>,
+    ) -> Result<T, wit::Error> {
         let mut slot = self.session.borrow_mut();
         let session = slot.as_mut().ok_or(wit::Error::SessionClosed)?;
-        let result = action(session);
+        let result = action(session, &mut self.read.borrow_mut());
         if let Err(e) = &result
             && e.breaks_session()
         {
             *slot = None;
         }
         result.map_err(wit::Error::from)
+    }
+
+    /// `begin-get-header-only` and `begin-get-all`.
+    fn begin(
+        &self,
+        folder: Option<String>,
+        selection: Selection,
+        options: ReadOptions,
+        depth: Depth,
+    ) -> Result<(), wit::Error> {
+        let read = self.with(|s| Read::start(s, folder.as_deref(), &selection, options, depth))?;
+        *self.read.borrow_mut() = Some(read);
+        Ok(())
     }
 }
 
@@ -46,6 +74,7 @@ impl GuestSession for SessionResource {
         let session = Session::open(&options)?;
         Ok(Handle::new(SessionResource {
             session: RefCell::new(Some(session)),
+            read: RefCell::new(None),
         }))
     }
 
@@ -55,7 +84,7 @@ impl GuestSession for SessionResource {
         selection: Selection,
         options: ReadOptions,
     ) -> Result<Vec<MessageRow>, wit::Error> {
-        self.with(|s| fetch::read(s, folder.as_deref(), &selection, &options, Depth::Headers))
+        self.with(|s| fetch::read(s, folder.as_deref(), &selection, options, Depth::Headers))
     }
 
     fn get_all(
@@ -64,7 +93,41 @@ impl GuestSession for SessionResource {
         selection: Selection,
         options: ReadOptions,
     ) -> Result<Vec<MessageRow>, wit::Error> {
-        self.with(|s| fetch::read(s, folder.as_deref(), &selection, &options, Depth::Whole))
+        self.with(|s| fetch::read(s, folder.as_deref(), &selection, options, Depth::Whole))
+    }
+
+    fn begin_get_header_only(
+        &self,
+        folder: Option<String>,
+        selection: Selection,
+        options: ReadOptions,
+    ) -> Result<(), wit::Error> {
+        self.begin(folder, selection, options, Depth::Headers)
+    }
+
+    fn begin_get_all(
+        &self,
+        folder: Option<String>,
+        selection: Selection,
+        options: ReadOptions,
+    ) -> Result<(), wit::Error> {
+        self.begin(folder, selection, options, Depth::Whole)
+    }
+
+    fn next_rows(&self, max: u32) -> Result<Vec<MessageRow>, wit::Error> {
+        if max == 0 {
+            return Err(Error::invalid("max", "must be at least 1").into());
+        }
+        self.on_session(|session, slot| {
+            let Some(read) = slot.as_mut() else {
+                return Ok(Vec::new());
+            };
+            let rows = read.next(session, max as usize);
+            if rows.as_ref().is_ok_and(Vec::is_empty) || rows.is_err() {
+                *slot = None;
+            }
+            rows
+        })
     }
 
     fn delete(
@@ -119,11 +182,14 @@ impl GuestSession for SessionResource {
     }
 
     fn close(&self) -> Result<(), wit::Error> {
-        let session = self
+        let mut session = self
             .session
             .borrow_mut()
             .take()
             .ok_or(wit::Error::SessionClosed)?;
+        if let Some(under_way) = self.read.borrow_mut().take() {
+            under_way.abandon(&mut session)?;
+        }
         session.logout().map_err(wit::Error::from)
     }
 }

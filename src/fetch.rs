@@ -11,7 +11,7 @@
 //! command-line budget of their UID set.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use imap_codec::imap_types::IntoStatic;
 use imap_codec::imap_types::body::{BodyStructure, SpecificFields};
@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::mailbox::{self, Folder};
 use crate::rows;
 use crate::selection;
-use crate::session::Session;
+use crate::session::{Next, Pending, Session};
 
 /// What the server sent for one message, borrowed from the receive buffer
 /// (or owned, for the rare answer split over several responses).
@@ -119,92 +119,124 @@ pub enum Depth {
     Whole,
 }
 
-/// Runs getHeaderOnly or getAll.
+/// A read in progress (getHeaderOnly or getAll): the windows still to
+/// fetch, the FETCH being read, and the rows built but not yet taken.
+///
+/// Rows are built as the server's answer is read, and only as far as the
+/// caller takes them ([`Read::next`]), so a read of any size holds about one
+/// batch of rows and one message at a time.
+pub struct Read {
+    depth: Depth,
+    options: ReadOptions,
+    windows: VecDeque<String>,
+    current: Option<(Pending, Window)>,
+    ready: VecDeque<MessageRow>,
+}
+
+impl Read {
+    /// Opens the folder (EXAMINE) and resolves the selection; nothing is
+    /// fetched yet.
+    pub fn start(
+        session: &mut Session,
+        folder: Option<&str>,
+        selection: &Selection,
+        options: ReadOptions,
+        depth: Depth,
+    ) -> Result<Read> {
+        if let Some(path) = &options.attachmentpath
+            && (path.trim().is_empty() || path.contains('\0'))
+        {
+            return Err(Error::invalid("attachmentpath", "is empty or contains NUL"));
+        }
+        let folder = match folder {
+            None => Folder::inbox(),
+            Some(f) => mailbox::resolve(session.namespace(), "folder", f)?,
+        };
+        let opened = selection::open(session, folder, true)?;
+        let uids = selection::resolve(session, &opened, selection)?;
+        Ok(Read {
+            depth,
+            options,
+            windows: selection::sets(&uids).into(),
+            current: None,
+            ready: VecDeque::new(),
+        })
+    }
+
+    /// Up to `max` further rows, in the order the server sends them; an
+    /// empty list once the read is complete. After an error the read is over.
+    pub fn next(&mut self, session: &mut Session, max: usize) -> Result<Vec<MessageRow>> {
+        let result = self.fill(session, max);
+        if result.is_err() {
+            self.windows.clear();
+            self.current = None;
+            self.ready.clear();
+        }
+        result?;
+        let n = max.min(self.ready.len());
+        Ok(self.ready.drain(..n).collect())
+    }
+
+    /// Reads the rest of the FETCH under way without building rows, so that
+    /// the session can run another command.
+    pub fn abandon(mut self, session: &mut Session) -> Result<()> {
+        if let Some((pending, _)) = self.current.take() {
+            while let Next::Data(()) = session.next_of(&pending, |_| ())? {}
+        }
+        Ok(())
+    }
+
+    /// Builds rows until `max` are ready or the read is complete.
+    fn fill(&mut self, session: &mut Session, max: usize) -> Result<()> {
+        let (depth, options) = (self.depth, &self.options);
+        while self.ready.len() < max {
+            let Some((pending, window)) = &mut self.current else {
+                let Some(set) = self.windows.pop_front() else {
+                    return Ok(());
+                };
+                let pending = session.send(fetch_command(&set, depth)?)?;
+                self.current = Some((pending, Window::new(set)));
+                continue;
+            };
+            match session.next_of(pending, |data| window.receive(data, depth, options))? {
+                Next::Data(()) => self.ready.extend(window.rows.drain(..)),
+                Next::Done(refusal) => {
+                    let finished = window.finish(refusal, options);
+                    self.ready.extend(window.rows.drain(..));
+                    self.current = None;
+                    finished?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs getHeaderOnly or getAll to the end: every row, by message number.
 pub fn read(
     session: &mut Session,
     folder: Option<&str>,
     selection: &Selection,
-    options: &ReadOptions,
+    options: ReadOptions,
     depth: Depth,
 ) -> Result<Vec<MessageRow>> {
-    if let Some(path) = &options.attachmentpath
-        && (path.trim().is_empty() || path.contains('\0'))
-    {
-        return Err(Error::invalid("attachmentpath", "is empty or contains NUL"));
-    }
-    let folder = match folder {
-        None => Folder::inbox(),
-        Some(f) => mailbox::resolve(session.namespace(), "folder", f)?,
-    };
-    let opened = selection::open(session, folder, true)?;
-    let uids = selection::resolve(session, &opened, selection)?;
-    let mut rows = Vec::with_capacity(uids.len());
-    for window in selection::sets(&uids) {
-        read_window(session, &window, depth, options, &mut rows)?;
+    let mut read = Read::start(session, folder, selection, options, depth)?;
+    let mut rows = Vec::new();
+    loop {
+        let batch = read.next(session, usize::MAX)?;
+        if batch.is_empty() {
+            break;
+        }
+        rows.extend(batch);
     }
     rows.sort_by_key(|r| (r.messagenumber, r.uid));
     Ok(rows)
 }
 
-/// One `UID FETCH` of a window; its rows are added to `rows`.
-fn read_window(
-    session: &mut Session,
-    set: &str,
-    depth: Depth,
-    options: &ReadOptions,
-    rows: &mut Vec<MessageRow>,
-) -> Result<()> {
-    let asked = selection::expand(set);
-    let mut window = Window {
-        wanted: asked.iter().copied().collect(),
-        done: HashSet::new(),
-        partial: HashMap::new(),
-        failure: None,
-        depth,
-        options,
-        rows,
-    };
-    let refusal = session.run_streaming(fetch_command(set, depth)?, &mut |data| {
-        window.receive(data);
-    })?;
-    if let Some(failure) = window.failure {
-        return Err(failure);
-    }
-    if let Some(e) = &refusal
-        && options.stoponerror
-    {
-        return Err(about_uids(e.clone(), set));
-    }
-    // The messages of the window that got no row.
-    let partial: HashMap<u32, u32> = window
-        .partial
-        .values()
-        .filter(|f| f.uid != 0)
-        .map(|f| (f.uid, f.seq))
-        .collect();
-    for uid in asked {
-        if window.done.contains(&uid) {
-            continue;
-        }
-        if let Some(&seq) = partial.get(&uid) {
-            let e = Error::IncompleteAnswer(format!(
-                "the server's FETCH answer for UID {uid} carried no message data"
-            ));
-            if options.stoponerror {
-                return Err(e);
-            }
-            window.rows.push(rows::failed(seq, uid, &e.to_string()));
-        } else if let Some(e) = &refusal {
-            // Refused: the messages the server did not deliver failed.
-            window.rows.push(rows::failed(0, uid, &e.to_string()));
-        }
-        // Otherwise it was expunged meanwhile by someone else: simply gone.
-    }
-    Ok(())
-}
-
-/// The state of one window while its FETCH answer streams in.
-struct Window<'w> {
+/// One window while its FETCH answer streams in.
+struct Window {
+    /// The UID set fetched.
+    set: String,
     /// The UIDs asked for; anything else the server sends is not a row.
     wanted: HashSet<u32>,
     /// The UIDs that have their row.
@@ -214,14 +246,24 @@ struct Window<'w> {
     /// The failure that ends the action (stoponerror); the rest of the
     /// answer is still read, so the session stays usable.
     failure: Option<Error>,
-    depth: Depth,
-    options: &'w ReadOptions,
-    rows: &'w mut Vec<MessageRow>,
+    /// Rows built and not yet handed on.
+    rows: Vec<MessageRow>,
 }
 
-impl Window<'_> {
+impl Window {
+    fn new(set: String) -> Window {
+        Window {
+            wanted: selection::expand(&set).into_iter().collect(),
+            set,
+            done: HashSet::new(),
+            partial: HashMap::new(),
+            failure: None,
+            rows: Vec::new(),
+        }
+    }
+
     /// One untagged response of the FETCH.
-    fn receive(&mut self, data: Data<'_>) {
+    fn receive(&mut self, data: Data<'_>, depth: Depth, options: &ReadOptions) {
         let Data::Fetch { seq, items } = data else {
             return;
         };
@@ -239,13 +281,51 @@ impl Window<'_> {
             return;
         }
         let seq = fetched.seq;
-        match rows::build(fetched, self.depth, self.options) {
+        match rows::build(fetched, depth, options) {
             Ok(row) => self.rows.push(row),
-            Err(e) if self.options.stoponerror || e.breaks_session() => {
+            Err(e) if options.stoponerror || e.breaks_session() => {
                 self.failure = Some(about_uids(e, &uid.to_string()));
             }
             Err(e) => self.rows.push(rows::failed(seq, uid, &e.to_string())),
         }
+    }
+
+    /// The FETCH ended (`refusal`: with NO or BAD): rows for the messages
+    /// asked for that got none, or the error that ends the action.
+    fn finish(&mut self, refusal: Option<Error>, options: &ReadOptions) -> Result<()> {
+        if let Some(failure) = self.failure.take() {
+            return Err(failure);
+        }
+        if let Some(e) = &refusal
+            && options.stoponerror
+        {
+            return Err(about_uids(e.clone(), &self.set));
+        }
+        let partial: HashMap<u32, u32> = self
+            .partial
+            .values()
+            .filter(|f| f.uid != 0)
+            .map(|f| (f.uid, f.seq))
+            .collect();
+        for uid in selection::expand(&self.set) {
+            if self.done.contains(&uid) {
+                continue;
+            }
+            if let Some(&seq) = partial.get(&uid) {
+                let e = Error::IncompleteAnswer(format!(
+                    "the server's FETCH answer for UID {uid} carried no message data"
+                ));
+                if options.stoponerror {
+                    return Err(e);
+                }
+                self.rows.push(rows::failed(seq, uid, &e.to_string()));
+            } else if let Some(e) = &refusal {
+                // Refused: the messages the server did not deliver failed.
+                self.rows.push(rows::failed(0, uid, &e.to_string()));
+            }
+            // Otherwise it was expunged meanwhile by someone else: simply gone.
+        }
+        Ok(())
     }
 }
 

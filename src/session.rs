@@ -41,6 +41,22 @@ pub struct Done {
     pub code: Option<Code<'static>>,
 }
 
+/// A command sent by [`Session::send`] whose answer is still to be read.
+#[derive(Debug)]
+pub struct Pending {
+    tag: String,
+    name: &'static str,
+}
+
+/// What [`Session::next_of`] read.
+#[derive(Debug)]
+pub enum Next<R> {
+    /// Untagged data, as `on_data` made it.
+    Data(R),
+    /// The end of the answer: `None` for OK, else the refusal (NO or BAD).
+    Done(Option<Error>),
+}
+
 /// The personal namespace: where the user's own folders live (RFC 2342).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Namespace {
@@ -302,16 +318,11 @@ impl Session {
         }
     }
 
-    /// Runs one command whose untagged data is handed to `on_data` as each
-    /// response arrives, borrowed from the receive buffer: a FETCH of whole
-    /// messages is neither copied nor held. As with
-    /// [`Session::run_keeping_data`], a NO or BAD comes back beside the
-    /// data, not as `Err`. The command must not carry a synchronising literal.
-    pub fn run_streaming(
-        &mut self,
-        body: CommandBody<'_>,
-        on_data: &mut dyn FnMut(Data<'_>),
-    ) -> Result<Option<Error>> {
+    /// Sends one command whose answer is then read a response at a time
+    /// with [`Session::next_of`]. The command must not carry a
+    /// synchronising literal. Until its answer is complete no other command
+    /// may run.
+    pub fn send(&mut self, body: CommandBody<'_>) -> Result<Pending> {
         let name = body.name();
         let (tag, fragments) = self.encode(body)?;
         let mut wire = Vec::new();
@@ -331,32 +342,50 @@ impl Session {
             }
         }
         self.link.write_all(&wire)?;
-        enum Step {
-            More,
+        Ok(Pending { tag, name })
+    }
+
+    /// Reads the answer to `pending` up to its next untagged data, which is
+    /// handed to `on_data` borrowed from the receive buffer (a FETCH of a
+    /// whole message is neither copied nor held), or to its end. As with
+    /// [`Session::run_keeping_data`], a NO or BAD is the outcome, not `Err`.
+    pub fn next_of<R>(
+        &mut self,
+        pending: &Pending,
+        on_data: impl FnOnce(Data<'_>) -> R,
+    ) -> Result<Next<R>> {
+        enum Step<R> {
+            Data(R),
+            Untagged,
             Tagged(StatusBody<'static>),
             Stray(String),
             Continuation,
         }
+        let mut on_data = Some(on_data);
         loop {
             let step = self.next_with(|response| match response {
-                Response::Data(data) => {
-                    on_data(data);
-                    Step::More
-                }
-                Response::Status(Status::Tagged(t)) if t.tag.inner() == tag => {
+                Response::Data(data) => match on_data.take() {
+                    Some(f) => Step::Data(f(data)),
+                    None => Step::Untagged,
+                },
+                Response::Status(Status::Tagged(t)) if t.tag.inner() == pending.tag => {
                     Step::Tagged(t.body.into_static())
                 }
                 Response::Status(Status::Tagged(t)) => Step::Stray(t.tag.inner().to_owned()),
-                Response::Status(_) => Step::More,
+                Response::Status(_) => Step::Untagged,
                 Response::CommandContinuationRequest(_) => Step::Continuation,
             })?;
             match step {
-                Step::More => {}
-                Step::Tagged(body) => return Ok(settle(name, body, Done::default()).1),
+                Step::Data(r) => return Ok(Next::Data(r)),
+                Step::Untagged => {}
+                Step::Tagged(body) => {
+                    return Ok(Next::Done(settle(pending.name, body, Done::default()).1));
+                }
                 Step::Stray(other) => return Err(unexpected_tag(&other)),
                 Step::Continuation => {
                     return Err(Error::ProtocolViolation(format!(
-                        "unexpected continuation request to {name}"
+                        "unexpected continuation request to {}",
+                        pending.name
                     )));
                 }
             }

@@ -199,6 +199,74 @@ impl Session {
         self.finish(r)
     }
 
+    /// getHeaderOnly a batch at a time: opens the folder and resolves the
+    /// selection as [`Session::get_header_only`] does; the rows are then
+    /// taken with [`Session::next_rows`], and the server's answer is read
+    /// only as far as they are taken. Memory stays at about one batch
+    /// whatever the folder's size.
+    ///
+    /// ```no_run
+    /// # async fn f(session: &mut cfimap_host::Session) -> Result<(), cfimap_host::Error> {
+    /// use cfimap_host::{ReadOptions, Selection};
+    /// session
+    ///     .begin_get_header_only(Some("Archive"), &Selection::All, &ReadOptions::default())
+    ///     .await?;
+    /// loop {
+    ///     let rows = session.next_rows(256).await?;
+    ///     if rows.is_empty() { break; }
+    ///     for row in rows { println!("{} {:?}", row.uid, row.subject); }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn begin_get_header_only(
+        &mut self,
+        folder: Option<&str>,
+        selection: &Selection,
+        options: &ReadOptions,
+    ) -> Result<(), Error> {
+        let h = self.handle()?;
+        let r = self
+            .bindings
+            .cfimap_imap_client()
+            .session()
+            .call_begin_get_header_only(&mut self.store, h, folder, selection, options)
+            .await;
+        self.finish(r)
+    }
+
+    /// getAll a batch at a time (see [`Session::begin_get_header_only`]).
+    /// Attachments are saved as their messages arrive.
+    pub async fn begin_get_all(
+        &mut self,
+        folder: Option<&str>,
+        selection: &Selection,
+        options: &ReadOptions,
+    ) -> Result<(), Error> {
+        let h = self.handle()?;
+        let r = self
+            .bindings
+            .cfimap_imap_client()
+            .session()
+            .call_begin_get_all(&mut self.store, h, folder, selection, options)
+            .await;
+        self.finish(r)
+    }
+
+    /// The next rows of the read begun last, at most `max` (at least 1), in
+    /// the order the server sends them; empty once all were taken (or when
+    /// no read is under way). An error ends the read; any other action ends
+    /// a read under way, discarding the rows not yet taken.
+    pub async fn next_rows(&mut self, max: u32) -> Result<Vec<MessageRow>, Error> {
+        let h = self.handle()?;
+        let r = self
+            .bindings
+            .cfimap_imap_client()
+            .session()
+            .call_next_rows(&mut self.store, h, max)
+            .await;
+        self.finish(r)
+    }
+
     /// `action="delete"`: removes exactly the selected messages and no other.
     /// Deleting every message needs [`Selection::All`] by name.
     pub async fn delete(

@@ -7,7 +7,10 @@ mod common;
 
 use std::future::Future;
 
-use cfimap_host::{ConnectOptions, Credentials, Error, Policy, Runtime, RuntimeOptions, Security};
+use cfimap_host::{
+    ConnectOptions, Credentials, Error, Policy, ReadOptions, Runtime, RuntimeOptions, Security,
+    Selection,
+};
 use cfimap_tests::account::{Account, Secure};
 use cfimap_tests::fault::{FaultServer, Script};
 use cfimap_tests::{ports, target};
@@ -147,4 +150,98 @@ fn the_policy_denies_every_server_it_does_not_name() {
         result.err()
     );
     assert_eq!(server.connections(), 1);
+}
+
+#[test]
+fn reads_hand_out_rows_in_batches_and_any_other_action_ends_them() {
+    let account = target::account();
+    let _cleanup = account.guard();
+    let secure = account.best_secure();
+    common::seed(&account, "Batches", 3, 20);
+    let folder = account.path("Batches");
+    let runtime = Runtime::new(RuntimeOptions {
+        extra_ca: account.ca_file.clone(),
+        ..RuntimeOptions::new(Policy::only(&account.server, account.port(secure).unwrap()))
+    })
+    .expect("Runtime::new");
+    let connect = connect_options(&account, secure);
+    let key = |r: &cfimap_host::MessageRow| (r.messagenumber, r.uid, r.subject.clone(), r.seen);
+
+    block_on(async {
+        let mut session = runtime.open(&connect).await.expect("open");
+        let options = ReadOptions::default();
+        let whole = session
+            .get_header_only(Some(&folder), &Selection::All, &options)
+            .await
+            .expect("get_header_only");
+        assert_eq!(whole.len(), 23);
+
+        // Batches of at most 5, together the same rows as the whole read, in order.
+        session
+            .begin_get_header_only(Some(&folder), &Selection::All, &options)
+            .await
+            .expect("begin_get_header_only");
+        let mut batched = Vec::new();
+        let mut sizes = Vec::new();
+        loop {
+            let rows = session.next_rows(5).await.expect("next_rows");
+            if rows.is_empty() {
+                break;
+            }
+            sizes.push(rows.len());
+            batched.extend(rows);
+        }
+        assert_eq!(sizes, [5, 5, 5, 5, 3]);
+        assert_eq!(
+            batched.iter().map(key).collect::<Vec<_>>(),
+            whole.iter().map(key).collect::<Vec<_>>()
+        );
+        assert!(
+            session
+                .next_rows(5)
+                .await
+                .expect("after the end")
+                .is_empty()
+        );
+        let err = session.next_rows(0).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidArgument { attribute, .. } if attribute == "max"),
+            "{err:?}"
+        );
+
+        // Another action in the middle of a read ends it; the session stays in step.
+        session
+            .begin_get_all(Some(&folder), &Selection::All, &options)
+            .await
+            .expect("begin_get_all");
+        assert_eq!(session.next_rows(4).await.expect("first batch").len(), 4);
+        let folders = session
+            .list_all_folders(Some(&folder), false)
+            .await
+            .expect("an action during a read");
+        assert!(folders.is_empty(), "{folders:?}");
+        assert!(
+            session.next_rows(4).await.expect("read ended").is_empty(),
+            "the read was ended by the other action"
+        );
+        let again = session
+            .get_header_only(Some(&folder), &Selection::All, &options)
+            .await
+            .expect("a read after an ended one");
+        assert_eq!(
+            again.iter().map(key).collect::<Vec<_>>(),
+            whole.iter().map(key).collect::<Vec<_>>()
+        );
+
+        // Closing in the middle of a read logs out cleanly.
+        session
+            .begin_get_header_only(Some(&folder), &Selection::All, &options)
+            .await
+            .expect("begin");
+        assert_eq!(session.next_rows(2).await.expect("batch").len(), 2);
+        session.close().await.expect("close during a read");
+    });
+    // Reading changed nothing.
+    let status = common::raw_status(&account, "Batches");
+    assert_eq!((status.messages, status.unseen), (23, 20), "{status:?}");
 }

@@ -497,6 +497,34 @@ fn lines_is_the_body_line_count_and_header_only_takes_it_from_the_server() {
 }
 
 #[test]
+fn ndjson_streams_the_rows_json_gives() {
+    // More messages than the CLI takes from the component per batch (256).
+    let mb = Mailbox::new("Stream");
+    let mut raws: Vec<Vec<u8>> = (0..600).map(|n| corpus::simple(&format!("s{n}"))).collect();
+    raws[10] = corpus::with_files("files early", &corpus::files_to_save());
+    raws[599] = corpus::with_files("files last", &corpus::files_to_save());
+    mb.seed(&raws);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    for (action, extra) in [
+        ("getHeaderOnly", vec![]),
+        ("getAll", vec!["--attachmentpath", path]),
+    ] {
+        let json = mb.rows(action, &extra);
+        let out = mb.cli_format("ndjson", action, &extra);
+        out.assert_success();
+        let streamed: Vec<Value> = out.ndjson();
+        assert_eq!(json.len(), 600, "{action}");
+        assert_eq!(streamed.len(), json.len(), "{action}: one line per row");
+        for (line, row) in streamed.iter().zip(&json) {
+            assert_eq!(line, &Value::Object(row.clone()), "{action}");
+        }
+    }
+    let saved = file_names(dir.path());
+    assert_eq!(saved.len(), corpus::files_to_save().len(), "{saved:?}");
+}
+
+#[test]
 fn header_only_decodes_rfc2047_in_every_charset() {
     let mb = Mailbox::new("Charsets");
     let cases = corpus::encoded_words();

@@ -56,15 +56,15 @@ pub fn run() -> ExitCode {
             return Exit::Internal.report(&format!("cannot start the async runtime: {e}"), &[]);
         }
     };
-    let result = rt.block_on(execute(&plan, verbose));
+    let result = rt.block_on(execute(&plan, format, verbose));
     match result {
-        Ok(output) => print(&output, format),
+        Ok(output) => print(output, format),
         Err(e) => Exit::of(&e).report(&e.to_string(), &secrets),
     }
 }
 
 /// Runs the planned action.
-async fn execute(plan: &Plan, verbose: bool) -> Result<Output, Error> {
+async fn execute(plan: &Plan, format: Format, verbose: bool) -> Result<Output, Error> {
     let Some(connect) = &plan.connect else {
         // `close`: every run of the CLI is a connection of its own, so there
         // is no open connection to close.
@@ -75,7 +75,7 @@ async fn execute(plan: &Plan, verbose: bool) -> Result<Output, Error> {
     options.guest_stderr = verbose;
     let runtime = Runtime::new(options)?;
     let mut session = runtime.open(connect).await?;
-    let result = act(&mut session, plan).await;
+    let result = act(&mut session, plan, format).await;
     match result {
         Ok(output) => {
             session.close().await?;
@@ -91,12 +91,15 @@ async fn execute(plan: &Plan, verbose: bool) -> Result<Output, Error> {
     }
 }
 
-async fn act(session: &mut Session, plan: &Plan) -> Result<Output, Error> {
+async fn act(session: &mut Session, plan: &Plan, format: Format) -> Result<Output, Error> {
     let folder = plan.folder.as_deref();
     let newfolder = plan.newfolder.as_deref().unwrap_or_default();
     let required_folder = folder.unwrap_or_default();
     Ok(match plan.action {
         Action::Open | Action::Close => summary(plan, vec![]),
+        Action::GetHeaderOnly | Action::GetAll if format == Format::Ndjson => {
+            stream_rows(session, plan).await?
+        }
         Action::ListAllFolders => {
             output::folders(session.list_all_folders(folder, plan.recurse).await?)
         }
@@ -143,6 +146,41 @@ async fn act(session: &mut Session, plan: &Plan) -> Result<Output, Error> {
     })
 }
 
+/// Rows taken from the component per call when streaming.
+const BATCH: u32 = 256;
+
+/// A read whose NDJSON rows are written as they arrive, so memory stays at
+/// one batch whatever the folder's size. Rows come in the server's order.
+/// An error after some rows were written leaves them written (one complete
+/// line each) and fails the run as usual.
+async fn stream_rows(session: &mut Session, plan: &Plan) -> Result<Output, Error> {
+    let folder = plan.folder.as_deref();
+    let bodies = plan.action == Action::GetAll;
+    if bodies {
+        session
+            .begin_get_all(folder, &plan.selection, &plan.read)
+            .await?;
+    } else {
+        session
+            .begin_get_header_only(folder, &plan.selection, &plan.read)
+            .await?;
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    loop {
+        let rows = session.next_rows(BATCH).await?;
+        if rows.is_empty() {
+            break;
+        }
+        let batch = output::messages(rows, bodies);
+        if let Err(e) = output::render(&batch, Format::Ndjson, false, &mut out) {
+            // The read is abandoned by the LOGOUT that follows.
+            return Ok(Output::Written(Err(e)));
+        }
+    }
+    Ok(Output::Written(out.flush()))
+}
+
 /// `{"action":…}` plus, for open, where it connected.
 fn summary(plan: &Plan, mut extra: Vec<(&'static str, Cell)>) -> Output {
     let mut fields = vec![("action", Cell::Text(plan.action.name().to_owned()))];
@@ -186,11 +224,16 @@ fn change_summary(plan: &Plan, report: cfimap_host::ChangeReport) -> Output {
     summary(plan, extra)
 }
 
-fn print(output: &Output, format: Format) -> ExitCode {
-    let stdout = std::io::stdout();
-    let pretty = stdout.is_terminal();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let written = output::render(output, format, pretty, &mut out).and_then(|()| out.flush());
+fn print(output: Output, format: Format) -> ExitCode {
+    let written = match output {
+        Output::Written(result) => result,
+        output => {
+            let stdout = std::io::stdout();
+            let pretty = stdout.is_terminal();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            output::render(&output, format, pretty, &mut out).and_then(|()| out.flush())
+        }
+    };
     match written {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`cfimap … | head`): nothing more to say.

@@ -108,7 +108,7 @@ impl Record {
 }
 
 /// What an action produced.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum Output {
     /// Rows of a query.
     Rows {
@@ -121,6 +121,9 @@ pub enum Output {
     },
     /// One object saying what was done.
     Summary(Record),
+    /// Rows already written as they arrived (NDJSON of a read), and how
+    /// writing them ended.
+    Written(io::Result<()>),
 }
 
 /// The columns of listAllFolders.
@@ -357,6 +360,8 @@ pub fn render(
             }
             writeln!(out, "{table}")
         }
+        // Already written.
+        (_, Output::Written(_)) => Ok(()),
         (Format::Table, Output::Summary(record)) => {
             let mut table = new_table();
             for (k, v) in &record.0 {
