@@ -6,7 +6,7 @@ GUEST  := target/wasm32-wasip2/release/cfimap.wasm
 CLI    := target/release/cfimap
 APT    := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: all build test demo bench lint toolchain dovecot clean
+.PHONY: all build test demo bench bench-smoke bench-deps lint toolchain dovecot clean
 
 all: build
 
@@ -26,8 +26,9 @@ build: toolchain
 	$(CARGO) build --release -p cfimap --target wasm32-wasip2
 	$(CARGO) build --release -p cfimap-host -p cfimap-tests --bins
 
-## test: unit tests, lints, then the conformance tests against a private Dovecot.
-test: build dovecot lint
+## test: lints, a smoke run of the bench, unit tests, then the conformance
+## tests against a private Dovecot.
+test: build dovecot lint bench-smoke
 	$(CARGO) test --release -p cfimap --lib
 	$(CARGO) test --release -p cfimap-host -p cfimap-tests
 
@@ -50,6 +51,25 @@ demo: build dovecot
 	  '$(DEMO_AUTH) "$$CFIMAP_BIN" getHeaderOnly --folder INBOX $(DEMO_CONN) --format table' \
 	  '$(DEMO_AUTH) "$$CFIMAP_BIN" getAll --uid 3 --attachmentpath $(DEMO_FILES) $(DEMO_CONN) --format json' \
 	  'ls -l $(DEMO_FILES)'
+
+## bench: cfimap against imaplib, IMAPClient and a raw-socket floor on a
+## private Dovecot (10,000 + 2,000 messages); results in target/bench.
+BENCH_VENV := target/bench-venv
+BENCH_PY   := $(BENCH_VENV)/bin/python
+IMAPCLIENT := imapclient==4.1.0
+
+bench: build dovecot bench-deps
+	CFIMAP_BENCH_PYTHON=$(BENCH_PY) target/release/cfimap-bench --out target/bench
+
+## bench-smoke: the same bench on a tiny corpus, checks only (part of test).
+bench-smoke: build dovecot bench-deps
+	CFIMAP_BENCH_PYTHON=$(BENCH_PY) target/release/cfimap-bench --smoke --out target/bench-smoke
+
+## bench-deps: IMAPClient for the bench's Python peers, in a venv of its own.
+bench-deps:
+	@$(BENCH_PY) -c 'import imapclient' 2>/dev/null || { \
+	  python3 -m venv $(BENCH_VENV) 2>/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3-venv && python3 -m venv $(BENCH_VENV); }; \
+	  $(BENCH_PY) -m pip install -q $(IMAPCLIENT); }
 
 clean:
 	$(CARGO) clean
