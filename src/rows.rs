@@ -293,7 +293,8 @@ fn body_lines(bytes: &[u8], header_len: usize) -> u32 {
         .strip_prefix(b"\r\n")
         .or_else(|| body.strip_prefix(b"\n"))
         .unwrap_or(body);
-    let newlines = body.iter().filter(|&&b| b == b'\n').count();
+    // memchr counts a word at a time; a byte loop was a tenth of getAll.
+    let newlines = memchr::memchr_iter(b'\n', body).count();
     u32::try_from(newlines).unwrap_or(u32::MAX)
 }
 

@@ -128,7 +128,8 @@ fn cache_key(engine: &Engine) -> String {
         }
     }
     let mut h = ShaHasher(Sha256::new());
-    h.0.update(COMPONENT);
+    // The component's own SHA-256, computed by build.rs.
+    h.0.update(env!("CFIMAP_COMPONENT_SHA256").as_bytes());
     h.0.update(b"\0cfimap-host ");
     h.0.update(env!("CARGO_PKG_VERSION").as_bytes());
     h.0.update(b"\0");
