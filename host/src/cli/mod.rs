@@ -146,8 +146,9 @@ async fn act(session: &mut Session, plan: &Plan, format: Format) -> Result<Outpu
     })
 }
 
-/// Rows taken from the component per call when streaming.
-const BATCH: u32 = 256;
+/// Rows taken from the component per call when streaming: few enough that a
+/// batch of getAll rows (each with its bodies) stays small on both sides.
+const BATCH: u32 = 64;
 
 /// A read whose NDJSON rows are written as they arrive, so memory stays at
 /// one batch whatever the folder's size. Rows come in the server's order.
