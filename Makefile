@@ -65,10 +65,15 @@ bench: build dovecot bench-deps
 bench-smoke: build dovecot bench-deps
 	CFIMAP_BENCH_PYTHON=$(BENCH_PY) target/release/cfimap-bench --smoke --out target/bench-smoke
 
-## bench-deps: IMAPClient for the bench's Python peers, in a venv of its own.
+## bench-deps: IMAPClient for the bench's Python peers, in a venv of its own
+## (made once). Debian's python3 needs python3-venv for `-m venv`.
 bench-deps:
 	@$(BENCH_PY) -c 'import imapclient' 2>/dev/null || { \
-	  python3 -m venv $(BENCH_VENV) 2>/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3-venv && python3 -m venv $(BENCH_VENV); }; \
+	  command -v python3 >/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3; }; \
+	  rm -rf $(BENCH_VENV); \
+	  python3 -m venv $(BENCH_VENV) >/dev/null 2>&1 || { \
+	    rm -rf $(BENCH_VENV); \
+	    $(APT) update -qq && $(APT) install -y -qq python3-venv && python3 -m venv $(BENCH_VENV); }; \
 	  $(BENCH_PY) -m pip install -q $(IMAPCLIENT); }
 
 clean:

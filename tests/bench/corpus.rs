@@ -1,46 +1,51 @@
 //! The bench's mail: deterministic messages written straight into a Maildir.
 //!
-//! Appending 12,000 messages over IMAP takes longer than the bench itself;
-//! Maildir files written into the user's home are indexed by Dovecot on the
-//! first (warm-up) read instead. The messages look like real mail: several
-//! `Received` lines, a DKIM signature, encoded display names and subjects,
-//! plain and multipart/alternative bodies, attachments.
+//! Appending 12,000 messages over IMAP would take longer than the bench
+//! itself; Maildir files written into the user's home are indexed by Dovecot
+//! on the first (warm-up) read instead. The messages look like real mail:
+//! several `Received` lines, a long DKIM signature, RFC 2047 display names
+//! and subjects, plain and multipart/alternative bodies with a
+//! quoted-printable HTML part, base64 attachments. A seeded generator makes
+//! every run see the same bytes, so runs and machines compare.
 
-use std::ffi::CString;
+use std::fmt::Write as _;
 use std::fs;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::chown;
+use std::path::Path;
 
 /// How much mail to make.
 #[derive(Debug, Clone, Copy)]
 pub struct Sizes {
-    /// Messages of the header folder (a).
-    pub typical: usize,
-    /// Messages of the getAll folder (b), the big one included.
-    pub with_attachments: usize,
-    /// Bytes of the big message's attachment.
+    /// Messages of folder (a), for getHeaderOnly.
+    pub headers: usize,
+    /// Messages of folder (b), for getAll, the big one included.
+    pub all: usize,
+    /// Decoded bytes of the big message's attachment.
     pub big_attachment: usize,
 }
 
 impl Sizes {
-    /// The issue's corpus: 10,000 typical messages; 2,000 of about 25 MB in
-    /// all with one of 15 MB.
+    /// The issue's corpus: (a) 10,000 messages of 3–10 KB; (b) 2,000
+    /// messages of about 25 MB in all, one of them 15 MB (its attachment
+    /// 10.5 MiB decoded, 14.4 MiB as base64).
     pub const FULL: Sizes = Sizes {
-        typical: 10_000,
-        with_attachments: 2_000,
+        headers: 10_000,
+        all: 2_000,
         big_attachment: 10 * 1024 * 1024 + 512 * 1024,
     };
-    /// A corpus small enough for every `make test`.
+
+    /// Small enough for every `make test`: (a) 40 messages; (b) 12, one of
+    /// about 1 MB.
     pub const SMOKE: Sizes = Sizes {
-        typical: 40,
-        with_attachments: 12,
-        big_attachment: 700 * 1024,
+        headers: 40,
+        all: 12,
+        big_attachment: 720 * 1024,
     };
 }
 
 /// What was written into a folder.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Written {
     /// Number of messages.
     pub messages: usize,
@@ -48,11 +53,21 @@ pub struct Written {
     pub bytes: u64,
     /// Bytes of the largest message.
     pub largest: u64,
-    /// Number of attachments (files getAll saves).
+    /// Number of attachments, i.e. files getAll saves.
     pub attachments: usize,
 }
 
-/// A small deterministic generator (xorshift64*), so every run sees the same mail.
+/// One message and the Maildir flag letters it is stored with.
+pub struct Mail {
+    /// The message, CRLF line ends.
+    pub bytes: Vec<u8>,
+    /// Maildir info flags in ASCII order (`F` flagged, `R` answered, `S` seen).
+    pub flags: &'static str,
+    /// Attachments in it.
+    pub attachments: usize,
+}
+
+/// xorshift64*: tiny, seedable, and good enough to vary mail.
 struct Rng(u64);
 
 impl Rng {
@@ -65,6 +80,7 @@ impl Rng {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
+    /// Uniform in `0..n` (the modulo bias is irrelevant here).
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
@@ -73,11 +89,18 @@ impl Rng {
         lo + self.below(hi - lo + 1)
     }
 
+    /// `true` with probability `percent` / 100.
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len())]
     }
 }
 
+/// Words of bodies; some non-ASCII, so bodies are 8-bit UTF-8 and the HTML
+/// part needs real quoted-printable escapes.
 const WORDS: &[&str] = &[
     "meeting",
     "invoice",
@@ -115,6 +138,20 @@ const WORDS: &[&str] = &[
     "straße",
 ];
 
+/// Words of unencoded subjects (a raw subject must be ASCII).
+const SUBJECT_WORDS: &[&str] = &[
+    "Re:", "meeting", "invoice", "project", "Q3", "report", "schedule", "review", "budget",
+    "update", "deadline", "release", "notes", "draft", "plan",
+];
+
+/// Non-ASCII subjects, sent RFC 2047-encoded.
+const INTL_SUBJECTS: &[&str] = &[
+    "Grüße aus Köln – Projektstand",
+    "Réunion de jeudi: ordre du jour",
+    "Budget 2025 ✓ freigegeben",
+    "会議の議事録",
+];
+
 const NAMES: &[&str] = &[
     "Alice Martin",
     "Bob Stone",
@@ -124,287 +161,422 @@ const NAMES: &[&str] = &[
     "Fatima Zahra",
 ];
 
+/// Display names as RFC 2047 words: UTF-8 B and Q, ISO-8859-1 Q and B.
 const ENCODED_NAMES: &[&str] = &[
     "=?UTF-8?B?SsO8cmdlbiBNw7xsbGVy?=",
-    "=?ISO-8859-1?Q?Ren=E9_Fran=E7ois?=",
     "=?UTF-8?Q?Bj=C3=B6rk_Gu=C3=B0mundsd=C3=B3ttir?=",
+    "=?ISO-8859-1?Q?Ren=E9_Fran=E7ois?=",
+    "=?iso-8859-1?B?Suly9G1lIEzpdnk=?=",
 ];
 
-fn sentence(rng: &mut Rng, words: usize) -> String {
-    (0..words)
-        .map(|_| rng.pick(WORDS))
-        .collect::<Vec<_>>()
-        .join(" ")
+fn sentence(rng: &mut Rng, words: &[&str], count: usize) -> String {
+    let mut out = String::new();
+    for i in 0..count {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(rng.pick(words));
+    }
+    out
 }
 
-/// Text of about `bytes` bytes in lines of about 70 characters.
+/// Text of at least `bytes` bytes in CRLF lines of about 70 characters.
 fn text(rng: &mut Rng, bytes: usize) -> String {
     let mut out = String::with_capacity(bytes + 80);
     while out.len() < bytes {
-        out.push_str(&sentence(rng, 10));
+        out.push_str(&sentence(rng, WORDS, 10));
         out.push_str(".\r\n");
     }
     out
 }
 
+/// Base64 in CRLF lines of 76 characters (RFC 2045).
 fn base64_lines(data: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len() * 4 / 3 + data.len() / 38 + 4);
-    for (i, chunk) in data.chunks(3).enumerate() {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for k in 0..4 {
-            if k <= chunk.len() {
-                out.push(TABLE[((n >> (18 - 6 * k)) & 63) as usize] as char);
-            } else {
-                out.push('=');
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len() / 3 * 4 + data.len() / 57 * 2 + 8);
+    for line in data.chunks(57) {
+        for group in line.chunks(3) {
+            let n = group
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+            for k in 0..4 {
+                if k <= group.len() {
+                    out.push(char::from(ALPHABET[(n >> (18 - 6 * k)) as usize & 63]));
+                } else {
+                    out.push('=');
+                }
             }
         }
-        if i % 19 == 18 {
-            out.push_str("\r\n");
-        }
-    }
-    if !out.ends_with("\r\n") {
         out.push_str("\r\n");
     }
     out
 }
 
-/// RFC 2047 Q encoding of `s` (UTF-8).
-fn q_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 2);
-    for &b in s.as_bytes() {
-        match b {
-            b' ' => out.push('_'),
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => out.push(char::from(b)),
-            _ => out.push_str(&format!("={b:02X}")),
+/// Quoted-printable (RFC 2045 §6.7) of CRLF text: 8-bit bytes and `=`
+/// escaped, soft line breaks before 76 characters.
+fn quoted_printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 11 / 10);
+    for line in text.split("\r\n") {
+        let mut width = 0;
+        for &b in line.as_bytes() {
+            let escaped = !(b == b' ' || b.is_ascii_graphic()) || b == b'=';
+            let len = if escaped { 3 } else { 1 };
+            if width + len > 75 {
+                out.push_str("=\r\n");
+                width = 0;
+            }
+            if escaped {
+                let _ = write!(out, "={b:02X}");
+            } else {
+                out.push(char::from(b));
+            }
+            width += len;
         }
+        out.push_str("\r\n");
     }
+    // `split` yields an empty piece after the last CRLF.
+    out.truncate(out.len() - 2);
     out
 }
 
-fn address(rng: &mut Rng, n: usize) -> String {
-    let local = format!("user{}", rng.below(5000));
-    let name = if n.is_multiple_of(4) {
-        rng.pick(ENCODED_NAMES).to_owned()
+/// RFC 2047 encoded word of a UTF-8 text, B or Q.
+fn encoded_word(text: &str, base64: bool) -> String {
+    if base64 {
+        format!("=?UTF-8?B?{}?=", base64_lines(text.as_bytes()).trim_end())
     } else {
-        rng.pick(NAMES).to_owned()
-    };
-    format!(
-        "{name} <{local}@example.{}>",
-        rng.pick(&["org", "com", "de"])
-    )
+        let mut q = String::new();
+        for &b in text.as_bytes() {
+            match b {
+                b' ' => q.push('_'),
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => q.push(char::from(b)),
+                _ => {
+                    let _ = write!(q, "={b:02X}");
+                }
+            }
+        }
+        format!("=?UTF-8?Q?{q}?=")
+    }
 }
 
-/// The header block of message `n`, without the MIME headers.
+fn address(rng: &mut Rng) -> String {
+    let local = format!("user{}", rng.below(5000));
+    let domain = rng.pick(&["example.org", "example.com", "example.de"]);
+    if rng.chance(30) {
+        format!("{} <{local}@{domain}>", rng.pick(ENCODED_NAMES))
+    } else if rng.chance(85) {
+        format!("{} <{local}@{domain}>", rng.pick(NAMES))
+    } else {
+        format!("{local}@{domain}")
+    }
+}
+
+/// The header block of message `n` up to `MIME-Version`, without the
+/// content headers.
 fn header(rng: &mut Rng, n: usize) -> String {
     let mut h = String::with_capacity(2048);
-    for hop in 0..rng.between(3, 5) {
-        h.push_str(&format!(
+    let hops = rng.between(3, 5);
+    for hop in (0..hops).rev() {
+        let _ = write!(
+            h,
             "Received: from mx{hop}.example.net (mx{hop}.example.net [192.0.2.{}])\r\n\
-             \tby mail.example.com (Postfix) with ESMTPS id 4Q{n:06}X{hop}\r\n\
+             \tby mail{}.example.com (Postfix) with ESMTPS id 4Q{n:06}X{hop}\r\n\
              \tfor <bob@example.com>; Thu, 6 Mar 2025 12:{:02}:{:02} +0000\r\n",
             rng.below(250),
+            hop + 1,
             rng.below(60),
             rng.below(60)
-        ));
+        );
     }
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let signature: String = (0..344)
-        .map(|_| char::from(b'A' + rng.below(26) as u8))
+        .map(|_| char::from(B64[rng.below(B64.len())]))
         .collect();
-    h.push_str(&format!(
+    let _ = write!(
+        h,
         "DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.org; s=s2025;\r\n\
-         \th=from:to:cc:subject:date:message-id; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;\r\n\
-         \tb={}\r\n\t{}\r\n",
-        &signature[..172],
-        &signature[172..]
-    ));
-    h.push_str(&format!("From: {}\r\n", address(rng, n)));
-    let to: Vec<String> = (0..rng.between(1, 3))
-        .map(|k| address(rng, n + k + 1))
-        .collect();
-    h.push_str(&format!("To: {}\r\n", to.join(", ")));
-    if n.is_multiple_of(3) {
-        h.push_str(&format!("Cc: {}\r\n", address(rng, n + 7)));
+         \tt=1741262400; h=from:to:cc:subject:date:message-id:mime-version;\r\n\
+         \tbh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;\r\n\
+         \tb={}\r\n\t {}\r\n\t {}\r\n",
+        &signature[..68],
+        &signature[68..206],
+        &signature[206..]
+    );
+    let _ = write!(h, "From: {}\r\n", address(rng));
+    let to: Vec<String> = (0..rng.between(1, 3)).map(|_| address(rng)).collect();
+    let _ = write!(h, "To: {}\r\n", to.join(", "));
+    if rng.chance(30) {
+        let _ = write!(h, "Cc: {}\r\n", address(rng));
     }
-    let subject = sentence(rng, 6);
-    if n.is_multiple_of(5) {
-        h.push_str(&format!(
-            "Subject: =?UTF-8?Q?{}?= {n}\r\n",
-            q_encode(&subject)
-        ));
+    if rng.chance(25) {
+        let subject = rng.pick(INTL_SUBJECTS);
+        let _ = write!(h, "Subject: {}\r\n", encoded_word(subject, rng.chance(50)));
     } else {
-        h.push_str(&format!("Subject: {subject} {n}\r\n"));
+        let _ = write!(h, "Subject: {} {n}\r\n", sentence(rng, SUBJECT_WORDS, 5));
     }
-    h.push_str(&format!(
-        "Date: {}, {} Mar 2025 {:02}:{:02}:{:02} +0{}00\r\n",
+    let _ = write!(
+        h,
+        "Date: {}, {} Mar 2025 {:02}:{:02}:{:02} {}\r\n",
         rng.pick(&["Mon", "Tue", "Wed", "Thu", "Fri"]),
         1 + rng.below(28),
         rng.below(24),
         rng.below(60),
         rng.below(60),
-        rng.below(9)
-    ));
-    h.push_str(&format!(
-        "Message-ID: <{n}.{}@example.org>\r\n",
-        rng.next() % 1_000_000
-    ));
-    if n % 4 == 1 {
+        rng.pick(&["+0000", "+0100", "-0500", "+0900", "+0530"])
+    );
+    let _ = write!(
+        h,
+        "Message-ID: <{n}.{:x}@mail.example.org>\r\n",
+        rng.next() % 0xFFFF_FFFF
+    );
+    if rng.chance(25) {
         h.push_str("List-Id: Team discussion <team.lists.example.org>\r\n");
     }
     h.push_str("MIME-Version: 1.0\r\n");
     h
 }
 
-/// A typical message of 3–10 KB: plain text, or text with a quoted-printable HTML alternative.
-fn typical(rng: &mut Rng, n: usize) -> Vec<u8> {
+/// A message of `size` bytes (give or take a line): text/plain, or (one in
+/// three) multipart/alternative with a quoted-printable HTML part.
+fn text_message(rng: &mut Rng, n: usize, size: usize) -> Vec<u8> {
     let head = header(rng, n);
-    let target = rng
-        .between(3 * 1024, 10 * 1024)
-        .saturating_sub(head.len() + 200);
-    let mut m = head;
-    if n.is_multiple_of(3) {
-        let body = text(rng, target / 2);
-        let html = format!(
-            "<html><body><p>{}</p></body></html>\r\n",
-            body.replace("\r\n", "</p>=\r\n<p>")
-        );
-        m.push_str(&format!(
-            "Content-Type: multipart/alternative; boundary=\"alt{n}\"\r\n\r\n\
-             --alt{n}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\
-             --alt{n}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{html}\
-             --alt{n}--\r\n"
-        ));
+    let m = if rng.chance(33) {
+        let render = |plain: &str, html: &str| {
+            format!(
+                "{head}Content-Type: multipart/alternative; boundary=\"=_alt{n}\"\r\n\r\n\
+                 This is a multi-part message in MIME format.\r\n\r\n\
+                 --=_alt{n}\r\nContent-Type: text/plain; charset=utf-8\r\n\
+                 Content-Transfer-Encoding: 8bit\r\n\r\n{plain}\r\n\
+                 --=_alt{n}\r\nContent-Type: text/html; charset=utf-8\r\n\
+                 Content-Transfer-Encoding: quoted-printable\r\n\r\n\
+                 <html><body>\r\n{html}</body></html>\r\n\r\n\
+                 --=_alt{n}--\r\n"
+            )
+        };
+        let overhead = render("", "").len();
+        // Both parts grow a line at a time until the message has its size.
+        let (mut plain, mut html) = (String::new(), String::new());
+        while overhead + plain.len() + html.len() < size {
+            let line = sentence(rng, WORDS, 10);
+            let _ = write!(plain, "{line}.\r\n");
+            html.push_str(&quoted_printable(&format!("<p>{line}.</p>\r\n")));
+        }
+        render(&plain, &html)
     } else {
+        let mut m = head;
         m.push_str(
-            "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+            "Content-Type: text/plain; charset=utf-8; format=flowed\r\n\
+             Content-Transfer-Encoding: 8bit\r\n\r\n",
         );
-        m.push_str(&text(rng, target));
-    }
+        let room = size.saturating_sub(m.len());
+        m.push_str(&text(rng, room));
+        m
+    };
     m.into_bytes()
 }
 
-/// A message with one base64 attachment of `bytes` pseudo-random bytes.
-fn with_attachment(rng: &mut Rng, n: usize, bytes: usize) -> Vec<u8> {
+/// A multipart/mixed message: some text and one base64 attachment of
+/// `bytes` pseudo-random bytes named `name` (RFC 2231 if `rfc2231`).
+fn attachment_message(rng: &mut Rng, n: usize, bytes: usize, name: &str, rfc2231: bool) -> Vec<u8> {
     let mut m = header(rng, n);
     let data: Vec<u8> = (0..bytes).map(|_| rng.next() as u8).collect();
-    let disposition = if n.is_multiple_of(7) {
-        // RFC 2231, with a charset and a continuation.
+    let disposition = if rfc2231 {
+        // Percent-encoded UTF-8 with a charset, in two continuations split
+        // between characters.
+        let encode = |s: &str| -> String {
+            s.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b == b'.' || b == b'-' {
+                        char::from(b).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect()
+        };
+        let cut = name
+            .char_indices()
+            .map(|(i, _)| i)
+            .find(|&i| i >= name.len() / 2)
+            .unwrap_or(name.len());
         format!(
-            "attachment;\r\n filename*0*=UTF-8''Bericht%20%C3%BCber%20;\r\n filename*1*=Q{n}.pdf"
+            "attachment;\r\n filename*0*=UTF-8''{};\r\n filename*1*={}",
+            encode(&name[..cut]),
+            encode(&name[cut..])
         )
     } else {
-        format!("attachment; filename=\"report-{n}.pdf\"")
+        format!("attachment; filename=\"{name}\"")
     };
-    m.push_str(&format!(
-        "Content-Type: multipart/mixed; boundary=\"mix{n}\"\r\n\r\n\
-         --mix{n}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\
-         --mix{n}\r\nContent-Type: application/pdf\r\nContent-Disposition: {disposition}\r\n\
-         Content-Transfer-Encoding: base64\r\n\r\n{}--mix{n}--\r\n",
-        text(rng, 1200),
+    let _ = write!(
+        m,
+        "Content-Type: multipart/mixed; boundary=\"=_mix{n}\"\r\n\r\n\
+         --=_mix{n}\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\r\n{}\r\n\
+         --=_mix{n}\r\nContent-Type: application/octet-stream\r\n\
+         Content-Disposition: {disposition}\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--=_mix{n}--\r\n",
+        text(rng, 1000),
         base64_lines(&data)
-    ));
+    );
     m.into_bytes()
 }
 
-/// The mail of folder (a): typical messages.
-pub fn headers_folder(sizes: Sizes) -> Vec<Vec<u8>> {
+/// Maildir flags: about 60% seen, some flagged or answered.
+fn flags(rng: &mut Rng) -> &'static str {
+    match rng.below(20) {
+        0 => "F",
+        1 | 2 => "FS",
+        3 | 4 => "RS",
+        5..=12 => "S",
+        _ => "",
+    }
+}
+
+/// The mail of folder (a): typical messages of 3–10 KB, made one at a time.
+pub fn headers_folder(sizes: Sizes) -> impl Iterator<Item = Mail> {
     let mut rng = Rng(0x5EED_0001);
-    (0..sizes.typical).map(|n| typical(&mut rng, n)).collect()
+    (0..sizes.headers).map(move |n| {
+        // Less a line: a message ends with the line that reaches its size.
+        let size = rng.between(3 * 1024, 10 * 1024 - 200);
+        Mail {
+            bytes: text_message(&mut rng, n, size),
+            flags: flags(&mut rng),
+            attachments: 0,
+        }
+    })
 }
 
-/// The mail of folder (b): typical messages, every tenth with an attachment
-/// of 10–30 KB, and the big one in the middle.
-pub fn attachments_folder(sizes: Sizes) -> Vec<Vec<u8>> {
+/// The mail of folder (b): mostly text messages of 3–4.5 KB; about one in
+/// five with an attachment of 2–8 KB (the first one with an RFC 2231 name);
+/// the big message in the middle. The sizes keep the folder at about 25 MB,
+/// as the issue asks, with the big message 15 MB of it.
+pub fn all_folder(sizes: Sizes) -> impl Iterator<Item = Mail> {
     let mut rng = Rng(0x5EED_0002);
-    let big = sizes.with_attachments / 2;
-    (0..sizes.with_attachments)
-        .map(|n| {
-            if n == big {
-                with_attachment(&mut rng, n, sizes.big_attachment)
-            } else if n % 10 == 3 {
-                let bytes = rng.between(10 * 1024, 30 * 1024);
-                with_attachment(&mut rng, n, bytes)
+    let big = sizes.all / 2;
+    let mut first_attachment = true;
+    (0..sizes.all).map(move |n| {
+        let bytes = if n == big {
+            attachment_message(
+                &mut rng,
+                n,
+                sizes.big_attachment,
+                &format!("dataset-{n}.bin"),
+                false,
+            )
+        } else if rng.chance(20) {
+            let size = rng.between(2 * 1024, 8 * 1024);
+            let rfc2231 = std::mem::take(&mut first_attachment);
+            let name = if rfc2231 {
+                format!("Bericht über Q3 – {n}.pdf")
             } else {
-                let size = rng.between(2 * 1024, 4 * 1024);
-                let mut m = header(&mut rng, n);
-                m.push_str("Content-Type: text/plain; charset=utf-8\r\n\r\n");
-                m.push_str(&text(&mut rng, size));
-                m.into_bytes()
-            }
-        })
-        .collect()
+                format!("report-{n}.pdf")
+            };
+            attachment_message(&mut rng, n, size, &name, rfc2231)
+        } else {
+            let size = rng.between(3 * 1024, 4 * 1024 + 512);
+            text_message(&mut rng, n, size)
+        };
+        let attachments = usize::from(
+            bytes
+                .windows(b"Content-Disposition: attachment".len())
+                .any(|w| w == b"Content-Disposition: attachment"),
+        );
+        Mail {
+            bytes,
+            flags: flags(&mut rng),
+            attachments,
+        }
+    })
 }
 
-/// The uid and gid Dovecot's mail processes run as (the harness maps every
-/// user to `nobody:nogroup`).
-fn mail_owner() -> io::Result<(u32, u32)> {
-    let name = CString::new("nobody").map_err(io::Error::other)?;
-    // SAFETY: getpwnam returns a pointer to static storage or null; it is read at once.
-    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-    if pw.is_null() {
-        return Err(io::Error::other("no user nobody"));
-    }
-    // SAFETY: checked non-null above.
-    Ok(unsafe { ((*pw).pw_uid, (*pw).pw_gid) })
-}
-
-fn chown(path: &Path, (uid, gid): (u32, u32)) -> io::Result<()> {
-    let c = CString::new(path.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    // SAFETY: `c` is a valid NUL-terminated path.
-    if unsafe { libc::chown(c.as_ptr(), uid, gid) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// Writes `messages` as the Maildir folder `name` of the user whose home is
-/// `home` (layout `fs`: `~/Maildir/<name>/{cur,new,tmp}`).
-pub fn write_folder(home: &Path, name: &str, messages: &[Vec<u8>]) -> io::Result<Written> {
-    let owner = mail_owner()?;
+/// Writes `mail` as the Maildir folder `name` under `home` (layout `fs`:
+/// `~/Maildir/<name>/{cur,new,tmp}`), every directory and file owned by
+/// `owner`, the uid and gid Dovecot's mail processes run as.
+pub fn write_folder(
+    home: &Path,
+    name: &str,
+    owner: (u32, u32),
+    mail: impl Iterator<Item = Mail>,
+) -> io::Result<Written> {
     let maildir = home.join("Maildir");
     let folder = maildir.join(name);
-    let mut made: Vec<PathBuf> = Vec::new();
     for dir in [maildir.clone(), folder.clone()] {
         if !dir.exists() {
             fs::create_dir_all(&dir)?;
-            made.push(dir);
+            chown(&dir, Some(owner.0), Some(owner.1))?;
         }
     }
     for sub in ["cur", "new", "tmp"] {
         let dir = folder.join(sub);
         fs::create_dir_all(&dir)?;
-        made.push(dir);
+        chown(&dir, Some(owner.0), Some(owner.1))?;
     }
-    for dir in made {
-        chown(&dir, owner)?;
-    }
+    let pid = std::process::id();
     let mut written = Written::default();
-    for (n, message) in messages.iter().enumerate() {
-        let flags = match n % 5 {
-            0 | 1 => "S",
-            2 => "FS",
-            _ => "",
-        };
+    for (n, m) in mail.enumerate() {
+        // `<time>.M<n>P<pid>.<host>,S=<size>:2,<flags>`: unique names, and the
+        // size in the name spares Dovecot a stat.
         let file = folder.join("cur").join(format!(
-            "{}.M{n}P1.bench,S={}:2,{flags}",
+            "{}.M{n}P{pid}.bench,S={}:2,{}",
             1_741_262_400 + n,
-            message.len()
+            m.bytes.len(),
+            m.flags
         ));
-        fs::write(&file, message)?;
-        chown(&file, owner)?;
+        fs::write(&file, &m.bytes)?;
+        chown(&file, Some(owner.0), Some(owner.1))?;
         written.messages += 1;
-        written.bytes += message.len() as u64;
-        written.largest = written.largest.max(message.len() as u64);
-        written.attachments += usize::from(
-            message
-                .windows(b"Content-Disposition: attachment".len())
-                .any(|w| w == b"Content-Disposition: attachment"),
-        );
+        written.bytes += m.bytes.len() as u64;
+        written.largest = written.largest.max(m.bytes.len() as u64);
+        written.attachments += m.attachments;
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648() {
+        assert_eq!(base64_lines(b""), "");
+        assert_eq!(base64_lines(b"f"), "Zg==\r\n");
+        assert_eq!(base64_lines(b"fo"), "Zm8=\r\n");
+        assert_eq!(base64_lines(b"foobar"), "Zm9vYmFy\r\n");
+        let long = base64_lines(&[0u8; 60]);
+        assert_eq!(long.split("\r\n").next().map(str::len), Some(76));
+    }
+
+    /// The corpus is what the issue describes.
+    #[test]
+    fn full_corpus_has_the_issue_sizes() {
+        let kib = |n: usize| n * 1024;
+        let sizes: Vec<usize> = headers_folder(Sizes::FULL).map(|m| m.bytes.len()).collect();
+        assert_eq!(sizes.len(), 10_000);
+        let (lo, hi) = (sizes.iter().min(), sizes.iter().max());
+        assert!(
+            sizes.iter().all(|&n| (kib(3)..=kib(10)).contains(&n)),
+            "{lo:?} {hi:?}"
+        );
+        let mail: Vec<Mail> = all_folder(Sizes::FULL).collect();
+        assert_eq!(mail.len(), 2_000);
+        let total: usize = mail.iter().map(|m| m.bytes.len()).sum();
+        let largest = mail.iter().map(|m| m.bytes.len()).max().unwrap_or(0);
+        let attachments: usize = mail.iter().map(|m| m.attachments).sum();
+        let rfc2231 = mail
+            .iter()
+            .filter(|m| m.bytes.windows(11).any(|w| w == b"filename*0*"))
+            .count();
+        let mb = 1_000_000;
+        assert!((24 * mb..=26 * mb).contains(&total), "{total} bytes");
+        assert!((15 * mb..=15 * mb + mb / 2).contains(&largest), "{largest}");
+        assert!((300..=500).contains(&attachments), "{attachments}");
+        assert_eq!(rfc2231, 1);
+    }
+
+    #[test]
+    fn quoted_printable_escapes_and_wraps() {
+        assert_eq!(quoted_printable("a=b ü\r\n"), "a=3Db =C3=BC\r\n");
+        let long = quoted_printable(&"x".repeat(200));
+        assert!(long.split("\r\n").all(|l| l.len() <= 76));
+    }
 }

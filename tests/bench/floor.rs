@@ -1,67 +1,104 @@
-//! The floor: what reading the same answer costs with no client at all. A
-//! raw socket logs in, examines the folder, sends the FETCH the client
-//! would, and reads until the tagged completion, parsing nothing.
+//! The floor: what reading the same answer costs with no client at all.
+//!
+//! A raw socket logs in, examines the folder, sends the FETCH cfimap sends
+//! and reads until the tagged completion, parsing nothing: no literals, no
+//! responses, no messages. The end is found by scanning the bytes for
+//! `CRLF <tag> `; the tags are chosen so that no line of the bench's mail
+//! starts with one (a literal could otherwise end the read early).
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 
-/// Reads until a whole line that starts with `tag ` has arrived; returns
-/// the bytes read. Only the last bytes are kept: tagged lines are short.
-fn until_tagged(stream: &mut TcpStream, tag: &str, buffer: &mut [u8]) -> io::Result<u64> {
-    let prefix = format!("{tag} ");
-    let mut tail: Vec<u8> = Vec::with_capacity(2048);
+/// The read buffer: large reads keep the floor's syscalls few.
+const BUFFER: usize = 256 * 1024;
+
+/// Reads until the completion of the command tagged `tag`; returns the bytes
+/// read and whether it was `OK`.
+fn until_tagged(stream: &mut TcpStream, tag: &str, buffer: &mut [u8]) -> io::Result<(u64, bool)> {
+    let needle = format!("\r\n{tag} ");
+    let needle = needle.as_bytes();
+    // The end of the previous read (a needle may straddle two reads), then
+    // the tagged line once it has started.
+    let mut carry: Vec<u8> = b"\r\n".to_vec();
+    let mut tagged: Option<Vec<u8>> = None;
     let mut total = 0u64;
     loop {
         let n = stream.read(buffer)?;
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
-                "the server closed the connection",
+                format!("the server closed the connection before `{tag}` completed"),
             ));
         }
         total += n as u64;
-        tail.extend_from_slice(&buffer[n.saturating_sub(1024)..n]);
-        if tail.len() > 1024 {
-            tail.drain(..tail.len() - 1024);
+        let chunk = &buffer[..n];
+        if let Some(line) = &mut tagged {
+            line.extend_from_slice(chunk);
+        } else {
+            carry.extend_from_slice(chunk);
+            if let Some(at) = carry.windows(needle.len()).position(|w| w == needle) {
+                tagged = Some(carry[at + 2..].to_vec());
+            } else {
+                let keep = carry.len().saturating_sub(needle.len() - 1);
+                carry.drain(..keep);
+            }
         }
-        let Some(text) = tail.strip_suffix(b"\r\n") else {
-            continue;
-        };
-        let line = match text.windows(2).rposition(|w| w == b"\r\n") {
-            Some(i) => &text[i + 2..],
-            // The answer is this one line.
-            None if total == tail.len() as u64 => text,
-            None => continue,
-        };
-        if line.starts_with(prefix.as_bytes()) {
-            return Ok(total);
+        if let Some(line) = &tagged
+            && line.ends_with(b"\r\n")
+        {
+            let status = &line[tag.len() + 1..];
+            return Ok((total, status.starts_with(b"OK")));
         }
     }
+}
+
+/// One command: sends it, reads to its completion, insists on `OK`.
+fn command(stream: &mut TcpStream, buffer: &mut [u8], tag: &str, text: &str) -> io::Result<u64> {
+    stream.write_all(format!("{tag} {text}\r\n").as_bytes())?;
+    let (bytes, ok) = until_tagged(stream, tag, buffer)?;
+    if !ok {
+        return Err(io::Error::other(format!("`{tag} {text:.40}` was refused")));
+    }
+    Ok(bytes)
 }
 
 /// Logs in, sends `UID FETCH 1:* (<items>)` on `folder`, reads the whole
 /// answer, logs out. Returns the bytes of the FETCH answer.
 pub fn run(port: u16, user: &str, password: &str, folder: &str, items: &str) -> io::Result<u64> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    // As cfimap's host does: commands go out at once.
     stream.set_nodelay(true)?;
-    let mut buffer = vec![0u8; 256 * 1024];
-    let n = stream.read(&mut buffer)?;
-    if !buffer[..n].starts_with(b"* OK") {
-        return Err(io::Error::other("no greeting"));
-    }
-    let steps = [
-        ("a", format!("a LOGIN \"{user}\" \"{password}\"\r\n")),
-        ("b", format!("b EXAMINE \"{folder}\"\r\n")),
-        ("c", format!("c UID FETCH 1:* ({items})\r\n")),
-        ("d", "d LOGOUT\r\n".to_owned()),
-    ];
-    let mut fetched = 0;
-    for (tag, command) in steps {
-        stream.write_all(command.as_bytes())?;
-        let bytes = until_tagged(&mut stream, tag, &mut buffer)?;
-        if tag == "c" {
-            fetched = bytes;
+    let mut buffer = vec![0u8; BUFFER];
+    let mut greeting = Vec::new();
+    while !greeting.ends_with(b"\r\n") {
+        let n = stream.read(&mut buffer)?;
+        if n == 0 {
+            return Err(io::Error::other("no greeting"));
         }
+        greeting.extend_from_slice(&buffer[..n]);
     }
+    if !greeting.starts_with(b"* OK") {
+        return Err(io::Error::other("the greeting is not `* OK`"));
+    }
+    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    command(
+        &mut stream,
+        &mut buffer,
+        "fb1",
+        &format!("LOGIN {} {}", quote(user), quote(password)),
+    )?;
+    command(
+        &mut stream,
+        &mut buffer,
+        "fb2",
+        &format!("EXAMINE {}", quote(folder)),
+    )?;
+    let fetched = command(
+        &mut stream,
+        &mut buffer,
+        "fb3",
+        &format!("UID FETCH 1:* ({items})"),
+    )?;
+    command(&mut stream, &mut buffer, "fb4", "LOGOUT")?;
     Ok(fetched)
 }

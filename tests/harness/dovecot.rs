@@ -624,6 +624,18 @@ impl Dovecot {
         &self.conf
     }
 
+    /// The home directory of `username` (`<dir>/mail/<username>`); its mail is under
+    /// `Maildir/` there. For tools that write mail files directly, e.g. the bench.
+    pub fn home(&self, username: &str) -> PathBuf {
+        self.dir.join("mail").join(username)
+    }
+
+    /// uid and gid the mail processes run as (`nobody:nogroup`): files written directly into
+    /// a home must belong to them, or Dovecot cannot index or change them.
+    pub fn mail_owner(&self) -> (u32, u32) {
+        self.owner
+    }
+
     /// A fresh user, never handed out before by this instance; its mailbox tree is empty
     /// (plus the auto-created special-use folders on first login).
     pub fn user(&self) -> Account {
@@ -655,7 +667,7 @@ impl Dovecot {
     }
 
     fn prepare_home(&self, user: &str) {
-        let home = self.dir.join("mail").join(user);
+        let home = self.home(user);
         // Best effort: without it Dovecot still works, only the rawlog is missing.
         let _ = mkdir_owned(&home, self.owner)
             .and_then(|_| mkdir_owned(&home.join("rawlog"), self.owner));
