@@ -14,6 +14,8 @@ use std::io;
 use std::os::unix::fs::chown;
 use std::path::Path;
 
+use cfimap_tests::mail::base64_lines;
+
 /// How much mail to make.
 #[derive(Debug, Clone, Copy)]
 pub struct Sizes {
@@ -186,29 +188,6 @@ fn text(rng: &mut Rng, bytes: usize) -> String {
     while out.len() < bytes {
         out.push_str(&sentence(rng, WORDS, 10));
         out.push_str(".\r\n");
-    }
-    out
-}
-
-/// Base64 in CRLF lines of 76 characters (RFC 2045).
-fn base64_lines(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len() / 3 * 4 + data.len() / 57 * 2 + 8);
-    for line in data.chunks(57) {
-        for group in line.chunks(3) {
-            let n = group
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-            for k in 0..4 {
-                if k <= group.len() {
-                    out.push(char::from(ALPHABET[(n >> (18 - 6 * k)) as usize & 63]));
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out.push_str("\r\n");
     }
     out
 }
@@ -535,16 +514,6 @@ pub fn write_folder(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648() {
-        assert_eq!(base64_lines(b""), "");
-        assert_eq!(base64_lines(b"f"), "Zg==\r\n");
-        assert_eq!(base64_lines(b"fo"), "Zm8=\r\n");
-        assert_eq!(base64_lines(b"foobar"), "Zm9vYmFy\r\n");
-        let long = base64_lines(&[0u8; 60]);
-        assert_eq!(long.split("\r\n").next().map(str::len), Some(76));
-    }
 
     /// The corpus is what the issue describes.
     #[test]

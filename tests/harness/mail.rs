@@ -38,7 +38,7 @@ pub fn base64(data: &[u8]) -> String {
 }
 
 /// Base64 in lines of 76 characters, each ending in CRLF.
-fn base64_lines(data: &[u8]) -> String {
+pub fn base64_lines(data: &[u8]) -> String {
     let encoded = base64(data);
     let mut out = String::new();
     for line in encoded.as_bytes().chunks(76) {

@@ -8,6 +8,7 @@
 use std::sync::OnceLock;
 
 use cfimap_tests::mail::base64;
+pub use cfimap_tests::mail::base64_lines;
 
 /// `text` with every `\n` turned into CRLF, as bytes.
 pub fn crlf(text: &str) -> Vec<u8> {
@@ -19,17 +20,6 @@ pub fn crlf(text: &str) -> Vec<u8> {
 /// Concatenates byte pieces.
 pub fn cat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
-}
-
-/// Base64 in 76-character lines, each ending in CRLF.
-pub fn base64_lines(data: &[u8]) -> String {
-    let encoded = base64(data);
-    let mut out = String::with_capacity(encoded.len() + encoded.len() / 76 * 2 + 2);
-    for line in encoded.as_bytes().chunks(76) {
-        out.push_str(std::str::from_utf8(line).unwrap_or_default());
-        out.push_str("\r\n");
-    }
-    out
 }
 
 /// Deterministic pseudo-random bytes (xorshift64*), for binary attachments.
