@@ -237,7 +237,9 @@ pub fn read(
 struct Window {
     /// The UID set fetched.
     set: String,
-    /// The UIDs asked for; anything else the server sends is not a row.
+    /// Its UIDs, in order.
+    asked: Vec<u32>,
+    /// The same, for look-ups: anything else the server sends is not a row.
     wanted: HashSet<u32>,
     /// The UIDs that have their row.
     done: HashSet<u32>,
@@ -252,8 +254,10 @@ struct Window {
 
 impl Window {
     fn new(set: String) -> Window {
+        let asked = selection::expand(&set);
         Window {
-            wanted: selection::expand(&set).into_iter().collect(),
+            wanted: asked.iter().copied().collect(),
+            asked,
             set,
             done: HashSet::new(),
             partial: HashMap::new(),
@@ -307,7 +311,7 @@ impl Window {
             .filter(|f| f.uid != 0)
             .map(|f| (f.uid, f.seq))
             .collect();
-        for uid in selection::expand(&self.set) {
+        for &uid in &self.asked {
             if self.done.contains(&uid) {
                 continue;
             }

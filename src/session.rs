@@ -161,24 +161,11 @@ impl Session {
         for (index, body) in bodies.into_iter().enumerate() {
             let name = body.name();
             let (tag, fragments) = self.encode(body)?;
-            let literal = fragments.iter().any(|f| {
-                matches!(
-                    f,
-                    Fragment::Literal {
-                        mode: LiteralMode::Sync,
-                        ..
-                    }
-                )
-            });
-            if literal {
-                sequential.push((index, tag, name, fragments));
-                continue;
-            }
-            for fragment in fragments {
-                match fragment {
-                    Fragment::Line { data } | Fragment::Literal { data, .. } => {
-                        wire.extend_from_slice(&data)
-                    }
+            match unsynchronised(&fragments) {
+                Some(bytes) => wire.extend_from_slice(&bytes),
+                None => {
+                    sequential.push((index, tag, name, fragments));
+                    continue;
                 }
             }
             pending.insert(tag, (index, name));
@@ -235,15 +222,6 @@ impl Session {
             (done, None) => Ok(done),
             (_, Some(refusal)) => Err(refusal),
         }
-    }
-
-    /// Runs one command and keeps the untagged data even when the server
-    /// ends it with NO or BAD (e.g. a FETCH that delivered some messages
-    /// before failing on one). Only connection-level failures are `Err`.
-    pub fn run_keeping_data(&mut self, body: CommandBody<'_>) -> Result<(Done, Option<Error>)> {
-        let name = body.name();
-        let (tag, fragments) = self.encode(body)?;
-        self.exchange(&tag, name, fragments, &mut |_| Err(()))
     }
 
     fn encode(&mut self, body: CommandBody<'_>) -> Result<(String, Vec<Fragment>)> {
@@ -325,30 +303,19 @@ impl Session {
     pub fn send(&mut self, body: CommandBody<'_>) -> Result<Pending> {
         let name = body.name();
         let (tag, fragments) = self.encode(body)?;
-        let mut wire = Vec::new();
-        for fragment in fragments {
-            match fragment {
-                Fragment::Literal {
-                    mode: LiteralMode::Sync,
-                    ..
-                } => {
-                    return Err(Error::Unsupported(format!(
-                        "{name} with a synchronising literal cannot be streamed"
-                    )));
-                }
-                Fragment::Line { data } | Fragment::Literal { data, .. } => {
-                    wire.extend_from_slice(&data);
-                }
-            }
-        }
+        let wire = unsynchronised(&fragments).ok_or_else(|| {
+            Error::Unsupported(format!(
+                "{name} with a synchronising literal cannot be streamed"
+            ))
+        })?;
         self.link.write_all(&wire)?;
         Ok(Pending { tag, name })
     }
 
     /// Reads the answer to `pending` up to its next untagged data, which is
     /// handed to `on_data` borrowed from the receive buffer (a FETCH of a
-    /// whole message is neither copied nor held), or to its end. As with
-    /// [`Session::run_keeping_data`], a NO or BAD is the outcome, not `Err`.
+    /// whole message is neither copied nor held), or to its end. A NO or BAD
+    /// is the outcome (the data before it stays good), not `Err`.
     pub fn next_of<R>(
         &mut self,
         pending: &Pending,
@@ -677,6 +644,24 @@ impl Plan {
             timeout_ms: timeout.saturating_mul(1000),
         })
     }
+}
+
+/// The bytes of an encoded command that can be written at once: `None` if
+/// it has a synchronising literal, which must wait for the server's `+`.
+fn unsynchronised(fragments: &[Fragment]) -> Option<Vec<u8>> {
+    let mut wire = Vec::new();
+    for fragment in fragments {
+        match fragment {
+            Fragment::Literal {
+                mode: LiteralMode::Sync,
+                ..
+            } => return None,
+            Fragment::Line { data } | Fragment::Literal { data, .. } => {
+                wire.extend_from_slice(data);
+            }
+        }
+    }
+    Some(wire)
 }
 
 /// Turns a tagged status into the command's outcome, keeping the untagged
