@@ -8,14 +8,13 @@
 //! can land outside it; names are sanitised on top of that.
 
 use std::borrow::Cow;
-use std::io::Write;
+use std::io;
 use std::path::Path;
 
-use mail_parser::decoders::base64::base64_decode;
-use mail_parser::decoders::quoted_printable::quoted_printable_decode;
 use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
 
 use crate::error::{Error, Result};
+use crate::transfer_encoding::{Decoded, TransferEncoding};
 
 /// Longest file name written, in bytes (most file systems allow 255).
 const MAX_NAME_BYTES: usize = 200;
@@ -27,8 +26,71 @@ pub struct Attachment<'a> {
     pub name: String,
     /// Content-ID without angle brackets.
     pub content_id: Option<String>,
-    /// The decoded bytes.
-    pub bytes: Cow<'a, [u8]>,
+    /// What the file gets.
+    pub content: Content<'a>,
+}
+
+/// A part's content as it sits in the message, with the transfer encoding
+/// still to undo. Decoding waits until the bytes are wanted: a getAll
+/// without `attachmentpath` never decodes an attachment, and a written one
+/// is decoded a chunk at a time.
+#[derive(Debug)]
+pub struct Content<'a> {
+    /// The body bytes.
+    pub body: Cow<'a, [u8]>,
+    /// How they are encoded.
+    pub encoding: TransferEncoding,
+}
+
+impl<'a> Content<'a> {
+    /// The content of `part`, a part of `message`. A message/rfc822 part is
+    /// the forwarded message whole; a text part keeps its own charset, as
+    /// the file should.
+    pub fn of(message: &'a Message<'a>, part: &'a MessagePart<'a>) -> Self {
+        let raw = message.raw_message.as_ref();
+        let own_body = || {
+            raw.get(part.raw_body_offset() as usize..part.raw_end_offset() as usize)
+                .unwrap_or_default()
+        };
+        let (body, encoding) = match &part.body {
+            PartType::Message(nested) => (nested.raw_message(), TransferEncoding::Identity),
+            // mail-parser decoded it already (a message that needed it, see
+            // `rows::build`).
+            PartType::Binary(bytes) | PartType::InlineBinary(bytes)
+                if part.encoding != Encoding::None =>
+            {
+                (bytes.as_ref(), TransferEncoding::Identity)
+            }
+            PartType::Binary(_) | PartType::InlineBinary(_) => {
+                (own_body(), TransferEncoding::of(part, raw))
+            }
+            PartType::Text(_) | PartType::Html(_) | PartType::Multipart(_) => {
+                (own_body(), TransferEncoding::of(part, raw))
+            }
+        };
+        Self {
+            body: Cow::Borrowed(body),
+            encoding,
+        }
+    }
+
+    /// The decoded bytes, in memory.
+    pub fn decoded(&self) -> Vec<u8> {
+        self.encoding.decode(&self.body)
+    }
+
+    /// Writes the decoded bytes into `path`, created or truncated. A body
+    /// its encoding cannot decode is written as it came.
+    fn write_to(&self, path: &Path) -> io::Result<()> {
+        let mut file = ChunkedWriter(std::fs::File::create(path)?);
+        match self.encoding.decode_into(&self.body, &mut file)? {
+            Decoded::Complete => Ok(()),
+            Decoded::Malformed => {
+                let mut file = ChunkedWriter(std::fs::File::create(path)?);
+                io::Write::write_all(&mut file, &self.body)
+            }
+        }
+    }
 }
 
 /// The attachments of `message`, in MIME order; `chosen` are the body parts.
@@ -40,26 +102,17 @@ pub fn collect<'a>(message: &'a Message<'a>, chosen: &[Option<u32>]) -> Vec<Atta
         if chosen.contains(&Some(id)) {
             continue;
         }
-        let bytes: Cow<'a, [u8]> = match &part.body {
+        match &part.body {
             PartType::Multipart(_) => continue,
-            PartType::Message(nested) => Cow::Borrowed(nested.raw_message()),
-            PartType::Text(text) | PartType::Html(text) => {
-                // The root of a message without any body text is no
-                // attachment unless it says so.
-                if index == 0 && part.attachment_name().is_none() && text.trim().is_empty() {
-                    continue;
-                }
-                // The file gets the part's own bytes, in its own charset:
-                // only the transfer encoding is undone.
-                match transfer_decoded(message, part) {
-                    Some(bytes) => Cow::Owned(bytes),
-                    None => Cow::Borrowed(text.as_bytes()),
-                }
+            // The root of a message without any body text is no attachment
+            // unless it says so.
+            PartType::Text(text) | PartType::Html(text)
+                if index == 0 && part.attachment_name().is_none() && text.trim().is_empty() =>
+            {
+                continue;
             }
-            PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
-                Cow::Borrowed(bytes.as_ref())
-            }
-        };
+            _ => {}
+        }
         let (kind, subtype) = content_type(part);
         let name = match part
             .attachment_name()
@@ -84,23 +137,10 @@ pub fn collect<'a>(message: &'a Message<'a>, chosen: &[Option<u32>]) -> Vec<Atta
                         .to_owned()
                 })
                 .filter(|cid| !cid.is_empty()),
-            bytes,
+            content: Content::of(message, part),
         });
     }
     out
-}
-
-/// A text part's body with its transfer encoding undone and its charset
-/// left alone; `None` when the raw bytes cannot be located or decoded.
-fn transfer_decoded(message: &Message<'_>, part: &MessagePart<'_>) -> Option<Vec<u8>> {
-    let raw = message
-        .raw_message()
-        .get(part.raw_body_offset() as usize..part.raw_end_offset() as usize)?;
-    match part.encoding {
-        Encoding::None => Some(raw.to_vec()),
-        Encoding::QuotedPrintable => quoted_printable_decode(raw),
-        Encoding::Base64 => base64_decode(raw),
-    }
 }
 
 /// Writes the attachments into `dir` and returns their paths, in order.
@@ -120,7 +160,7 @@ pub fn save(dir: &str, attachments: &[Attachment<'_>], unique: bool) -> Result<V
                 n += 1;
             }
         }
-        write_file(&path, &attachment.bytes).map_err(|e| {
+        attachment.content.write_to(&path).map_err(|e| {
             Error::invalid(
                 "attachmentpath",
                 format!("cannot write {}: {e}", path.display()),
@@ -136,13 +176,17 @@ pub fn save(dir: &str, attachments: &[Attachment<'_>], unique: bool) -> Result<V
 /// made a 10 MB copy beside the guest's own.
 const WRITE_CHUNK: usize = 256 * 1024;
 
-/// Creates (or truncates) `path` and writes `bytes` into it a chunk at a time.
-fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut file = std::fs::File::create(path)?;
-    for chunk in bytes.chunks(WRITE_CHUNK) {
-        file.write_all(chunk)?;
+/// A file written at most [`WRITE_CHUNK`] bytes per call.
+struct ChunkedWriter(std::fs::File);
+
+impl io::Write for ChunkedWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0.write(&bytes[..bytes.len().min(WRITE_CHUNK)])
     }
-    Ok(())
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// A file name that stays inside its directory: the last path component,
@@ -253,8 +297,8 @@ mod tests {
         let text = m.text_body.first().copied();
         let found = collect(&m, &[text]);
         assert_eq!(found.len(), 2);
-        assert_eq!(&found[0].bytes[..], b"M\xfcller;K\xf6ln");
-        assert_eq!(&found[1].bytes[..], b"K\xf6ln");
+        assert_eq!(found[0].content.decoded(), b"M\xfcller;K\xf6ln");
+        assert_eq!(found[1].content.decoded(), b"K\xf6ln");
     }
 
     #[test]
@@ -268,6 +312,6 @@ mod tests {
         let names: Vec<_> = found.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(names, ["part2.ics", "image1.png"]);
         assert_eq!(found[1].content_id.as_deref(), Some("img1@x"));
-        assert_eq!(&found[1].bytes[..], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(found[1].content.decoded(), b"\x89PNG\r\n\x1a\n");
     }
 }

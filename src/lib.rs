@@ -33,6 +33,7 @@ pub mod responses;
 pub mod rows;
 pub mod selection;
 pub mod session;
+pub mod transfer_encoding;
 pub mod transport;
 pub mod utf7;
 

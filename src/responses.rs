@@ -22,7 +22,7 @@ use imap_codec::imap_types::utils::escape_byte_string;
 use imap_codec::{GreetingCodec, ResponseCodec};
 
 use crate::error::{Error, Result};
-use crate::transport::Link;
+use crate::transport::{Link, READ_CHUNK};
 
 /// How much of a malformed message an error quotes.
 const QUOTE_LIMIT: usize = 120;
@@ -156,13 +156,28 @@ impl Decoder {
                 }
                 Frame::Incomplete(needed) => {
                     self.compact();
-                    // A literal's length is known: make room for it once.
-                    self.buffer
-                        .reserve(needed.saturating_sub(self.buffer.len()));
+                    self.make_room(needed);
                     let bytes = link.read_some()?;
                     self.buffer.extend_from_slice(&bytes);
                 }
             }
+        }
+    }
+
+    /// Room for the next read, given that the message needs `needed` bytes.
+    /// A literal's length is known: room for all of it is made once,
+    /// exactly, with one more read to spare. Letting the Vec double when the
+    /// read after the literal overflowed it held twice the largest message
+    /// (31 MB for a 15 MB one). A line of unknown length grows as Vecs do.
+    fn make_room(&mut self, needed: usize) {
+        let len = self.buffer.len();
+        if needed > len + 1 {
+            let wanted = needed.saturating_add(READ_CHUNK);
+            if wanted > self.buffer.capacity() {
+                self.buffer.reserve_exact(wanted - len);
+            }
+        } else {
+            self.buffer.reserve(READ_CHUNK);
         }
     }
 
@@ -277,5 +292,26 @@ mod tests {
             frame(b"* 1 FETCH (BODY[] {900}\r\n", 1000),
             Frame::Incomplete(925)
         );
+    }
+
+    #[test]
+    fn room_for_a_literal_is_made_once_and_exactly() {
+        let mut decoder = Decoder::new(u32::MAX);
+        decoder
+            .buffer
+            .extend_from_slice(b"* 1 FETCH (BODY[] {20000000}\r\n");
+        let Frame::Incomplete(needed) = frame(&decoder.buffer, u32::MAX) else {
+            panic!("the literal is not here yet");
+        };
+        decoder.make_room(needed);
+        let room = decoder.buffer.capacity();
+        assert!((needed + READ_CHUNK..needed + 2 * READ_CHUNK).contains(&room));
+        // Reads of the most a read gives, the last one past the literal.
+        while decoder.buffer.len() < needed {
+            decoder.make_room(needed);
+            let len = decoder.buffer.len();
+            decoder.buffer.resize(len + READ_CHUNK, b'x');
+        }
+        assert_eq!(decoder.buffer.capacity(), room, "the buffer grew again");
     }
 }

@@ -9,8 +9,8 @@ use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 use crate::bindings::cfimap::imap::transport::{self, Connection, TransportError, Wrapping};
 use crate::error::{Error, Result};
 
-/// How many bytes one read asks the host for.
-const READ_CHUNK: u64 = 64 * 1024;
+/// The most bytes one read returns.
+pub const READ_CHUNK: usize = 64 * 1024;
 
 /// A connection to the server with its two streams.
 pub struct Link {
@@ -66,7 +66,7 @@ impl Link {
     pub fn read_some(&mut self) -> Result<Vec<u8>> {
         let (input, _) = self.streams()?;
         loop {
-            match input.blocking_read(READ_CHUNK) {
+            match input.blocking_read(READ_CHUNK as u64) {
                 Ok(bytes) if bytes.is_empty() => continue,
                 Ok(bytes) => return Ok(bytes),
                 Err(e) => return Err(self.fail(e)),

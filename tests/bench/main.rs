@@ -1,7 +1,7 @@
 //! `cfimap-bench`: cfimap against its peers on the same mail, in the same run (issue 5).
 //!
 //! ```text
-//! cfimap-bench [--smoke] [--runs N] [--out DIR]
+//! cfimap-bench [--smoke] [--runs N] [--out DIR] [--hold]
 //! cfimap-bench floor --port P --user U [--password W] --folder F --items ITEMS
 //! cfimap-bench measure REPORT PROGRAM [ARGS...]     (internal, see measure.rs)
 //! ```
@@ -27,7 +27,9 @@
 //! issue's targets go to stdout, `<out>/results.md` and `<out>/results.json`.
 //! A missed target is reported, not fatal. `--smoke` runs all of it on a
 //! tiny corpus, once, without judging targets: `make test` runs it so that
-//! the bench cannot rot.
+//! the bench cannot rot. `--hold` times nothing: it writes the mail, prints
+//! each job's commands and keeps Dovecot up until its stdin closes, for
+//! profiling a job under `perf` or `valgrind`.
 //!
 //! The Python is `$CFIMAP_BENCH_PYTHON`, else `target/bench-venv/bin/python`
 //! (made by `make bench-deps`), else `python3`; the cfimap binary is the
@@ -52,7 +54,7 @@ use corpus::{Sizes, Written};
 use measure::Sample;
 use report::{Row, Verdict};
 
-const USAGE: &str = "usage: cfimap-bench [--smoke] [--runs N] [--out DIR]\n       \
+const USAGE: &str = "usage: cfimap-bench [--smoke] [--runs N] [--out DIR] [--hold]\n       \
                      cfimap-bench floor --port P --user U [--password W] --folder F --items ITEMS\n\
                      (the floor takes the password from CFIMAP_PASSWORD without --password)";
 
@@ -69,6 +71,8 @@ struct Options {
     smoke: bool,
     runs: usize,
     out: PathBuf,
+    /// Write the mail, print the commands, wait: no timing.
+    hold: bool,
 }
 
 fn main() -> ExitCode {
@@ -79,12 +83,14 @@ fn main() -> ExitCode {
         _ => {}
     }
     let mut smoke = false;
+    let mut hold = false;
     let mut runs = None;
     let mut out = PathBuf::from("target/bench");
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--smoke" => smoke = true,
+            "--hold" => hold = true,
             "--runs" => match it.next().and_then(|n| n.parse().ok()) {
                 Some(n) if n >= 1 => runs = Some(n),
                 _ => return usage(),
@@ -104,6 +110,7 @@ fn main() -> ExitCode {
         smoke,
         runs: runs.unwrap_or(if smoke { 1 } else { 5 }),
         out,
+        hold,
     };
     match bench(&options) {
         Ok(()) => ExitCode::SUCCESS,
@@ -112,6 +119,23 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `--hold`: prints each job's cfimap and floor commands (rows to stdout,
+/// attachments into `<out>/hold-files`), then waits for stdin to close.
+fn hold(setup: &Setup, jobs: &[Job]) -> Result<(), String> {
+    let files = setup.out.join("hold-files");
+    fs::create_dir_all(&files).map_err(|e| format!("{}: {e}", files.display()))?;
+    for job in jobs {
+        for tool in [Tool::Cfimap, Tool::Floor] {
+            let command = setup.command(tool, job, Path::new("-"), &files);
+            println!("{} {}: {command:?}", job.name, tool.name());
+        }
+    }
+    eprintln!("cfimap-bench: Dovecot is up; close stdin (Ctrl-D) to stop it");
+    std::io::copy(&mut std::io::stdin(), &mut std::io::sink())
+        .map_err(|e| format!("stdin: {e}"))?;
+    Ok(())
 }
 
 fn usage() -> ExitCode {
@@ -355,6 +379,10 @@ fn bench(options: &Options) -> Result<(), String> {
             saves: true,
         },
     ];
+
+    if options.hold {
+        return hold(&setup, &jobs);
+    }
 
     let mut rows = Vec::new();
     for job in &jobs {

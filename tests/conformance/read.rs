@@ -955,6 +955,67 @@ fn get_all_forwarded_message_is_one_eml_attachment() {
     );
 }
 
+/// Attachments are decoded only as they are written (the structure is read
+/// without transfer decoding): every encoding must still come out as sent,
+/// a broken one as it stands, and an encoded forwarded message must not
+/// swallow the parts after it.
+#[test]
+fn get_all_saves_every_transfer_encoding_as_the_sender_meant() {
+    let mb = Mailbox::new("Encodings");
+    let encoded = |name: &str, content_type: &'static str, bytes: &[u8], body: &str| corpus::File {
+        header_name: name.into(),
+        content_type,
+        encoding: "base64",
+        bytes: bytes.to_vec(),
+        encoded: Some(body.into()),
+    };
+    let files = vec![
+        // RFC 2046 §5.2.1 forbids it; mailers do it.
+        corpus::File::base64("fwd.eml", "message/rfc822", corpus::inner_message()),
+        encoded(
+            "units.txt",
+            "application/octet-stream",
+            b"hihi!",
+            "aGk=\r\naGk=\r\nIQ==\r\n",
+        ),
+        encoded(
+            "spaced.bin",
+            "application/octet-stream",
+            b"hello world",
+            " aGVsbG8g \r\n\td29y bGQ=\r\n",
+        ),
+        encoded(
+            "broken.bin",
+            "application/octet-stream",
+            b"this is *not* base64",
+            "this is *not* base64\r\n",
+        ),
+        corpus::File::base64("after.zip", "application/zip", b"PK\x03\x04 after".to_vec()),
+    ];
+    mb.seed(&[corpus::with_files("encodings", &files)]);
+    let dir = tempfile::tempdir().unwrap();
+    let rows = mb.rows(
+        "getAll",
+        &["--attachmentpath", dir.path().to_str().unwrap()],
+    );
+    let row = &rows[0];
+    let names: Vec<&str> = files.iter().map(|f| f.header_name.as_str()).collect();
+    assert_eq!(list(row, "ATTACHMENTS"), names, "{row:#?}");
+    assert_eq!(norm(text(row, "TEXTBODY")), "files attached");
+    let saved = list(row, "ATTACHMENTFILES");
+    assert_eq!(saved.len(), files.len(), "{row:#?}");
+    for (path, file) in saved.iter().zip(&files) {
+        let bytes = std::fs::read(path).unwrap();
+        assert!(
+            bytes == file.bytes,
+            "{}: saved {:?}, sent {:?}",
+            file.header_name,
+            String::from_utf8_lossy(&bytes),
+            String::from_utf8_lossy(&file.bytes)
+        );
+    }
+}
+
 #[test]
 fn get_all_bounce_fills_deliverystatus() {
     let mb = Mailbox::new("Bounce");

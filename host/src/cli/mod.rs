@@ -73,6 +73,8 @@ async fn execute(plan: &Plan, format: Format, verbose: bool) -> Result<Output, E
     let mut options = RuntimeOptions::new(Policy::only(&connect.server, connect.effective_port()));
     options.extra_ca = plan.cafile.clone();
     options.guest_stderr = verbose;
+    // One session on a current-thread runtime: nothing else to stall.
+    options.files_on_current_thread = true;
     let runtime = Runtime::new(options)?;
     let mut session = runtime.open(connect).await?;
     let result = act(&mut session, plan, format).await;

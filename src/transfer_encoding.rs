@@ -1,0 +1,260 @@
+//! Content-Transfer-Encoding (RFC 2045 §6): which one a MIME part declares,
+//! and undoing it — base64 a chunk at a time, straight into a writer.
+//!
+//! mail-parser reads a message's structure with the header ignored (see
+//! `rows::parser`), so it never decodes a body it will not show. Decoding
+//! base64 inside its parser cost about 80 instructions a byte and held every
+//! attachment decoded in memory beside the raw message; here the `base64`
+//! crate decodes a bounded chunk at a time as the file is written.
+
+use std::io::{self, Write};
+
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use mail_parser::decoders::quoted_printable::quoted_printable_decode;
+use mail_parser::{HeaderName, MessagePart};
+
+/// A part's declared transfer encoding. 7bit, 8bit, binary and anything
+/// unknown leave the body as it is (RFC 2045 §6.4: an unknown encoding is
+/// treated as opaque data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferEncoding {
+    /// The body is the content.
+    Identity,
+    /// RFC 2045 §6.8.
+    Base64,
+    /// RFC 2045 §6.7.
+    QuotedPrintable,
+}
+
+impl TransferEncoding {
+    /// The encoding `part` declares, read from its raw header in `raw` (the
+    /// message the part was parsed from).
+    pub fn of(part: &MessagePart<'_>, raw: &[u8]) -> Self {
+        let Some(header) = part
+            .headers
+            .iter()
+            .find(|h| h.name == HeaderName::ContentTransferEncoding)
+        else {
+            return Self::Identity;
+        };
+        let value = raw
+            .get(header.offset_start as usize..header.offset_end as usize)
+            .unwrap_or_default()
+            .trim_ascii();
+        // A comment may follow the token: "base64 (from the scanner)".
+        let token = value
+            .split(|&b| b == b'(' || b.is_ascii_whitespace() || b == b';')
+            .next()
+            .unwrap_or_default();
+        if token.eq_ignore_ascii_case(b"base64") {
+            Self::Base64
+        } else if token.eq_ignore_ascii_case(b"quoted-printable") {
+            Self::QuotedPrintable
+        } else {
+            Self::Identity
+        }
+    }
+
+    /// `body` decoded into memory; the body itself when it does not decode
+    /// (a broken encoding loses nothing: the bytes are kept as they came, as
+    /// mail-parser does).
+    pub fn decode(self, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self.decode_into(body, &mut out) {
+            Ok(Decoded::Complete) => out,
+            Ok(Decoded::Malformed) | Err(_) => body.to_vec(),
+        }
+    }
+
+    /// Writes `body` decoded into `sink`. `Ok(Malformed)` means the body is
+    /// not valid in its encoding; part of it may have been written, and the
+    /// caller decides what to keep (see `attachments::save`).
+    pub fn decode_into(self, body: &[u8], sink: &mut impl Write) -> io::Result<Decoded> {
+        match self {
+            Self::Identity => sink.write_all(body).map(|()| Decoded::Complete),
+            Self::QuotedPrintable => match quoted_printable_decode(body) {
+                Some(bytes) => sink.write_all(&bytes).map(|()| Decoded::Complete),
+                None => Ok(Decoded::Malformed),
+            },
+            Self::Base64 => Base64Stream::new(sink).decode(body),
+        }
+    }
+}
+
+/// How decoding a body ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoded {
+    /// All of it was decoded and written.
+    Complete,
+    /// It holds something its encoding does not allow.
+    Malformed,
+}
+
+/// Base64 symbols gathered before a decode: a multiple of 4, so every chunk
+/// but the last decodes whole, and small enough that the decoded chunk is a
+/// cheap write.
+const SYMBOL_CHUNK: usize = 256 * 1024;
+
+/// Standard alphabet, padding optional (mailers split encodings and drop
+/// padding), stray low bits tolerated, as mail readers do.
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// Base64 body → decoded bytes, through two bounded buffers.
+struct Base64Stream<'w, W: Write> {
+    sink: &'w mut W,
+    symbols: Vec<u8>,
+    decoded: Vec<u8>,
+}
+
+impl<'w, W: Write> Base64Stream<'w, W> {
+    fn new(sink: &'w mut W) -> Self {
+        Self {
+            sink,
+            symbols: Vec::new(),
+            decoded: Vec::new(),
+        }
+    }
+
+    /// Lines are stripped of their whitespace (RFC 2045 §6.8: line breaks
+    /// and other characters outside the alphabet are ignored — in practice
+    /// only whitespace, and anything else marks a broken part). `=` ends an
+    /// encoded unit; another may follow, as when parts were concatenated.
+    fn decode(mut self, body: &[u8]) -> io::Result<Decoded> {
+        self.symbols.reserve(SYMBOL_CHUNK.min(body.len()) + 128);
+        let mut start = 0;
+        let ends = memchr::memchr_iter(b'\n', body).chain([body.len()]);
+        for end in ends {
+            let line = body[start..end].trim_ascii();
+            start = end + 1;
+            let mut rest = line;
+            while let Some(at) = memchr::memchr(b'=', rest) {
+                self.push(&rest[..at]);
+                if !self.flush(true)? {
+                    return Ok(Decoded::Malformed);
+                }
+                rest = &rest[at + 1..];
+                rest = &rest[rest.iter().take_while(|&&b| b == b'=').count()..];
+            }
+            self.push(rest);
+            if self.symbols.len() >= SYMBOL_CHUNK && !self.flush(false)? {
+                return Ok(Decoded::Malformed);
+            }
+        }
+        Ok(if self.flush(true)? {
+            Decoded::Complete
+        } else {
+            Decoded::Malformed
+        })
+    }
+
+    /// Appends a line's symbols, dropping blanks inside it.
+    fn push(&mut self, symbols: &[u8]) {
+        if memchr::memchr3(b' ', b'\t', b'\r', symbols).is_some() {
+            self.symbols.extend(
+                symbols
+                    .iter()
+                    .filter(|b| !matches!(b, b' ' | b'\t' | b'\r')),
+            );
+        } else {
+            self.symbols.extend_from_slice(symbols);
+        }
+    }
+
+    /// Decodes and writes the gathered symbols: all of them at the end of a
+    /// unit, else every whole quantum. `Ok(false)` when they are not base64.
+    fn flush(&mut self, end_of_unit: bool) -> io::Result<bool> {
+        let mut take = if end_of_unit {
+            self.symbols.len()
+        } else {
+            self.symbols.len() / 4 * 4
+        };
+        // One symbol alone carries less than a byte: nothing to write.
+        if end_of_unit && take % 4 == 1 {
+            take -= 1;
+        }
+        self.decoded.clear();
+        if LENIENT
+            .decode_vec(&self.symbols[..take], &mut self.decoded)
+            .is_err()
+        {
+            return Ok(false);
+        }
+        self.sink.write_all(&self.decoded)?;
+        if end_of_unit {
+            self.symbols.clear();
+        } else {
+            self.symbols.drain(..take);
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(body: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        let end = TransferEncoding::Base64
+            .decode_into(body.as_bytes(), &mut out)
+            .unwrap();
+        assert_eq!(end, Decoded::Complete, "{body:?}");
+        out
+    }
+
+    #[test]
+    fn base64_lines_and_padding() {
+        assert_eq!(b64("aGVs\r\nbG8=\r\n"), b"hello");
+        assert_eq!(b64("aGVsbG8"), b"hello", "padding is optional");
+        assert_eq!(b64(" aGVs bG8=\t\r\n"), b"hello", "blanks are ignored");
+        assert_eq!(b64("aGk=aGk="), b"hihi", "concatenated units");
+        assert_eq!(b64("aGk=\r\n\r\n"), b"hi");
+        assert_eq!(b64(""), b"");
+    }
+
+    #[test]
+    fn base64_across_chunks() {
+        let data: Vec<u8> = (0..SYMBOL_CHUNK as u32 + 4099).map(|i| i as u8).collect();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&data);
+        let lines: Vec<&str> = encoded
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        assert_eq!(b64(&lines.join("\r\n")), data);
+    }
+
+    #[test]
+    fn broken_base64_keeps_the_raw_bytes() {
+        let raw = b"not base64! at all";
+        let mut out = Vec::new();
+        let end = TransferEncoding::Base64.decode_into(raw, &mut out).unwrap();
+        assert_eq!(end, Decoded::Malformed);
+        assert_eq!(TransferEncoding::Base64.decode(raw), raw);
+    }
+
+    #[test]
+    fn declared_encoding_is_read_from_the_raw_header() {
+        let raw =
+            b"Content-Type: text/plain\r\nContent-Transfer-Encoding:  BASE64 (scanner)\r\n\r\naGk=";
+        let message = mail_parser::MessageParser::new()
+            .with_mime_headers()
+            .ignore_header(HeaderName::ContentTransferEncoding)
+            .parse(&raw[..])
+            .unwrap();
+        let part = &message.parts[0];
+        assert_eq!(TransferEncoding::of(part, raw), TransferEncoding::Base64);
+        assert_eq!(
+            TransferEncoding::QuotedPrintable.decode(b"caf=C3=A9"),
+            "café".as_bytes()
+        );
+        assert_eq!(TransferEncoding::Identity.decode(b"x=41"), b"x=41");
+    }
+}
