@@ -4,14 +4,12 @@
 //! mail-parser reads a message's structure with the header ignored (see
 //! `rows::parser`), so it never decodes a body it will not show. Decoding
 //! base64 inside its parser cost about 80 instructions a byte and held every
-//! attachment decoded in memory beside the raw message; here the `base64`
-//! crate decodes a bounded chunk at a time as the file is written.
+//! attachment decoded in memory beside the raw message; here `base64-simd`
+//! decodes a bounded chunk at a time, in place, 16 bytes per step with
+//! WebAssembly SIMD, as the file is written.
 
 use std::io::{self, Write};
 
-use base64::Engine as _;
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use mail_parser::decoders::quoted_printable::quoted_printable_decode;
 use mail_parser::{HeaderName, MessagePart};
 
@@ -97,20 +95,10 @@ pub enum Decoded {
 /// cheap write.
 const SYMBOL_CHUNK: usize = 256 * 1024;
 
-/// Standard alphabet, padding optional (mailers split encodings and drop
-/// padding), stray low bits tolerated, as mail readers do.
-const LENIENT: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true),
-);
-
-/// Base64 body → decoded bytes, through two bounded buffers.
+/// Base64 body → decoded bytes, through one bounded buffer decoded in place.
 struct Base64Stream<'w, W: Write> {
     sink: &'w mut W,
     symbols: Vec<u8>,
-    decoded: Vec<u8>,
 }
 
 impl<'w, W: Write> Base64Stream<'w, W> {
@@ -118,7 +106,6 @@ impl<'w, W: Write> Base64Stream<'w, W> {
         Self {
             sink,
             symbols: Vec::new(),
-            decoded: Vec::new(),
         }
     }
 
@@ -179,14 +166,12 @@ impl<'w, W: Write> Base64Stream<'w, W> {
         if end_of_unit && take % 4 == 1 {
             take -= 1;
         }
-        self.decoded.clear();
-        if LENIENT
-            .decode_vec(&self.symbols[..take], &mut self.decoded)
-            .is_err()
-        {
-            return Ok(false);
+        // Forgiving base64 (WHATWG): padding optional, stray low bits
+        // dropped, as mail readers are.
+        match base64_simd::forgiving_decode_inplace(&mut self.symbols[..take]) {
+            Ok(decoded) => self.sink.write_all(decoded)?,
+            Err(_) => return Ok(false),
         }
-        self.sink.write_all(&self.decoded)?;
         if end_of_unit {
             self.symbols.clear();
         } else {
@@ -216,13 +201,15 @@ mod tests {
         assert_eq!(b64(" aGVs bG8=\t\r\n"), b"hello", "blanks are ignored");
         assert_eq!(b64("aGk=aGk="), b"hihi", "concatenated units");
         assert_eq!(b64("aGk=\r\n\r\n"), b"hi");
+        assert_eq!(b64("YR=="), b"a", "stray low bits are dropped");
+        assert_eq!(b64("aGk=Y"), b"hi", "a lone last symbol carries no byte");
         assert_eq!(b64(""), b"");
     }
 
     #[test]
     fn base64_across_chunks() {
         let data: Vec<u8> = (0..SYMBOL_CHUNK as u32 + 4099).map(|i| i as u8).collect();
-        let encoded = base64::engine::general_purpose::STANDARD.encode(&data);
+        let encoded = base64_simd::STANDARD.encode_to_string(&data);
         let lines: Vec<&str> = encoded
             .as_bytes()
             .chunks(76)

@@ -1631,6 +1631,42 @@ fn stoponerror_with_a_message_whose_body_is_missing() {
     expect.check(&server);
 }
 
+/// Large literals skip imap-codec's byte-by-byte NUL check and are checked
+/// with memchr instead (src/responses.rs): a NUL in one must still be
+/// refused as a protocol violation, with or without stoponerror, and the
+/// message after it must not be read as if nothing happened.
+#[test]
+fn a_nul_in_a_large_literal_is_a_protocol_violation() {
+    let mut head = fault_header(1);
+    head.insert_str(
+        0,
+        &format!("X-Pad: {}\0{}\r\n", "p".repeat(3000), "q".repeat(3000)),
+    );
+    let server = FaultServer::start(fault_script(|s| {
+        s.send(format!(
+            "* 1 FETCH (UID 1 FLAGS () RFC822.SIZE {} INTERNALDATE \"04-Mar-2025 10:00:00 +0000\" BODY[HEADER] {{{}}}\r\n{head})\r\n",
+            head.len(),
+            head.len()
+        ))
+        .send(fetch_line(2, true))
+        .send(fetch_line(3, true))
+        .tagged("OK FETCH done")
+    }));
+    for stoponerror in ["true", "false"] {
+        let out = fault_cli(&server, stoponerror);
+        assert_eq!(
+            out.code,
+            Some(6),
+            "stoponerror={stoponerror}: exit 6, protocol\n{out}"
+        );
+        assert!(
+            out.stderr.contains("malformed response"),
+            "stoponerror={stoponerror}: the error says what was wrong\n{out}"
+        );
+        assert!(out.stdout.trim().is_empty(), "no rows\n{out}");
+    }
+}
+
 #[test]
 fn stoponerror_with_a_fetch_refused_by_the_server() {
     let server = FaultServer::start(fault_script(|s| {
