@@ -137,7 +137,9 @@ impl Lifted {
                 break;
             };
             let data = line_end..line_end.checked_add(length)?;
-            if data.end > message.len() {
+            // An empty literal of the server's own would be taken for the
+            // lifted one's place; and the message must be whole.
+            if length == 0 || data.end > message.len() {
                 return None;
             }
             if length >= LIFT_AT_LEAST && largest.as_ref().is_none_or(|l| l.data.len() < length) {
@@ -274,13 +276,15 @@ impl Decoder {
 
     /// Room for the next read, given that the message needs `needed` bytes.
     /// A literal's length is known: room for all of it is made once,
-    /// exactly, with one more read to spare. Letting the Vec double when the
+    /// exactly, with two more reads to spare. Letting the Vec double when the
     /// read after the literal overflowed it held twice the largest message
     /// (31 MB for a 15 MB one). A line of unknown length grows as Vecs do.
     fn make_room(&mut self, needed: usize) {
         let len = self.buffer.len();
         if needed > len + 1 {
-            let wanted = needed.saturating_add(READ_CHUNK);
+            // Two reads to spare: the one that ends the literal may stop
+            // short of the line after it, and the next must fit too.
+            let wanted = needed.saturating_add(2 * READ_CHUNK);
             if wanted > self.buffer.capacity() {
                 self.buffer.reserve_exact(wanted - len);
             }
@@ -413,13 +417,17 @@ mod tests {
         };
         decoder.make_room(needed);
         let room = decoder.buffer.capacity();
-        assert!((needed + READ_CHUNK..needed + 2 * READ_CHUNK).contains(&room));
+        assert!((needed + 2 * READ_CHUNK..needed + 3 * READ_CHUNK).contains(&room));
         // Reads of the most a read gives, the last one past the literal.
         while decoder.buffer.len() < needed {
             decoder.make_room(needed);
             let len = decoder.buffer.len();
             decoder.buffer.resize(len + READ_CHUNK, b'x');
         }
+        // The line after the literal is still incomplete: one more read.
+        let len = decoder.buffer.len();
+        decoder.make_room(len + 1);
+        decoder.buffer.resize(len + READ_CHUNK, b'x');
         assert_eq!(decoder.buffer.capacity(), room, "the buffer grew again");
     }
 
@@ -478,21 +486,21 @@ mod tests {
             lifted.decode(&with_nul).is_none(),
             "a NUL is imap-codec's to refuse"
         );
-        // A second, empty BODY[...] literal would make the slot ambiguous.
+        // An empty literal of the server's own would make the place
+        // ambiguous: a large literal elsewhere (here in the BODY structure)
+        // must not land in it.
         let body = vec![b'x'; LIFT_AT_LEAST];
-        let mut two = format!(
-            "* 1 FETCH (BODY[HEADER] {{0}}\r\n BODY[] {{{}}}\r\n",
+        let mut elsewhere = format!(
+            "* 1 FETCH (BODY[HEADER] {{0}}\r\n BODY (\"text\" \"plain\" NIL NIL {{{}}}\r\n",
             body.len()
         )
         .into_bytes();
-        two.extend_from_slice(&body);
-        two.extend_from_slice(b")\r\n");
-        let lifted = Lifted::find(&two).unwrap();
-        assert_eq!(lifted.data.len(), body.len(), "the largest is taken");
-        assert!(lifted.decode(&two).is_none());
-        assert!(
-            ResponseCodec::default().decode(&two).is_ok(),
-            "decoded whole instead"
-        );
+        elsewhere.extend_from_slice(&body);
+        elsewhere.extend_from_slice(b" \"7bit\" 3 1))\r\n");
+        assert_eq!(Lifted::find(&elsewhere), None);
+        let ([], whole) = ResponseCodec::default().decode(&elsewhere).unwrap() else {
+            panic!("bytes left over");
+        };
+        assert_eq!(body_of(&whole), b"", "BODY[HEADER] stays empty");
     }
 }

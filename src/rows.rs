@@ -1,7 +1,8 @@
 //! One message as the tag's row (CFIMAP.md §3; DESIGN §3 "Result columns").
 //!
-//! mail-parser decodes headers (RFC 2047 in any charset it knows), bodies
-//! (transfer encodings and charsets) and attachment names (RFC 2231). Hard
+//! mail-parser decodes headers (RFC 2047 in any charset it knows), body
+//! texts (transfer encodings and charsets) and attachment names (RFC 2231);
+//! attachments are decoded as they are written ([`TransferEncoding`]). Hard
 //! messages never fail: a missing or broken field gives an empty or absent
 //! value, and the row comes back with everything else.
 
@@ -87,16 +88,11 @@ pub fn build(fetched: Fetched<'_>, depth: Depth, options: &ReadOptions) -> Resul
 fn parser() -> &'static MessageParser {
     static PARSER: OnceLock<MessageParser> = OnceLock::new();
     PARSER.get_or_init(|| {
-        MessageParser::new()
-            .with_mime_headers()
-            .ignore_header(HeaderName::ContentTransferEncoding)
-            .header_text(HeaderName::Subject)
-            .header_address(HeaderName::From)
-            .header_address(HeaderName::To)
-            .header_address(HeaderName::Cc)
-            .header_address(HeaderName::ReplyTo)
-            .header_date(HeaderName::Date)
-            .default_header_ignore()
+        row_headers(
+            MessageParser::new()
+                .with_mime_headers()
+                .ignore_header(HeaderName::ContentTransferEncoding),
+        )
     })
 }
 
@@ -104,28 +100,33 @@ fn parser() -> &'static MessageParser {
 /// the rare message whose structure needs its transfer encodings undone.
 fn decoding_parser() -> &'static MessageParser {
     static PARSER: OnceLock<MessageParser> = OnceLock::new();
-    PARSER.get_or_init(|| {
-        MessageParser::new()
-            .with_mime_headers()
-            .header_text(HeaderName::Subject)
-            .header_address(HeaderName::From)
-            .header_address(HeaderName::To)
-            .header_address(HeaderName::Cc)
-            .header_address(HeaderName::ReplyTo)
-            .header_date(HeaderName::Date)
-            .default_header_ignore()
-    })
+    PARSER.get_or_init(|| row_headers(MessageParser::new().with_mime_headers()))
+}
+
+/// `parser` told to decode the headers a row shows and to skip the rest.
+fn row_headers(parser: MessageParser) -> MessageParser {
+    parser
+        .header_text(HeaderName::Subject)
+        .header_address(HeaderName::From)
+        .header_address(HeaderName::To)
+        .header_address(HeaderName::Cc)
+        .header_address(HeaderName::ReplyTo)
+        .header_date(HeaderName::Date)
+        .default_header_ignore()
 }
 
 /// Whether `message`, parsed without transfer decoding, holds an encoded
-/// message/rfc822 part, at any depth.
+/// message/rfc822 (or message/global) part, at any depth. Judged by the
+/// part's headers: read raw, such a part may not even parse as a message
+/// (as the last part, mail-parser keeps it as text).
 fn has_encoded_message(message: &Message<'_>) -> bool {
-    message.parts.iter().any(|part| match &part.body {
-        PartType::Message(nested) => {
-            TransferEncoding::of(part, message.raw_message.as_ref()) != TransferEncoding::Identity
-                || has_encoded_message(nested)
-        }
-        _ => false,
+    let raw = message.raw_message.as_ref();
+    message.parts.iter().any(|part| {
+        let forwarded = matches!(part.body, PartType::Message(_))
+            || part.is_content_type("message", "rfc822")
+            || part.is_content_type("message", "global");
+        (forwarded && TransferEncoding::of(part, raw) != TransferEncoding::Identity)
+            || matches!(&part.body, PartType::Message(nested) if has_encoded_message(nested))
     })
 }
 
@@ -370,6 +371,7 @@ mod tests {
         "Content-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--m\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0x\r\nLjQK\r\n--m\r\nContent-Type: image/png\r\nContent-ID: <i@x>\r\nContent-Transfer-Encoding: BASE64\r\n\r\niVBORw0KGgo=\r\n--m\r\nContent-Type: text/csv; charset=ISO-8859-1; name=l.csv\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nM=FCller\r\n--m\r\nContent-Type: application/octet-stream; name=broken.bin\r\nContent-Transfer-Encoding: base64\r\n\r\nthis is *not* base64\r\n--m--\r\n",
         "Content-Type: multipart/report; report-type=delivery-status; boundary=r\r\n\r\n--r\r\nContent-Type: message/delivery-status\r\nContent-Transfer-Encoding: base64\r\n\r\nU3RhdHVzOiA1LjEuMQ==\r\n--r--\r\n",
         "Content-Type: multipart/mixed; boundary=f\r\n\r\n--f\r\nContent-Type: text/plain\r\n\r\nforwarded\r\n--f\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogaW5uZXINCg0KaGVsbG8NCg==\r\n--f\r\nContent-Type: application/zip; name=after.zip\r\nContent-Transfer-Encoding: base64\r\n\r\nUEsDBA==\r\n--f--\r\n",
+        "Content-Type: multipart/mixed; boundary=f\r\n\r\n--f\r\nContent-Type: text/plain\r\n\r\nforwarded\r\n--f\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogaW5uZXINCg0KaGVsbG8NCg==\r\n--f--\r\nepilogue\r\n",
     ];
 
     /// What a row shows of a message's bodies and attachments.
@@ -439,6 +441,13 @@ mod tests {
         assert_eq!(names, ["part2.eml", "after.zip"]);
         assert_eq!(files[0].1, b"Subject: inner\r\n\r\nhello\r\n");
         assert_eq!(files[1].1, b"PK\x03\x04");
+        // The encoded forward as the last part does not parse as a message
+        // without decoding: the headers still say what it is.
+        let last = parser().parse(ENCODED[5].as_bytes()).unwrap();
+        assert!(has_encoded_message(&last));
+        let (_, files) = bodies(&decoding_parser().parse(ENCODED[5].as_bytes()).unwrap());
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].1, b"Subject: inner\r\n\r\nhello\r\n");
     }
 
     #[test]

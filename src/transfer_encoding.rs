@@ -10,7 +10,6 @@
 
 use std::io::{self, Write};
 
-use mail_parser::decoders::quoted_printable::quoted_printable_decode;
 use mail_parser::{HeaderName, MessagePart};
 
 /// A part's declared transfer encoding. 7bit, 8bit, binary and anything
@@ -68,14 +67,18 @@ impl TransferEncoding {
 
     /// Writes `body` decoded into `sink`. `Ok(Malformed)` means the body is
     /// not valid in its encoding; part of it may have been written, and the
-    /// caller decides what to keep (see `attachments::save`).
+    /// caller decides what to keep (see `attachments::Content`).
     pub fn decode_into(self, body: &[u8], sink: &mut impl Write) -> io::Result<Decoded> {
         match self {
             Self::Identity => sink.write_all(body).map(|()| Decoded::Complete),
-            Self::QuotedPrintable => match quoted_printable_decode(body) {
-                Some(bytes) => sink.write_all(&bytes).map(|()| Decoded::Complete),
-                None => Ok(Decoded::Malformed),
-            },
+            // Robust: a stray `=` (common in pasted URLs) stays as it is,
+            // as mail readers and mail-parser's own decoder keep it.
+            Self::QuotedPrintable => {
+                match quoted_printable::decode(body, quoted_printable::ParseMode::Robust) {
+                    Ok(bytes) => sink.write_all(&bytes).map(|()| Decoded::Complete),
+                    Err(_) => Ok(Decoded::Malformed),
+                }
+            }
             Self::Base64 => Base64Stream::new(sink).decode(body),
         }
     }
@@ -90,9 +93,9 @@ pub enum Decoded {
     Malformed,
 }
 
-/// Base64 symbols gathered before a decode: a multiple of 4, so every chunk
-/// but the last decodes whole, and small enough that the decoded chunk is a
-/// cheap write.
+/// Base64 symbols gathered before a decode (its whole quanta; the rest waits
+/// for the next): large enough that a decode is worth its call, small
+/// enough that the buffer and the write stay cheap.
 const SYMBOL_CHUNK: usize = 256 * 1024;
 
 /// Base64 body → decoded bytes, through one bounded buffer decoded in place.
@@ -129,9 +132,12 @@ impl<'w, W: Write> Base64Stream<'w, W> {
                 rest = &rest[at + 1..];
                 rest = &rest[rest.iter().take_while(|&&b| b == b'=').count()..];
             }
-            self.push(rest);
-            if self.symbols.len() >= SYMBOL_CHUNK && !self.flush(false)? {
-                return Ok(Decoded::Malformed);
+            // A body on one long line is gathered a chunk at a time too.
+            for piece in rest.chunks(SYMBOL_CHUNK) {
+                self.push(piece);
+                if self.symbols.len() >= SYMBOL_CHUNK && !self.flush(false)? {
+                    return Ok(Decoded::Malformed);
+                }
             }
         }
         Ok(if self.flush(true)? {
@@ -141,14 +147,12 @@ impl<'w, W: Write> Base64Stream<'w, W> {
         })
     }
 
-    /// Appends a line's symbols, dropping blanks inside it.
+    /// Appends a line's symbols, dropping the ASCII whitespace inside it
+    /// (all of it: a blank left in would shift every quantum after it).
     fn push(&mut self, symbols: &[u8]) {
-        if memchr::memchr3(b' ', b'\t', b'\r', symbols).is_some() {
-            self.symbols.extend(
-                symbols
-                    .iter()
-                    .filter(|b| !matches!(b, b' ' | b'\t' | b'\r')),
-            );
+        let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\x0c');
+        if memchr::memchr3(b' ', b'\t', b'\r', symbols).is_some() || symbols.contains(&0x0c) {
+            self.symbols.extend(symbols.iter().filter(|b| !blank(b)));
         } else {
             self.symbols.extend_from_slice(symbols);
         }
@@ -199,6 +203,7 @@ mod tests {
         assert_eq!(b64("aGVs\r\nbG8=\r\n"), b"hello");
         assert_eq!(b64("aGVsbG8"), b"hello", "padding is optional");
         assert_eq!(b64(" aGVs bG8=\t\r\n"), b"hello", "blanks are ignored");
+        assert_eq!(b64("aG\x0cVsbG8="), b"hello", "a form feed too");
         assert_eq!(b64("aGk=aGk="), b"hihi", "concatenated units");
         assert_eq!(b64("aGk=\r\n\r\n"), b"hi");
         assert_eq!(b64("YR=="), b"a", "stray low bits are dropped");
@@ -212,10 +217,27 @@ mod tests {
         let encoded = base64_simd::STANDARD.encode_to_string(&data);
         let lines: Vec<&str> = encoded
             .as_bytes()
-            .chunks(76)
+            .chunks(75)
             .map(|c| std::str::from_utf8(c).unwrap())
             .collect();
         assert_eq!(b64(&lines.join("\r\n")), data);
+    }
+
+    #[test]
+    fn base64_on_one_long_line() {
+        let data: Vec<u8> = (0..3 * SYMBOL_CHUNK as u32)
+            .map(|i| (i * 7) as u8)
+            .collect();
+        let encoded = base64_simd::STANDARD.encode_to_string(&data);
+        assert_eq!(b64(&encoded), data);
+    }
+
+    #[test]
+    fn quoted_printable_keeps_stray_equal_signs() {
+        assert_eq!(
+            TransferEncoding::QuotedPrintable.decode(b"a=3Db ?x=1&y=zz =\r\nend"),
+            b"a=b ?x=1&y=zz end"
+        );
     }
 
     #[test]

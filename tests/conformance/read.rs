@@ -992,27 +992,39 @@ fn get_all_saves_every_transfer_encoding_as_the_sender_meant() {
         ),
         corpus::File::base64("after.zip", "application/zip", b"PK\x03\x04 after".to_vec()),
     ];
-    mb.seed(&[corpus::with_files("encodings", &files)]);
+    // Read raw, an encoded forward as the last part does not even parse as
+    // a message: only its headers say what it is.
+    let last = vec![corpus::File::base64(
+        "last.eml",
+        "message/rfc822",
+        corpus::inner_message(),
+    )];
+    mb.seed(&[
+        corpus::with_files("encodings", &files),
+        corpus::with_files("forward last", &last),
+    ]);
     let dir = tempfile::tempdir().unwrap();
     let rows = mb.rows(
         "getAll",
         &["--attachmentpath", dir.path().to_str().unwrap()],
     );
-    let row = &rows[0];
-    let names: Vec<&str> = files.iter().map(|f| f.header_name.as_str()).collect();
-    assert_eq!(list(row, "ATTACHMENTS"), names, "{row:#?}");
-    assert_eq!(norm(text(row, "TEXTBODY")), "files attached");
-    let saved = list(row, "ATTACHMENTFILES");
-    assert_eq!(saved.len(), files.len(), "{row:#?}");
-    for (path, file) in saved.iter().zip(&files) {
-        let bytes = std::fs::read(path).unwrap();
-        assert!(
-            bytes == file.bytes,
-            "{}: saved {:?}, sent {:?}",
-            file.header_name,
-            String::from_utf8_lossy(&bytes),
-            String::from_utf8_lossy(&file.bytes)
-        );
+    assert_eq!(rows.len(), 2);
+    for (row, files) in rows.iter().zip([&files, &last]) {
+        let names: Vec<&str> = files.iter().map(|f| f.header_name.as_str()).collect();
+        assert_eq!(list(row, "ATTACHMENTS"), names, "{row:#?}");
+        assert_eq!(norm(text(row, "TEXTBODY")), "files attached");
+        let saved = list(row, "ATTACHMENTFILES");
+        assert_eq!(saved.len(), files.len(), "{row:#?}");
+        for (path, file) in saved.iter().zip(files.iter()) {
+            let bytes = std::fs::read(path).unwrap();
+            assert!(
+                bytes == file.bytes,
+                "{}: saved {:?}, sent {:?}",
+                file.header_name,
+                String::from_utf8_lossy(&bytes),
+                String::from_utf8_lossy(&file.bytes)
+            );
+        }
     }
 }
 
