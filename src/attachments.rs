@@ -7,7 +7,6 @@
 //! host granted (a `wasi:filesystem` preopen at the same path), so nothing
 //! can land outside it; names are sanitised on top of that.
 
-use std::borrow::Cow;
 use std::io;
 use std::path::Path;
 
@@ -37,7 +36,7 @@ pub struct Attachment<'a> {
 #[derive(Debug)]
 pub struct Content<'a> {
     /// The body bytes.
-    pub body: Cow<'a, [u8]>,
+    pub body: &'a [u8],
     /// How they are encoded.
     pub encoding: TransferEncoding,
 }
@@ -61,33 +60,26 @@ impl<'a> Content<'a> {
             {
                 (bytes.as_ref(), TransferEncoding::Identity)
             }
-            PartType::Binary(_) | PartType::InlineBinary(_) => {
-                (own_body(), TransferEncoding::of(part, raw))
-            }
-            PartType::Text(_) | PartType::Html(_) | PartType::Multipart(_) => {
-                (own_body(), TransferEncoding::of(part, raw))
-            }
+            // Still encoded, as the structure was read (`rows::parser`).
+            _ => (own_body(), TransferEncoding::of(part, raw)),
         };
-        Self {
-            body: Cow::Borrowed(body),
-            encoding,
-        }
+        Self { body, encoding }
     }
 
     /// The decoded bytes, in memory.
     pub fn decoded(&self) -> Vec<u8> {
-        self.encoding.decode(&self.body)
+        self.encoding.decode(self.body)
     }
 
     /// Writes the decoded bytes into `path`, created or truncated. A body
     /// its encoding cannot decode is written as it came.
     fn write_to(&self, path: &Path) -> io::Result<()> {
         let mut file = ChunkedWriter(std::fs::File::create(path)?);
-        match self.encoding.decode_into(&self.body, &mut file)? {
+        match self.encoding.decode_into(self.body, &mut file)? {
             Decoded::Complete => Ok(()),
             Decoded::Malformed => {
                 let mut file = ChunkedWriter(std::fs::File::create(path)?);
-                io::Write::write_all(&mut file, &self.body)
+                io::Write::write_all(&mut file, self.body)
             }
         }
     }

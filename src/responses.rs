@@ -238,11 +238,7 @@ impl Decoder {
     ) -> Result<R> {
         let end = self.fill(link)?;
         let bytes = &self.buffer[self.start..end];
-        let decoded = match Lifted::find(bytes) {
-            Some(lifted) => lifted.decode(bytes),
-            None => None,
-        };
-        let decoded = match decoded {
+        let decoded = match Lifted::find(bytes).and_then(|lifted| lifted.decode(bytes)) {
             Some(response) => Ok(f(response)),
             None => match ResponseCodec::default().decode(bytes) {
                 Ok(([], response)) => Ok(f(response)),
