@@ -5,8 +5,15 @@ CARGO  ?= cargo
 GUEST  := target/wasm32-wasip2/release/cfimap.wasm
 CLI    := target/release/cfimap
 APT    := DEBIAN_FRONTEND=noninteractive apt-get
+# wasm-tools checks the built component against the WIT world (make lint).
+WASM_TOOLS_VERSION := 1.263.0
 
-.PHONY: all build test demo bench bench-smoke bench-deps lint toolchain dovecot clean
+# The host crate embeds the component built here (its build.rs refuses a
+# component older than the guest's sources); without this it would build
+# the guest a second time into its own target directory.
+export CFIMAP_COMPONENT := $(CURDIR)/$(GUEST)
+
+.PHONY: all build guest test demo bench bench-smoke bench-deps lint wasm-tools toolchain dovecot examples clean
 
 all: build
 
@@ -22,21 +29,31 @@ dovecot:
 	@-systemctl stop dovecot >/dev/null 2>&1 || true
 
 ## build: the component, then the host CLI that embeds it.
-build: toolchain
+build: guest
+	$(CARGO) build --release -p cfimap-cli -p cfimap-tests --bins
+
+guest: toolchain
 	$(CARGO) build --release -p cfimap --target wasm32-wasip2
-	$(CARGO) build --release -p cfimap-host -p cfimap-tests --bins
 
 ## test: lints, a smoke run of the bench, unit tests, then the conformance
-## tests against a private Dovecot.
+## tests against a private Dovecot (the host library's examples among them).
 test: build dovecot lint bench-smoke
 	$(CARGO) test --release -p cfimap --lib
-	$(CARGO) test --release -p cfimap-host -p cfimap-tests
+	$(CARGO) test --release -p cfimap-host -p cfimap-cli -p cfimap-tests
 
-lint: toolchain
+## lint: formatting, clippy on every crate, and the built component checked
+## against the WIT world: an import the world does not declare fails here.
+lint: guest wasm-tools
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release -p cfimap --target wasm32-wasip2 -- -D warnings
 	$(CARGO) clippy --release -p cfimap --lib --tests -- -D warnings
-	$(CARGO) clippy --release -p cfimap-host -p cfimap-tests --all-targets -- -D warnings
+	$(CARGO) clippy --release -p cfimap-host -p cfimap-cli -p cfimap-tests --all-targets -- -D warnings
+	wasm-tools component targets wit $(GUEST) --world cfimap
+
+## wasm-tools: from crates.io, built once (about 3 minutes).
+wasm-tools:
+	@wasm-tools --version 2>/dev/null | grep -q '$(WASM_TOOLS_VERSION)' || \
+	  $(CARGO) install --locked wasm-tools --version $(WASM_TOOLS_VERSION)
 
 ## demo: a throwaway Dovecot seeded with sample mail, and cfimap run against it
 ## (over STARTTLS, verified against the demo's own CA).

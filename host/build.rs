@@ -1,58 +1,187 @@
-//! Locates the guest component so `component.rs` can embed it with `include_bytes!`.
+//! Finds or builds the guest component so `component.rs` can embed it with
+//! `include_bytes!`.
 //!
-//! The component is built by the workspace's guest crate (`make build`, or
-//! `cargo build --release -p cfimap --target wasm32-wasip2`) into
-//! `<workspace>/target/wasm32-wasip2/release/cfimap.wasm`. This script passes its
-//! absolute path to the compiler as `CFIMAP_COMPONENT_PATH` and asks Cargo to
-//! rebuild the host whenever the file changes. It also passes the file's
-//! SHA-256 as `CFIMAP_COMPONENT_SHA256`: the compile cache is keyed by it,
-//! and hashing 1 MB at every start cost several milliseconds of each run.
+//! - `CFIMAP_COMPONENT=<path>`: that file is the component (the Makefile
+//!   passes the one it has just built). It must be newer than every guest
+//!   source in this checkout, or the build fails: a stale component is
+//!   never embedded silently.
+//! - otherwise this script builds the guest crate itself (`cargo build
+//!   --release -p cfimap --target wasm32-wasip2`) into a target directory of
+//!   its own under `OUT_DIR` — inside whatever target directory the outer
+//!   build uses (`CARGO_TARGET_DIR` included), and never the outer one,
+//!   whose lock the outer build holds. A project that depends on this crate
+//!   by path or git therefore needs no `make` first, only the
+//!   `wasm32-wasip2` target (`rustup target add wasm32-wasip2`).
+//!
+//! Either way Cargo reruns the script when the guest's sources change, and
+//! the component's SHA-256 goes to the compiler as
+//! `CFIMAP_COMPONENT_SHA256`: the compile cache is keyed by it, and hashing
+//! 1 MB at every start cost several milliseconds of each run.
 
-use std::path::PathBuf;
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
+/// The guest's sources, relative to the guest crate (this crate's parent).
+const GUEST_SOURCES: &[&str] = &[
+    "src",
+    "wit",
+    "Cargo.toml",
+    "Cargo.lock",
+    ".cargo/config.toml",
+];
+
+/// The sources whose every change makes Cargo write a new component: a
+/// prebuilt component older than them is stale. (The manifest and lock file
+/// also change for the host's sake, without a new component.)
+const ALWAYS_REBUILT: &[&str] = &["src", "wit"];
+
 fn main() -> ExitCode {
-    let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
-        eprintln!("error: CARGO_MANIFEST_DIR is not set; run this build through cargo");
-        return ExitCode::FAILURE;
-    };
-    let workspace = PathBuf::from(manifest_dir).join("..");
-    let component = workspace
-        .join("target")
-        .join("wasm32-wasip2")
-        .join("release")
-        .join("cfimap.wasm");
-    // Absolute and without `..`, so the path in error messages is readable.
-    let component = component.canonicalize().unwrap_or(component);
-
-    println!("cargo::rerun-if-changed={}", component.display());
-    println!("cargo::rerun-if-changed=build.rs");
-
-    if !component.is_file() {
-        eprintln!(
-            "error: the cfimap component is missing at {}\n\
-             build the guest first: make build",
-            component.display()
-        );
-        return ExitCode::FAILURE;
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!("error: {why}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+fn run() -> Result<(), String> {
+    let manifest_dir = env_path("CARGO_MANIFEST_DIR")?;
+    let guest = manifest_dir.join("..");
+    let guest = guest.canonicalize().unwrap_or(guest);
+    println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-env-changed=CFIMAP_COMPONENT");
+    let sources: Vec<PathBuf> = GUEST_SOURCES
+        .iter()
+        .map(|s| guest.join(s))
+        .filter(|p| p.exists())
+        .collect();
+    for source in &sources {
+        println!("cargo::rerun-if-changed={}", source.display());
+    }
+
+    let component = match std::env::var_os("CFIMAP_COMPONENT").filter(|v| !v.is_empty()) {
+        Some(path) => {
+            let rebuilt: Vec<PathBuf> = ALWAYS_REBUILT.iter().map(|s| guest.join(s)).collect();
+            prebuilt(PathBuf::from(path), &rebuilt)?
+        }
+        None => build_guest(&guest, &env_path("OUT_DIR")?)?,
+    };
+    println!("cargo::rerun-if-changed={}", component.display());
     println!(
         "cargo::rustc-env=CFIMAP_COMPONENT_PATH={}",
         component.display()
     );
-    let bytes = match std::fs::read(&component) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", component.display());
-            return ExitCode::FAILURE;
-        }
-    };
+    let bytes = std::fs::read(&component)
+        .map_err(|e| format!("cannot read {}: {e}", component.display()))?;
     let digest: String = Sha256::digest(&bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
     println!("cargo::rustc-env=CFIMAP_COMPONENT_SHA256={digest}");
-    ExitCode::SUCCESS
+    Ok(())
+}
+
+fn env_path(name: &str) -> Result<PathBuf, String> {
+    std::env::var_os(name)
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("{name} is not set; run this build through cargo"))
+}
+
+/// The component named by `CFIMAP_COMPONENT`, checked to exist and to be
+/// newer than the guest's `sources`.
+fn prebuilt(path: PathBuf, sources: &[PathBuf]) -> Result<PathBuf, String> {
+    let path = path.canonicalize().map_err(|e| {
+        format!(
+            "CFIMAP_COMPONENT={}: {e}\nbuild the guest first (make build), or unset \
+             CFIMAP_COMPONENT to let this build make it",
+            path.display()
+        )
+    })?;
+    let built = modified(&path).unwrap_or(SystemTime::UNIX_EPOCH);
+    if let Some((source, changed)) = sources
+        .iter()
+        .filter_map(|s| newest(s).map(|t| (s, t)))
+        .max_by_key(|(_, t)| *t)
+        && changed > built
+    {
+        return Err(format!(
+            "CFIMAP_COMPONENT={} is older than the guest's sources ({} changed since): \
+             rebuild it (make build), or unset CFIMAP_COMPONENT to let this build make it",
+            path.display(),
+            source.display()
+        ));
+    }
+    Ok(path)
+}
+
+/// Builds the guest crate at `guest` into a target directory under
+/// `out_dir` and returns the component's path.
+fn build_guest(guest: &Path, out_dir: &Path) -> Result<PathBuf, String> {
+    let target_dir = out_dir.join("guest");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(guest)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "cfimap",
+            "--target",
+            "wasm32-wasip2",
+        ])
+        .arg("--manifest-path")
+        .arg(guest.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir)
+        // The outer build's flags and wrappers are for the host: the guest
+        // takes its own from `.cargo/config.toml` (e.g. +simd128).
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET");
+    let status = command
+        .status()
+        .map_err(|e| format!("cannot run cargo to build the cfimap guest: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "building the cfimap guest failed ({status}); is the target installed? \
+             rustup target add wasm32-wasip2 (or set CFIMAP_COMPONENT to a built component)"
+        ));
+    }
+    let component = target_dir
+        .join("wasm32-wasip2")
+        .join("release")
+        .join("cfimap.wasm");
+    if !component.is_file() {
+        return Err(format!(
+            "the guest build succeeded but {} is missing",
+            component.display()
+        ));
+    }
+    Ok(component)
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The newest modification time of `path` and, for a directory, of
+/// everything below it.
+fn newest(path: &Path) -> Option<SystemTime> {
+    let own = modified(path);
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return own;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| newest(&e.path()))
+        .chain(own)
+        .max()
 }

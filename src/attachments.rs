@@ -1,17 +1,19 @@
 //! Attachments: which MIME parts count, what they are called, and writing
-//! them safely into `attachmentpath` (DESIGN §3).
+//! them into `attachmentpath` through the host's `attachments` sink.
 //!
 //! Every leaf part is an attachment except the text/plain and text/html
 //! parts chosen as TEXTBODY and HTMLBODY; a forwarded message/rfc822 is one
-//! `.eml`. The component writes the files itself through the directory the
-//! host granted (a `wasi:filesystem` preopen at the same path), so nothing
-//! can land outside it; names are sanitised on top of that.
+//! `.eml`. The component never touches a file system: it picks each file's
+//! name (sanitised, unique within the action) and streams the decoded bytes
+//! to the host, which decides where the directory is, creates the file
+//! exclusively and never follows a symbolic link (see `wit/attachments.wit`).
 
+use std::collections::HashSet;
 use std::io;
-use std::path::Path;
 
 use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
 
+use crate::bindings::cfimap::imap::attachments::{self as sink, SinkError};
 use crate::error::{Error, Result};
 use crate::transfer_encoding::{Decoded, TransferEncoding};
 
@@ -71,18 +73,20 @@ impl<'a> Content<'a> {
         self.encoding.decode(self.body)
     }
 
-    /// Writes the decoded bytes into `path`, created or truncated. A body
-    /// its encoding cannot decode is written as it came.
-    fn write_to(&self, path: &Path) -> io::Result<()> {
-        let mut file = ChunkedWriter(std::fs::File::create(path)?);
-        match self.encoding.decode_into(self.body, &mut file)? {
-            Decoded::Complete => Ok(()),
-            Decoded::Malformed => {
-                let mut file = ChunkedWriter(std::fs::File::create(path)?);
-                io::Write::write_all(&mut file, self.body)
-            }
-        }
+    /// Writes the decoded bytes into `file`. A body its encoding cannot
+    /// decode is not written: [`Written::Malformed`] says to write it raw.
+    fn write_decoded(&self, file: &mut SinkWriter) -> io::Result<Written> {
+        Ok(match self.encoding.decode_into(self.body, file)? {
+            Decoded::Complete => Written::Complete,
+            Decoded::Malformed => Written::Malformed,
+        })
     }
+}
+
+/// How a decoding write ended.
+enum Written {
+    Complete,
+    Malformed,
 }
 
 /// The attachments of `message`, in MIME order; `chosen` are the body parts.
@@ -135,32 +139,143 @@ pub fn collect<'a>(message: &'a Message<'a>, chosen: &[Option<u32>]) -> Vec<Atta
     out
 }
 
-/// Writes the attachments into `dir` and returns their paths, in order.
-/// Without `unique` an existing file is overwritten (as the tag does); with
-/// it, `name1.ext`, `name2.ext`, … are tried.
-pub fn save(dir: &str, attachments: &[Attachment<'_>], unique: bool) -> Result<Vec<String>> {
-    let dir = Path::new(dir);
-    let mut paths = Vec::with_capacity(attachments.len());
-    for attachment in attachments {
-        let name = sanitize(&attachment.name, paths.len() + 1);
-        let mut path = dir.join(&name);
-        if unique {
-            let (stem, ext) = split_extension(&name);
-            let mut n = 1;
-            while path.exists() {
-                path = dir.join(format!("{stem}{n}{ext}"));
-                n += 1;
-            }
+/// How many names are tried for one attachment before giving up.
+const MAX_CANDIDATES: usize = 10_000;
+
+/// The attachment files of one action: the directory, whether existing
+/// files are kept (`generateuniquefilenames`), and the names already
+/// written, so that two attachments of the action never share a file.
+#[derive(Debug)]
+pub struct Saver {
+    dir: String,
+    unique: bool,
+    /// Names written by this action, lower-cased: on a case-insensitive
+    /// file system `A.pdf` would replace `a.pdf`.
+    taken: HashSet<String>,
+}
+
+impl Saver {
+    /// A saver for `attachmentpath` = `dir`.
+    pub fn new(dir: String, unique: bool) -> Result<Self> {
+        if dir.trim().is_empty() || dir.contains('\0') {
+            return Err(Error::invalid("attachmentpath", "is empty or contains NUL"));
         }
-        attachment.content.write_to(&path).map_err(|e| {
-            Error::invalid(
-                "attachmentpath",
-                format!("cannot write {}: {e}", path.display()),
-            )
-        })?;
-        paths.push(path.to_string_lossy().into_owned());
+        Ok(Self {
+            dir,
+            unique,
+            taken: HashSet::new(),
+        })
     }
-    Ok(paths)
+
+    /// Writes the attachments and returns the paths the host reports, in
+    /// order. The first name tried is the sanitised name; after that
+    /// `name1.ext`, `name2.ext`, … A name this action has written is never
+    /// tried again. Without `generateuniquefilenames` a name replaces a file
+    /// that existed before the action (as the tag does); with it, such a
+    /// file is kept and the next name tried.
+    pub fn save(&mut self, attachments: &[Attachment<'_>]) -> Result<Vec<String>> {
+        let mut paths = Vec::with_capacity(attachments.len());
+        for attachment in attachments {
+            let name = sanitize(&attachment.name, paths.len() + 1);
+            paths.push(self.save_one(&name, &attachment.content)?);
+        }
+        Ok(paths)
+    }
+
+    fn save_one(&mut self, name: &str, content: &Content<'_>) -> Result<String> {
+        let (stem, ext) = split_extension(name);
+        for n in 0..MAX_CANDIDATES {
+            let candidate = if n == 0 {
+                name.to_owned()
+            } else {
+                fit(stem, &format!("{n}{ext}"))
+            };
+            if self.taken.contains(&candidate.to_lowercase()) {
+                continue;
+            }
+            // Without `generateuniquefilenames` every name may replace a
+            // file from before the action, so that the same action run
+            // twice writes the same files.
+            let replace = !self.unique;
+            let Some(path) = self.write(&candidate, replace, content)? else {
+                continue;
+            };
+            self.taken.insert(candidate.to_lowercase());
+            return Ok(path);
+        }
+        Err(Error::invalid(
+            "attachmentpath",
+            format!(
+                "{}: no free file name for {name:?} after {MAX_CANDIDATES} tries",
+                self.dir
+            ),
+        ))
+    }
+
+    /// Writes `content` as `name`; `None` when the name exists and may not
+    /// be replaced.
+    fn write(&self, name: &str, replace: bool, content: &Content<'_>) -> Result<Option<String>> {
+        let Some(mut file) = self.create(name, replace)? else {
+            return Ok(None);
+        };
+        let written = content
+            .write_decoded(&mut file)
+            .map_err(|e| self.failed(name, &e))?;
+        if let Written::Malformed = written {
+            // Dropping the file discards what was written; the same name is
+            // started again and gets the bytes as they came.
+            drop(file);
+            let Some(mut raw) = self.create(name, replace)? else {
+                return Ok(None);
+            };
+            io::Write::write_all(&mut raw, content.body).map_err(|e| self.failed(name, &e))?;
+            file = raw;
+        }
+        file.0.finish().map(Some).map_err(|e| self.refused(name, e))
+    }
+
+    fn create(&self, name: &str, replace: bool) -> Result<Option<SinkWriter>> {
+        match sink::create(&self.dir, name, replace) {
+            Ok(file) => Ok(Some(SinkWriter(file))),
+            Err(SinkError::Exists) if !replace => Ok(None),
+            Err(e) => Err(self.refused(name, e)),
+        }
+    }
+
+    fn failed(&self, name: &str, e: &io::Error) -> Error {
+        Error::invalid(
+            "attachmentpath",
+            format!("cannot write {name:?} in {}: {e}", self.dir),
+        )
+    }
+
+    /// The action's error for a refusal of the host's sink.
+    fn refused(&self, name: &str, e: SinkError) -> Error {
+        match e {
+            SinkError::Denied(why) => {
+                Error::DeniedByPolicy(format!("attachmentpath {}: {why}", self.dir))
+            }
+            SinkError::InvalidName(why) => Error::invalid(
+                "attachmentpath",
+                format!("the host refused the file name {name:?}: {why}"),
+            ),
+            SinkError::Exists => Error::invalid(
+                "attachmentpath",
+                format!("{name:?} exists in {} and could not be replaced", self.dir),
+            ),
+            SinkError::Io(why) => Error::invalid("attachmentpath", format!("cannot write: {why}")),
+        }
+    }
+}
+
+/// `stem` followed by `tail`, the stem shortened so that the whole stays
+/// within [`MAX_NAME_BYTES`].
+fn fit(stem: &str, tail: &str) -> String {
+    let mut cut = MAX_NAME_BYTES.saturating_sub(tail.len()).min(stem.len());
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{tail}", &stem[..cut])
 }
 
 /// Bytes handed to the host per write. A write crosses into the host as one
@@ -168,16 +283,28 @@ pub fn save(dir: &str, attachments: &[Attachment<'_>], unique: bool) -> Result<V
 /// made a 10 MB copy beside the guest's own.
 const WRITE_CHUNK: usize = 256 * 1024;
 
-/// A file written at most [`WRITE_CHUNK`] bytes per call.
-struct ChunkedWriter(std::fs::File);
+/// A sink file written at most [`WRITE_CHUNK`] bytes per call.
+struct SinkWriter(sink::File);
 
-impl io::Write for ChunkedWriter {
+impl io::Write for SinkWriter {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.write(&bytes[..bytes.len().min(WRITE_CHUNK)])
+        let n = bytes.len().min(WRITE_CHUNK);
+        self.0
+            .write(&bytes[..n])
+            .map_err(|e| io::Error::other(sink_text(&e)))?;
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
+        Ok(())
+    }
+}
+
+/// The host's words for a sink error.
+fn sink_text(e: &SinkError) -> String {
+    match e {
+        SinkError::Denied(s) | SinkError::InvalidName(s) | SinkError::Io(s) => s.clone(),
+        SinkError::Exists => "the file exists".into(),
     }
 }
 

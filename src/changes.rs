@@ -14,7 +14,7 @@ use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
 use imap_codec::imap_types::response::Code;
 
 use crate::bindings::cfimap::imap::types::{ChangeReport, Selection};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Status};
 use crate::mailbox::{self, Folder};
 use crate::selection::{self, Opened};
 use crate::session::Session;
@@ -145,7 +145,7 @@ fn copy_then_remove(
             }
             return Err(Error::ServerRefused {
                 command: "COPY".into(),
-                status: "OK".into(),
+                status: Status::Ok,
                 code: Some("COPYUID".into()),
                 text: format!(
                     "the server confirmed the copy of {} of {} message(s); the others were left in place",

@@ -1,14 +1,23 @@
 //! The component's face: the exported `client` interface, mapped onto the
 //! session and the action modules.
+//!
+//! A `session` resource and the `row-reader`s it hands out share one
+//! [`Shared`] state: the IMAP session and the read under way. The session
+//! runs one command at a time, so while a reader's read is under way every
+//! other action is refused with `busy`; dropping the reader (or `close`)
+//! abandons the read.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use crate::bindings::cfimap::imap::types::{
     self as wit, ChangeReport, ConnectOptions, FolderChange, FolderRow, MessageRow, ReadOptions,
     Selection,
 };
-use crate::bindings::exports::cfimap::imap::client::{Guest, GuestSession, Session as Handle};
-use crate::error::{Error, Result};
+use crate::bindings::exports::cfimap::imap::client::{
+    Guest, GuestRowReader, GuestSession, RowReader, Session as Handle,
+};
+use crate::error::{Error, Result, Status};
 use crate::fetch::{self, Depth, Read};
 use crate::session::Session;
 use crate::{changes, folders};
@@ -18,41 +27,63 @@ pub struct Component;
 
 impl Guest for Component {
     type Session = SessionResource;
+    type RowReader = ReaderResource;
+}
+
+/// What a session and its readers share.
+struct Shared {
+    /// `None` once closed, or broken by an error.
+    session: Option<Session>,
+    /// The read under way and the number of the reader that owns it.
+    read: Option<(u64, Read)>,
+    /// The number the next reader gets.
+    next_reader: u64,
+}
+
+impl Shared {
+    /// Runs `action` on the open session; an error that leaves the
+    /// connection untrustworthy ends the session.
+    fn on_session<T>(
+        &mut self,
+        action: impl FnOnce(&mut Session, &mut Option<(u64, Read)>) -> Result<T>,
+    ) -> Result<T, wit::Error> {
+        let session = self.session.as_mut().ok_or(wit::Error::SessionClosed)?;
+        let result = action(session, &mut self.read);
+        if let Err(e) = &result
+            && e.breaks_session()
+        {
+            self.session = None;
+            self.read = None;
+        }
+        result.map_err(wit::Error::from)
+    }
+
+    /// Reads the rest of the read under way, without making rows.
+    fn abandon_read(&mut self) -> Result<(), wit::Error> {
+        let Some((_, read)) = self.read.take() else {
+            return Ok(());
+        };
+        self.on_session(|session, _| read.abandon(session))
+    }
 }
 
 /// The `session` resource: a session until `close` or a broken connection.
 pub struct SessionResource {
-    session: RefCell<Option<Session>>,
-    /// The read begun by `begin-get-*`, while rows are still to be taken.
-    read: RefCell<Option<Read>>,
+    shared: Rc<RefCell<Shared>>,
 }
 
 impl SessionResource {
-    /// Runs `action` on the open session, after ending any read under way;
-    /// an error that leaves the connection untrustworthy ends the session.
+    /// Runs `action` on the open session, unless a reader's read is under
+    /// way.
     fn with<T>(&self, action: impl FnOnce(&mut Session) -> Result<T>) -> Result<T, wit::Error> {
-        self.on_session(|session, read| {
-            if let Some(under_way) = read.take() {
-                under_way.abandon(session)?;
+        self.shared.borrow_mut().on_session(|session, read| {
+            if read.is_some() {
+                return Err(Error::Busy(
+                    "a row-reader of this session is still reading; drop it first".into(),
+                ));
             }
             action(session)
         })
-    }
-
-    /// Runs `action` on the open session and the read slot.
-    fn on_session<T>(
-        &self,
-        action: impl FnOnce(&mut Session, &mut Option<Read>) -> Result<T>,
-    ) -> Result<T, wit::Error> {
-        let mut slot = self.session.borrow_mut();
-        let session = slot.as_mut().ok_or(wit::Error::SessionClosed)?;
-        let result = action(session, &mut self.read.borrow_mut());
-        if let Err(e) = &result
-            && e.breaks_session()
-        {
-            *slot = None;
-        }
-        result.map_err(wit::Error::from)
     }
 
     /// `begin-get-header-only` and `begin-get-all`.
@@ -62,10 +93,60 @@ impl SessionResource {
         selection: Selection,
         options: ReadOptions,
         depth: Depth,
-    ) -> Result<(), wit::Error> {
+    ) -> Result<RowReader, wit::Error> {
         let read = self.with(|s| Read::start(s, folder.as_deref(), &selection, options, depth))?;
-        *self.read.borrow_mut() = Some(read);
-        Ok(())
+        let mut shared = self.shared.borrow_mut();
+        let id = shared.next_reader;
+        shared.next_reader += 1;
+        shared.read = Some((id, read));
+        Ok(RowReader::new(ReaderResource {
+            shared: Rc::clone(&self.shared),
+            id,
+        }))
+    }
+}
+
+/// The `row-reader` resource: the rows of one read, a batch at a time.
+pub struct ReaderResource {
+    shared: Rc<RefCell<Shared>>,
+    /// Which read is this reader's: the session's read under way, while it
+    /// carries this number.
+    id: u64,
+}
+
+impl GuestRowReader for ReaderResource {
+    fn next(&self, max: u32) -> Result<Vec<MessageRow>, wit::Error> {
+        if max == 0 {
+            return Err(Error::invalid("max", "must be at least 1").into());
+        }
+        let id = self.id;
+        self.shared.borrow_mut().on_session(|session, slot| {
+            let Some((_, read)) = slot.as_mut().filter(|(owner, _)| *owner == id) else {
+                // This reader's read is over.
+                return Ok(Vec::new());
+            };
+            let rows = read.next(session, max as usize);
+            if rows.as_ref().is_ok_and(Vec::is_empty) || rows.is_err() {
+                *slot = None;
+            }
+            rows
+        })
+    }
+}
+
+impl Drop for ReaderResource {
+    fn drop(&mut self) {
+        let mut shared = self.shared.borrow_mut();
+        if shared
+            .read
+            .as_ref()
+            .is_some_and(|(owner, _)| *owner == self.id)
+        {
+            // A drop cannot report an error: one that breaks the connection
+            // has ended the session (`on_session`), which the next action
+            // reports as `session-closed`.
+            let _ = shared.abandon_read();
+        }
     }
 }
 
@@ -73,8 +154,11 @@ impl GuestSession for SessionResource {
     fn open(options: ConnectOptions) -> Result<Handle, wit::Error> {
         let session = Session::open(&options)?;
         Ok(Handle::new(SessionResource {
-            session: RefCell::new(Some(session)),
-            read: RefCell::new(None),
+            shared: Rc::new(RefCell::new(Shared {
+                session: Some(session),
+                read: None,
+                next_reader: 1,
+            })),
         }))
     }
 
@@ -101,7 +185,7 @@ impl GuestSession for SessionResource {
         folder: Option<String>,
         selection: Selection,
         options: ReadOptions,
-    ) -> Result<(), wit::Error> {
+    ) -> Result<RowReader, wit::Error> {
         self.begin(folder, selection, options, Depth::Headers)
     }
 
@@ -110,24 +194,8 @@ impl GuestSession for SessionResource {
         folder: Option<String>,
         selection: Selection,
         options: ReadOptions,
-    ) -> Result<(), wit::Error> {
+    ) -> Result<RowReader, wit::Error> {
         self.begin(folder, selection, options, Depth::Whole)
-    }
-
-    fn next_rows(&self, max: u32) -> Result<Vec<MessageRow>, wit::Error> {
-        if max == 0 {
-            return Err(Error::invalid("max", "must be at least 1").into());
-        }
-        self.on_session(|session, slot| {
-            let Some(read) = slot.as_mut() else {
-                return Ok(Vec::new());
-            };
-            let rows = read.next(session, max as usize);
-            if rows.as_ref().is_ok_and(Vec::is_empty) || rows.is_err() {
-                *slot = None;
-            }
-            rows
-        })
     }
 
     fn delete(
@@ -182,15 +250,14 @@ impl GuestSession for SessionResource {
     }
 
     fn close(&self) -> Result<(), wit::Error> {
-        let mut session = self
-            .session
-            .borrow_mut()
-            .take()
-            .ok_or(wit::Error::SessionClosed)?;
-        if let Some(under_way) = self.read.borrow_mut().take() {
-            under_way.abandon(&mut session)?;
-        }
-        session.logout().map_err(wit::Error::from)
+        let mut shared = self.shared.borrow_mut();
+        let abandoned = shared.abandon_read();
+        let Some(session) = shared.session.take() else {
+            // Closed before, or broken just now by the abandoned read.
+            return Err(abandoned.err().unwrap_or(wit::Error::SessionClosed));
+        };
+        let logged_out = session.logout().map_err(wit::Error::from);
+        abandoned.and(logged_out)
     }
 }
 
@@ -219,15 +286,50 @@ impl From<Error> for wit::Error {
                 text,
             } => Self::ServerRefused(wit::ServerRefusal {
                 command,
-                status,
-                code,
+                status: match status {
+                    Status::Ok => wit::CommandStatus::Ok,
+                    Status::No => wit::CommandStatus::No,
+                    Status::Bad => wit::CommandStatus::Bad,
+                },
+                code: code.as_deref().map(response_code),
                 text,
             }),
             Error::ProtocolViolation(s) | Error::IncompleteAnswer(s) => Self::ProtocolViolation(s),
             Error::ConnectionClosed(s) => Self::ConnectionClosed(s),
             Error::Unsupported(s) => Self::Unsupported(s),
             Error::SessionClosed => Self::SessionClosed,
-            Error::NotImplemented(s) => Self::NotImplemented(s),
+            Error::Busy(s) => Self::Busy(s),
         }
+    }
+}
+
+/// The WIT case of a response code, from its upper-case atom.
+fn response_code(atom: &str) -> wit::ResponseCode {
+    use wit::ResponseCode as C;
+    match atom {
+        "ALERT" => C::Alert,
+        "BADCHARSET" => C::Badcharset,
+        "PARSE" => C::Parse,
+        "READ-ONLY" => C::ReadOnly,
+        "TRYCREATE" => C::Trycreate,
+        "COPYUID" => C::Copyuid,
+        "UNAVAILABLE" => C::Unavailable,
+        "AUTHENTICATIONFAILED" => C::Authenticationfailed,
+        "AUTHORIZATIONFAILED" => C::Authorizationfailed,
+        "EXPIRED" => C::Expired,
+        "PRIVACYREQUIRED" => C::Privacyrequired,
+        "CONTACTADMIN" => C::Contactadmin,
+        "NOPERM" => C::Noperm,
+        "INUSE" => C::Inuse,
+        "EXPUNGEISSUED" => C::Expungeissued,
+        "CORRUPTION" => C::Corruption,
+        "SERVERBUG" => C::Serverbug,
+        "CLIENTBUG" => C::Clientbug,
+        "CANNOT" => C::Cannot,
+        "LIMIT" => C::Limit,
+        "OVERQUOTA" => C::Overquota,
+        "ALREADYEXISTS" => C::Alreadyexists,
+        "NONEXISTENT" => C::Nonexistent,
+        other => C::Other(other.to_owned()),
     }
 }

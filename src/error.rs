@@ -43,14 +43,15 @@ pub enum Error {
     /// The folder has subfolders and `recurse` was not asked for.
     #[error("folder has subfolders: {0}")]
     FolderHasChildren(String),
-    /// A tagged NO or BAD.
+    /// A tagged NO or BAD, or an OK that did not do what the action needs.
     #[error("server refused {command}: {status} {text}")]
     ServerRefused {
         /// The command's name, e.g. `CREATE`.
         command: String,
-        /// `NO` or `BAD`.
-        status: String,
-        /// The response code, when one was sent.
+        /// How the command completed.
+        status: Status,
+        /// The response code's atom in upper case (e.g. `TRYCREATE`), when
+        /// one was sent; [`crate::component`] types it for the WIT face.
         code: Option<String>,
         /// The server's text.
         text: String,
@@ -71,9 +72,10 @@ pub enum Error {
     /// The session was closed or broken by an earlier error.
     #[error("session closed")]
     SessionClosed,
-    /// The action is not implemented in this version.
-    #[error("not implemented: {0}")]
-    NotImplemented(String),
+    /// A read's rows are still being handed out by its reader: the session
+    /// runs one command at a time.
+    #[error("busy: {0}")]
+    Busy(String),
 }
 
 impl Error {
@@ -121,6 +123,28 @@ impl Error {
                 | Self::ConnectionClosed(_)
                 | Self::SessionClosed
         )
+    }
+}
+
+/// How a refused command completed (RFC 3501 §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// `OK`, yet without what the action needs: `SELECT` answered
+    /// `[READ-ONLY]`, or `COPY` confirmed fewer messages than asked.
+    Ok,
+    /// `NO`: the server could not do it.
+    No,
+    /// `BAD`: the server did not accept the command.
+    Bad,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Ok => "OK",
+            Self::No => "NO",
+            Self::Bad => "BAD",
+        })
     }
 }
 

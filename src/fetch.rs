@@ -23,6 +23,7 @@ use imap_codec::imap_types::fetch::{
 use imap_codec::imap_types::flag::FlagFetch;
 use imap_codec::imap_types::response::Data;
 
+use crate::attachments::Saver;
 use crate::bindings::cfimap::imap::types::{MessageRow, ReadOptions, Selection};
 use crate::error::{Error, Result};
 use crate::mailbox::{self, Folder};
@@ -128,6 +129,8 @@ pub enum Depth {
 pub struct Read {
     depth: Depth,
     options: ReadOptions,
+    /// Where attachments go (getAll with `attachmentpath`).
+    saver: Option<Saver>,
     windows: VecDeque<String>,
     current: Option<(Pending, Window)>,
     ready: VecDeque<MessageRow>,
@@ -143,11 +146,11 @@ impl Read {
         options: ReadOptions,
         depth: Depth,
     ) -> Result<Read> {
-        if let Some(path) = &options.attachmentpath
-            && (path.trim().is_empty() || path.contains('\0'))
-        {
-            return Err(Error::invalid("attachmentpath", "is empty or contains NUL"));
+        let saver = match &options.attachmentpath {
+            Some(dir) => Some(Saver::new(dir.clone(), options.generateuniquefilenames)?),
+            None => None,
         }
+        .filter(|_| depth == Depth::Whole);
         let folder = match folder {
             None => Folder::inbox(),
             Some(f) => mailbox::resolve(session.namespace(), "folder", f)?,
@@ -157,6 +160,7 @@ impl Read {
         Ok(Read {
             depth,
             options,
+            saver,
             windows: selection::sets(&uids).into(),
             current: None,
             ready: VecDeque::new(),
@@ -188,7 +192,7 @@ impl Read {
 
     /// Builds rows until `max` are ready or the read is complete.
     fn fill(&mut self, session: &mut Session, max: usize) -> Result<()> {
-        let (depth, options) = (self.depth, &self.options);
+        let (depth, options, saver) = (self.depth, &self.options, &mut self.saver);
         while self.ready.len() < max {
             let Some((pending, window)) = &mut self.current else {
                 let Some(set) = self.windows.pop_front() else {
@@ -198,7 +202,9 @@ impl Read {
                 self.current = Some((pending, Window::new(set)));
                 continue;
             };
-            match session.next_of(pending, |data| window.receive(data, depth, options))? {
+            match session.next_of(pending, |data| {
+                window.receive(data, depth, options, saver.as_mut())
+            })? {
                 Next::Data(()) => self.ready.extend(window.rows.drain(..)),
                 Next::Done(refusal) => {
                     let finished = window.finish(refusal, options);
@@ -267,7 +273,13 @@ impl Window {
     }
 
     /// One untagged response of the FETCH.
-    fn receive(&mut self, data: Data<'_>, depth: Depth, options: &ReadOptions) {
+    fn receive(
+        &mut self,
+        data: Data<'_>,
+        depth: Depth,
+        options: &ReadOptions,
+        saver: Option<&mut Saver>,
+    ) {
         let Data::Fetch { seq, items } = data else {
             return;
         };
@@ -285,7 +297,7 @@ impl Window {
             return;
         }
         let seq = fetched.seq;
-        match rows::build(fetched, depth, options) {
+        match rows::build(fetched, depth, saver) {
             Ok(row) => self.rows.push(row),
             Err(e) if options.stoponerror || e.breaks_session() => {
                 self.failure = Some(about_uids(e, &uid.to_string()));

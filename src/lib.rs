@@ -14,7 +14,20 @@ pub mod bindings {
         path: "wit",
         world: "cfimap",
         pub_export_macro: true,
+        // The WASI the world names is the `wasip2` crate's, not a second
+        // copy of its bindings.
         with: {
+            "wasi:cli/environment@0.2.12": wasip2::cli::environment,
+            "wasi:cli/exit@0.2.12": wasip2::cli::exit,
+            "wasi:cli/stdin@0.2.12": wasip2::cli::stdin,
+            "wasi:cli/stdout@0.2.12": wasip2::cli::stdout,
+            "wasi:cli/stderr@0.2.12": wasip2::cli::stderr,
+            "wasi:cli/terminal-input@0.2.12": wasip2::cli::terminal_input,
+            "wasi:cli/terminal-output@0.2.12": wasip2::cli::terminal_output,
+            "wasi:cli/terminal-stdin@0.2.12": wasip2::cli::terminal_stdin,
+            "wasi:cli/terminal-stdout@0.2.12": wasip2::cli::terminal_stdout,
+            "wasi:cli/terminal-stderr@0.2.12": wasip2::cli::terminal_stderr,
+            "wasi:random/insecure-seed@0.2.12": wasip2::random::insecure_seed,
             "wasi:io/error@0.2.12": wasip2::io::error,
             "wasi:io/poll@0.2.12": wasip2::io::poll,
             "wasi:io/streams@0.2.12": wasip2::io::streams,

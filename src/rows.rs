@@ -12,14 +12,15 @@ use std::sync::OnceLock;
 use imap_codec::imap_types::flag::{Flag, FlagFetch};
 use mail_parser::{Address, Encoding, HeaderName, Message, MessageParser, MimeHeaders, PartType};
 
-use crate::attachments;
-use crate::bindings::cfimap::imap::types::{MessageRow, ReadOptions};
+use crate::attachments::{self, Saver};
+use crate::bindings::cfimap::imap::types::MessageRow;
 use crate::error::Result;
 use crate::fetch::{Depth, Fetched};
 use crate::transfer_encoding::TransferEncoding;
 
 /// Builds the row of a fetched message.
-pub fn build(fetched: Fetched<'_>, depth: Depth, options: &ReadOptions) -> Result<MessageRow> {
+/// getAll with `attachmentpath` passes the action's `saver`.
+pub fn build(fetched: Fetched<'_>, depth: Depth, saver: Option<&mut Saver>) -> Result<MessageRow> {
     let bytes = fetched.bytes.unwrap_or_default();
     let header_block = header_block(&bytes);
     let mut row = empty(fetched.uid);
@@ -69,7 +70,7 @@ pub fn build(fetched: Fetched<'_>, depth: Depth, options: &ReadOptions) -> Resul
     row.sentdate = row.date.clone();
     if depth == Depth::Whole {
         row.lines = Some(body_lines(&bytes, header_block.len()));
-        fill_bodies(&mut row, &message, options)?;
+        fill_bodies(&mut row, &message, saver)?;
     }
     Ok(row)
 }
@@ -174,7 +175,11 @@ fn empty(uid: u32) -> MessageRow {
 }
 
 /// BODY, TEXTBODY, HTMLBODY, DELIVERYSTATUS and the attachments.
-fn fill_bodies(row: &mut MessageRow, message: &Message<'_>, options: &ReadOptions) -> Result<()> {
+fn fill_bodies(
+    row: &mut MessageRow,
+    message: &Message<'_>,
+    saver: Option<&mut Saver>,
+) -> Result<()> {
     let text_id = message.text_body.iter().copied().find(|&id| {
         message
             .part(id)
@@ -210,8 +215,8 @@ fn fill_bodies(row: &mut MessageRow, message: &Message<'_>, options: &ReadOption
         .iter()
         .filter_map(|a| a.content_id.clone().map(|cid| (a.name.clone(), cid)))
         .collect();
-    if let Some(dir) = &options.attachmentpath {
-        row.attachmentfiles = attachments::save(dir, &found, options.generateuniquefilenames)?;
+    if let Some(saver) = saver {
+        row.attachmentfiles = saver.save(&found)?;
     }
     Ok(())
 }
@@ -376,13 +381,8 @@ mod tests {
 
     /// What a row shows of a message's bodies and attachments.
     fn bodies(message: &Message<'_>) -> (MessageRow, Vec<(String, Vec<u8>)>) {
-        let options = ReadOptions {
-            attachmentpath: None,
-            generateuniquefilenames: false,
-            stoponerror: true,
-        };
         let mut row = empty(1);
-        fill_bodies(&mut row, message, &options).unwrap();
+        fill_bodies(&mut row, message, None).unwrap();
         let text_id = message.text_body.first().copied();
         let html_id = message.html_body.first().copied();
         let files = attachments::collect(message, &[text_id, html_id])

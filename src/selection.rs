@@ -16,7 +16,7 @@ use imap_codec::imap_types::search::SearchKey;
 use imap_codec::imap_types::sequence::SequenceSet;
 
 use crate::bindings::cfimap::imap::types::Selection;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Status};
 use crate::mailbox::Folder;
 use crate::session::Session;
 
@@ -50,7 +50,7 @@ pub fn open(session: &mut Session, folder: Folder, read_only: bool) -> Result<Op
     if !read_only && matches!(done.code, Some(Code::ReadOnly)) {
         return Err(Error::ServerRefused {
             command: "SELECT".into(),
-            status: "OK".into(),
+            status: Status::Ok,
             code: Some("READ-ONLY".into()),
             text: format!("{} can only be opened read-only", folder.full),
         });

@@ -22,7 +22,7 @@ use imap_codec::imap_types::secret::Secret;
 use imap_codec::{AuthenticateDataCodec, CommandCodec};
 
 use crate::bindings::cfimap::imap::types::{ConnectOptions, Credentials, Security};
-use crate::error::{Error, Result};
+use crate::error::{self, Error, Result};
 use crate::responses::{Decoder, code_name};
 use crate::transport::Link;
 
@@ -690,7 +690,11 @@ fn conclude(name: &str, body: StatusBody<'static>, data: Vec<Data<'static>>) -> 
 fn refusal(name: &str, kind: StatusKind, body: StatusBody<'static>) -> Error {
     Error::ServerRefused {
         command: name.to_owned(),
-        status: if kind == StatusKind::No { "NO" } else { "BAD" }.to_owned(),
+        status: if kind == StatusKind::No {
+            error::Status::No
+        } else {
+            error::Status::Bad
+        },
         code: body.code.as_ref().map(code_name),
         text: body.text.inner().to_owned(),
     }

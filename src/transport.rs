@@ -1,24 +1,24 @@
 //! Bytes to and from the server over the host's `transport` connection.
 //!
-//! The host owns the socket, TLS and timeouts; this module only turns its
-//! `wasi:io` streams into "write these bytes" and "give me more bytes", and
-//! its failures into [`Error`]s.
+//! The host owns the socket, TLS and timeouts; the interface is a byte pipe
+//! (`read`, `write`, `flush`, `start-tls`). This module turns it into "send
+//! these bytes" and "give me more bytes", and its failures into [`Error`]s.
+//! The receive buffer is the caller's ([`crate::responses::Decoder`]).
 
-use wasip2::io::streams::{InputStream, OutputStream, StreamError};
-
-use crate::bindings::cfimap::imap::transport::{self, Connection, TransportError, Wrapping};
+use crate::bindings::cfimap::imap::transport::{Connection, TransportError, Wrapping};
 use crate::error::{Error, Result};
 
-/// The most bytes one read returns.
+/// The most bytes one read asks for.
 pub const READ_CHUNK: usize = 64 * 1024;
 
-/// A connection to the server with its two streams.
+/// A connection to the server.
 pub struct Link {
-    // Field order matters: the streams are children of the connection and
-    // must be dropped before it.
-    streams: Option<(InputStream, OutputStream)>,
     connection: Connection,
-    /// Set once the peer has closed or an I/O error occurred.
+    /// The name the server was asked for by: what its certificate must show
+    /// after STARTTLS.
+    host: String,
+    /// Set once the peer has closed or an I/O error occurred: the host's
+    /// connection may be in any state then, so it is not used again.
     broken: bool,
 }
 
@@ -28,10 +28,9 @@ impl Link {
         let wrapping = if tls { Wrapping::Tls } else { Wrapping::Plain };
         let connection =
             Connection::open(host, port, wrapping, timeout_ms).map_err(from_transport)?;
-        let streams = connection.streams().map_err(from_transport)?;
         Ok(Self {
-            streams: Some(streams),
             connection,
+            host: host.to_owned(),
             broken: false,
         })
     }
@@ -41,68 +40,51 @@ impl Link {
         self.connection.is_loopback()
     }
 
-    /// Writes all of `bytes` and waits until the host has sent them.
-    pub fn write_all(&mut self, mut bytes: &[u8]) -> Result<()> {
-        let (_, output) = self.streams()?;
-        let result = (|| {
-            while !bytes.is_empty() {
-                let permit = output.check_write()?;
-                if permit == 0 {
-                    output.subscribe().block();
-                    continue;
-                }
-                let n = usize::try_from(permit)
-                    .unwrap_or(usize::MAX)
-                    .min(bytes.len());
-                output.write(&bytes[..n])?;
-                bytes = &bytes[n..];
-            }
-            output.blocking_flush()
-        })();
-        result.map_err(|e| self.fail(e))
+    /// Sends all of `bytes` and waits until the host has handed them to the
+    /// socket. One write and one flush: a command reaches TCP in one piece.
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        self.usable()?;
+        let sent = self
+            .connection
+            .write(bytes)
+            .and_then(|()| self.connection.flush());
+        sent.map_err(|e| self.fail(e))
     }
 
     /// Reads whatever the server sent next: at least one byte.
     pub fn read_some(&mut self) -> Result<Vec<u8>> {
-        let (input, _) = self.streams()?;
-        loop {
-            match input.blocking_read(READ_CHUNK as u64) {
-                Ok(bytes) if bytes.is_empty() => continue,
-                Ok(bytes) => return Ok(bytes),
-                Err(e) => return Err(self.fail(e)),
-            }
+        self.usable()?;
+        match self.connection.read(READ_CHUNK as u32) {
+            // The contract promises at least one byte; an empty answer would
+            // make the caller spin, so it ends the connection instead.
+            Ok(bytes) if bytes.is_empty() => Err(self.fail(TransportError::Io(
+                "the host's transport returned no bytes from a read".into(),
+            ))),
+            Ok(bytes) => Ok(bytes),
+            Err(e) => Err(self.fail(e)),
         }
     }
 
-    /// Upgrades to TLS in place (after the server's OK to STARTTLS).
+    /// Upgrades to TLS in place (after the server's OK to STARTTLS), the
+    /// certificate checked for the name the connection was opened with.
     pub fn start_tls(&mut self) -> Result<()> {
-        // The host needs the old streams gone before it takes the socket.
-        self.streams = None;
-        self.connection.start_tls().map_err(from_transport)?;
-        self.streams = Some(self.connection.streams().map_err(from_transport)?);
+        self.usable()?;
+        let upgraded = self.connection.start_tls(&self.host);
+        upgraded.map_err(|e| self.fail(e))
+    }
+
+    fn usable(&self) -> Result<()> {
+        if self.broken {
+            return Err(Error::ConnectionClosed(
+                "the connection is no longer usable".into(),
+            ));
+        }
         Ok(())
     }
 
-    fn streams(&self) -> Result<&(InputStream, OutputStream)> {
-        match (&self.streams, self.broken) {
-            (Some(streams), false) => Ok(streams),
-            _ => Err(Error::ConnectionClosed(
-                "the connection is no longer usable".into(),
-            )),
-        }
-    }
-
-    fn fail(&mut self, error: StreamError) -> Error {
+    fn fail(&mut self, error: TransportError) -> Error {
         self.broken = true;
-        match error {
-            StreamError::Closed => {
-                Error::ConnectionClosed("the server closed the connection".into())
-            }
-            StreamError::LastOperationFailed(io) => match transport::error_code(&io) {
-                Some(code) => from_transport(code),
-                None => Error::ConnectionClosed(io.to_debug_string()),
-            },
-        }
+        from_transport(error)
     }
 }
 

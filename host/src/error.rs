@@ -5,7 +5,10 @@
 //! host itself: loading the component, a trap inside it, an internal fault.
 //! No case ever carries a password or token.
 
+use std::fmt;
+
 use crate::bindings::types as wit;
+pub use wit::{CommandStatus, ResponseCode};
 
 /// Why an action or the runtime failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,15 +51,17 @@ pub enum Error {
     /// The folder has subfolders and `recurse` was not asked for.
     #[error("folder has subfolders: {0}")]
     FolderHasChildren(String),
-    /// The server answered NO or BAD.
-    #[error("server refused {command}: {status}{}{}", code.as_deref().map(|c| format!(" [{c}]")).unwrap_or_default(), if text.is_empty() { String::new() } else { format!(" {text}") })]
+    /// The server refused a command: NO or BAD, or an OK without what the
+    /// action needs.
+    #[error("server refused {command}: {status}{}{}", code.as_ref().map(|c| format!(" [{c}]")).unwrap_or_default(), if text.is_empty() { String::new() } else { format!(" {text}") })]
     ServerRefused {
         /// The command the server refused, e.g. `CREATE`.
         command: String,
-        /// `NO` or `BAD`.
-        status: String,
-        /// The response code, e.g. `ALREADYEXISTS`, when the server sent one.
-        code: Option<String>,
+        /// How the server completed it.
+        status: CommandStatus,
+        /// The response code, e.g. [`ResponseCode::Alreadyexists`], when the
+        /// server sent one.
+        code: Option<ResponseCode>,
         /// The server's human-readable text.
         text: String,
     },
@@ -74,9 +79,11 @@ pub enum Error {
     /// The session was closed, or broken by an earlier error.
     #[error("the session is closed")]
     SessionClosed,
-    /// This version of the component does not implement the action yet.
-    #[error("not implemented: {0}")]
-    NotImplemented(String),
+    /// A [`RowReader`](crate::RowReader) of this session is still reading.
+    /// (Rust's borrow rules prevent this through this library; the
+    /// component reports it to hosts that can.)
+    #[error("busy: {0}")]
+    Busy(String),
     /// The component could not be loaded or compiled.
     #[error("cannot load the cfimap component: {0}")]
     Load(String),
@@ -116,7 +123,7 @@ impl From<wit::Error> for Error {
             E::ConnectionClosed(m) => Error::ConnectionClosed(m),
             E::Unsupported(m) => Error::Unsupported(m),
             E::SessionClosed => Error::SessionClosed,
-            E::NotImplemented(m) => Error::NotImplemented(m),
+            E::Busy(m) => Error::Busy(m),
         }
     }
 }
@@ -136,5 +143,49 @@ impl Error {
             }
         }
         Error::Trap(text)
+    }
+}
+
+impl fmt::Display for CommandStatus {
+    /// The status as the server sent it: `OK`, `NO` or `BAD`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CommandStatus::Ok => "OK",
+            CommandStatus::No => "NO",
+            CommandStatus::Bad => "BAD",
+        })
+    }
+}
+
+impl fmt::Display for ResponseCode {
+    /// The code's atom as the server sent it, e.g. `ALREADYEXISTS`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ResponseCode as C;
+        f.write_str(match self {
+            C::Alert => "ALERT",
+            C::Badcharset => "BADCHARSET",
+            C::Parse => "PARSE",
+            C::ReadOnly => "READ-ONLY",
+            C::Trycreate => "TRYCREATE",
+            C::Copyuid => "COPYUID",
+            C::Unavailable => "UNAVAILABLE",
+            C::Authenticationfailed => "AUTHENTICATIONFAILED",
+            C::Authorizationfailed => "AUTHORIZATIONFAILED",
+            C::Expired => "EXPIRED",
+            C::Privacyrequired => "PRIVACYREQUIRED",
+            C::Contactadmin => "CONTACTADMIN",
+            C::Noperm => "NOPERM",
+            C::Inuse => "INUSE",
+            C::Expungeissued => "EXPUNGEISSUED",
+            C::Corruption => "CORRUPTION",
+            C::Serverbug => "SERVERBUG",
+            C::Clientbug => "CLIENTBUG",
+            C::Cannot => "CANNOT",
+            C::Limit => "LIMIT",
+            C::Overquota => "OVERQUOTA",
+            C::Alreadyexists => "ALREADYEXISTS",
+            C::Nonexistent => "NONEXISTENT",
+            C::Other(atom) => atom,
+        })
     }
 }

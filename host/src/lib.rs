@@ -58,6 +58,7 @@
 
 #![warn(missing_docs)]
 
+pub mod attachments;
 mod bindings;
 pub mod component;
 mod error;
@@ -67,11 +68,12 @@ mod session;
 mod tls;
 pub mod transport;
 
+pub use attachments::AttachmentPolicy;
 pub use component::CompileCache;
-pub use error::Error;
+pub use error::{CommandStatus, Error, ResponseCode};
 pub use policy::Policy;
 pub use runtime::{Runtime, RuntimeOptions};
-pub use session::{ConnectOptions, Credentials, Session};
+pub use session::{ConnectOptions, Credentials, RowReader, Session};
 
 /// The component's record and variant types, as generated from the WIT
 /// package `cfimap:imap` (interface `types`). They derive `serde::Serialize`

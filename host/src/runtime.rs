@@ -4,20 +4,23 @@
 //! A runtime is made once per process (it loads the component, from the
 //! compile cache when possible) and opens any number of [`Session`]s. Each
 //! session is a fresh instance of the component in its own store, with its own
-//! memory limit and its own WASI context, which grants nothing:
-//! no environment variables, no arguments, no sockets (the component reaches
-//! the network only through the transport and its [`Policy`]), no files, and
-//! no stdout. The component's stderr goes to the host's stderr only when
+//! memory limit. The component reaches the network only through the
+//! transport and its [`Policy`], and writes files only through the
+//! attachment sink and its [`AttachmentPolicy`]. The WASI its standard
+//! library links in grants nothing: no environment variables, no arguments,
+//! no sockets, no files, no stdin or stdout. The component's stderr (a panic
+//! message) goes to the host's stderr only when
 //! [`RuntimeOptions::guest_stderr`] is set (the CLI sets it with `-v`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use crate::attachments::{AttachmentPolicy, HasSink, SinkCtx, SinkView};
 use crate::bindings::{Cfimap, CfimapPre};
 use crate::component::{self, CompileCache};
 use crate::session::{ConnectOptions, Session};
@@ -40,6 +43,9 @@ use crate::{Error, Policy, tls};
 pub struct RuntimeOptions {
     /// Which servers the component may connect to. The default allows none.
     pub policy: Policy,
+    /// Which directories `getAll` may write attachments into (the tag's
+    /// `attachmentpath`). The default allows none.
+    pub attachments: AttachmentPolicy,
     /// A PEM file of certificate authorities trusted in addition to the
     /// built-in Mozilla roots (`webpki-roots`). TLS is always verified.
     pub extra_ca: Option<PathBuf>,
@@ -57,9 +63,8 @@ pub struct RuntimeOptions {
     /// off). The component never writes secrets there, but keep it off in
     /// servers.
     pub guest_stderr: bool,
-    /// Whether the component's file writes (attachments) run on the thread
-    /// that runs the component instead of tokio's blocking pool (default
-    /// off). Handing every open and write to another thread and back cost
+    /// Whether attachment files are written on the thread that runs the
+    /// component instead of tokio's blocking pool (default off). Handing every open and write to another thread and back cost
     /// about a tenth of a getAll that saves 400 attachments; a program that
     /// runs one session on its own runtime, like the CLI, turns it on.
     /// Leave it off when one executor thread serves many sessions: a slow
@@ -82,6 +87,7 @@ impl Default for RuntimeOptions {
     fn default() -> Self {
         Self {
             policy: Policy::deny_all(),
+            attachments: AttachmentPolicy::deny_all(),
             extra_ca: None,
             memory_limit: 512 << 20,
             max_timeout: Duration::from_secs(600),
@@ -98,6 +104,7 @@ pub(crate) struct HostState {
     table: ResourceTable,
     limits: StoreLimits,
     transport: Arc<TransportCtx>,
+    sink: Arc<SinkCtx>,
 }
 
 impl WasiView for HostState {
@@ -133,6 +140,7 @@ pub struct Runtime {
     engine: Engine,
     pre: CfimapPre<HostState>,
     transport: Arc<TransportCtx>,
+    sink: Arc<SinkCtx>,
     options: RuntimeOptions,
 }
 
@@ -165,6 +173,13 @@ impl Runtime {
             }
         })
         .map_err(|e| Error::Load(format!("cannot link the transport: {e}")))?;
+        crate::bindings::attachments::add_to_linker::<HostState, HasSink>(&mut linker, |s| {
+            SinkView {
+                table: &mut s.table,
+                ctx: &s.sink,
+            }
+        })
+        .map_err(|e| Error::Load(format!("cannot link the attachment sink: {e}")))?;
         let pre = linker
             .instantiate_pre(&component)
             .and_then(CfimapPre::new)
@@ -175,10 +190,15 @@ impl Runtime {
             tls,
             max_timeout: options.max_timeout,
         });
+        let sink = Arc::new(SinkCtx {
+            policy: options.attachments.clone(),
+            on_current_thread: options.files_on_current_thread,
+        });
         Ok(Self {
             engine,
             pre,
             transport,
+            sink,
             options,
         })
     }
@@ -194,7 +214,7 @@ impl Runtime {
     /// The returned [`Session`] runs the other actions; end it with
     /// [`Session::close`] (LOGOUT).
     pub async fn open(&self, options: &ConnectOptions) -> Result<Session, Error> {
-        let (mut store, bindings) = self.instantiate(options.grant_dir.as_deref()).await?;
+        let (mut store, bindings) = self.instantiate().await?;
         let request = options.to_wit();
         let opened = bindings
             .cfimap_imap_client()
@@ -208,10 +228,7 @@ impl Runtime {
         }
     }
 
-    async fn instantiate(
-        &self,
-        grant_dir: Option<&Path>,
-    ) -> Result<(Store<HostState>, Cfimap), Error> {
+    async fn instantiate(&self) -> Result<(Store<HostState>, Cfimap), Error> {
         let mut wasi = WasiCtxBuilder::new();
         // No sockets of its own: the network is reached through the transport.
         wasi.allow_tcp(false)
@@ -219,21 +236,6 @@ impl Runtime {
             .allow_ip_name_lookup(false);
         if self.options.guest_stderr {
             wasi.inherit_stderr();
-        }
-        wasi.allow_blocking_current_thread(self.options.files_on_current_thread);
-        // Files: only the one directory the caller granted (attachmentpath),
-        // at the same path, so the paths the component reports are real.
-        if let Some(dir) = grant_dir {
-            let refused = |reason: String| Error::InvalidArgument {
-                attribute: "attachmentpath".into(),
-                reason: format!("{}: {reason}", dir.display()),
-            };
-            let shown = dir
-                .to_str()
-                .ok_or_else(|| refused("the path is not valid Unicode".into()))?;
-            std::fs::create_dir_all(dir).map_err(|e| refused(e.to_string()))?;
-            wasi.preopened_dir(dir, shown, FsPerms::ReadWrite)
-                .map_err(|e| refused(e.to_string()))?;
         }
         let state = HostState {
             wasi: wasi.build(),
@@ -243,6 +245,7 @@ impl Runtime {
                 .trap_on_grow_failure(true)
                 .build(),
             transport: Arc::clone(&self.transport),
+            sink: Arc::clone(&self.sink),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);

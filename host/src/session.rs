@@ -6,8 +6,6 @@
 //! or the caller caused leaves the session usable when the component says so,
 //! a trap never does (later calls fail with [`Error::SessionClosed`]).
 
-use std::path::PathBuf;
-
 use std::fmt;
 
 use wasmtime::Store;
@@ -73,11 +71,6 @@ pub struct ConnectOptions {
     /// absent: 60. The runtime's [`max_timeout`](crate::RuntimeOptions::max_timeout)
     /// caps it.
     pub timeout: Option<u32>,
-    /// A directory the component may write into: the `attachmentpath` of
-    /// `getAll`. It is created if missing and granted to the component (a
-    /// `wasi:filesystem` preopen) at this same path, so the component can
-    /// write there and nowhere else. `None`: the component gets no files.
-    pub grant_dir: Option<PathBuf>,
 }
 
 impl ConnectOptions {
@@ -90,7 +83,6 @@ impl ConnectOptions {
             credentials,
             secure: None,
             timeout: None,
-            grant_dir: None,
         }
     }
 
@@ -128,6 +120,9 @@ pub struct Session {
     bindings: Cfimap,
     /// `None` once closed or broken by a trap.
     handle: Option<ResourceAny>,
+    /// A dropped [`RowReader`]'s resource, released (and its read abandoned)
+    /// before the next call: `Drop` cannot wait for the component.
+    dropped_reader: Option<ResourceAny>,
 }
 
 impl fmt::Debug for Session {
@@ -144,11 +139,23 @@ impl Session {
             store,
             bindings,
             handle: Some(handle),
+            dropped_reader: None,
         }
     }
 
-    fn handle(&self) -> Result<ResourceAny, Error> {
-        self.handle.ok_or(Error::SessionClosed)
+    /// The session's resource, once a dropped reader has been released.
+    async fn handle(&mut self) -> Result<ResourceAny, Error> {
+        let handle = self.handle.ok_or(Error::SessionClosed)?;
+        if let Some(reader) = self.dropped_reader.take() {
+            // Releasing the reader makes the component read the rest of its
+            // answer; an error that breaks the connection shows in the next
+            // action as `session-closed`.
+            if let Err(trap) = reader.resource_drop_async(&mut self.store).await {
+                self.handle = None;
+                return Err(Error::trap(&trap));
+            }
+        }
+        Ok(handle)
     }
 
     fn finish<T>(&mut self, result: wasmtime::Result<Result<T, wit::Error>>) -> Result<T, Error> {
@@ -171,7 +178,7 @@ impl Session {
         selection: &Selection,
         options: &ReadOptions,
     ) -> Result<Vec<MessageRow>, Error> {
-        let h = self.handle()?;
+        let h = self.handle().await?;
         let r = self
             .bindings
             .cfimap_imap_client()
@@ -189,7 +196,7 @@ impl Session {
         selection: &Selection,
         options: &ReadOptions,
     ) -> Result<Vec<MessageRow>, Error> {
-        let h = self.handle()?;
+        let h = self.handle().await?;
         let r = self
             .bindings
             .cfimap_imap_client()
@@ -201,18 +208,19 @@ impl Session {
 
     /// getHeaderOnly a batch at a time: opens the folder and resolves the
     /// selection as [`Session::get_header_only`] does; the rows are then
-    /// taken with [`Session::next_rows`], and the server's answer is read
-    /// only as far as they are taken. Memory stays at about one batch
-    /// whatever the folder's size.
+    /// taken from the [`RowReader`], and the server's answer is read only as
+    /// far as they are taken. Memory stays at about one batch whatever the
+    /// folder's size. The reader borrows the session: drop it (or take its
+    /// last, empty batch) to run the next action.
     ///
     /// ```no_run
     /// # async fn f(session: &mut cfimap_host::Session) -> Result<(), cfimap_host::Error> {
     /// use cfimap_host::{ReadOptions, Selection};
-    /// session
+    /// let mut reader = session
     ///     .begin_get_header_only(Some("Archive"), &Selection::All, &ReadOptions::default())
     ///     .await?;
     /// loop {
-    ///     let rows = session.next_rows(256).await?;
+    ///     let rows = reader.next(256).await?;
     ///     if rows.is_empty() { break; }
     ///     for row in rows { println!("{} {:?}", row.uid, row.subject); }
     /// }
@@ -223,15 +231,19 @@ impl Session {
         folder: Option<&str>,
         selection: &Selection,
         options: &ReadOptions,
-    ) -> Result<(), Error> {
-        let h = self.handle()?;
+    ) -> Result<RowReader<'_>, Error> {
+        let h = self.handle().await?;
         let r = self
             .bindings
             .cfimap_imap_client()
             .session()
             .call_begin_get_header_only(&mut self.store, h, folder, selection, options)
             .await;
-        self.finish(r)
+        let reader = self.finish(r)?;
+        Ok(RowReader {
+            session: self,
+            handle: Some(reader),
+        })
     }
 
     /// getAll a batch at a time (see [`Session::begin_get_header_only`]).
@@ -241,30 +253,19 @@ impl Session {
         folder: Option<&str>,
         selection: &Selection,
         options: &ReadOptions,
-    ) -> Result<(), Error> {
-        let h = self.handle()?;
+    ) -> Result<RowReader<'_>, Error> {
+        let h = self.handle().await?;
         let r = self
             .bindings
             .cfimap_imap_client()
             .session()
             .call_begin_get_all(&mut self.store, h, folder, selection, options)
             .await;
-        self.finish(r)
-    }
-
-    /// The next rows of the read begun last, at most `max` (at least 1), in
-    /// the order the server sends them; empty once all were taken (or when
-    /// no read is under way). An error ends the read; any other action ends
-    /// a read under way, discarding the rows not yet taken.
-    pub async fn next_rows(&mut self, max: u32) -> Result<Vec<MessageRow>, Error> {
-        let h = self.handle()?;
-        let r = self
-            .bindings
-            .cfimap_imap_client()
-            .session()
-            .call_next_rows(&mut self.store, h, max)
-            .await;
-        self.finish(r)
+        let reader = self.finish(r)?;
+        Ok(RowReader {
+            session: self,
+            handle: Some(reader),
+        })
     }
 
     /// `action="delete"`: removes exactly the selected messages and no other.
@@ -275,7 +276,7 @@ impl Session {
         selection: &Selection,
         stoponerror: bool,
     ) -> Result<ChangeReport, Error> {
-        let h = self.handle()?;
+        let h = self.handle().await?;
         let r = self
             .bindings
             .cfimap_imap_client()
@@ -292,7 +293,7 @@ impl Session {
         selection: &Selection,
         stoponerror: bool,
     ) -> Result<ChangeReport, Error> {
-        let h = self.handle()?;
+        let h = self.handle().await?;
         let r = self
             .bindings
             .cfimap_imap_client()
@@ -311,7 +312,7 @@ impl Session {
         selection: &Selection,
         stoponerror: bool,
     ) -> Result<ChangeReport, Error> {
-        let h = self.handle()?;
+        let h = self.handle().await?;
         let r = self
             .bindings
             .cfimap_imap_client()
@@ -336,7 +337,7 @@ impl Session {
         folder: Option<&str>,
         recurse: bool,
     ) -> Result<Vec<FolderRow>, Error> {
-        let h = self.handle()?;
+        let h = self.handle().await?;
         let r = self
             .bindings
             .cfimap_imap_client()
@@ -348,7 +349,7 @@ impl Session {
 
     /// `action="createFolder"`: creates `folder` and each missing parent.
     pub async fn create_folder(&mut self, folder: &str) -> Result<FolderChange, Error> {
-        let h = self.handle()?;
+        let h = self.handle().await?;
         let r = self
             .bindings
             .cfimap_imap_client()
@@ -365,7 +366,7 @@ impl Session {
         folder: &str,
         recurse: bool,
     ) -> Result<FolderChange, Error> {
-        let h = self.handle()?;
+        let h = self.handle().await?;
         let r = self
             .bindings
             .cfimap_imap_client()
@@ -382,7 +383,7 @@ impl Session {
         folder: &str,
         newfolder: &str,
     ) -> Result<FolderChange, Error> {
-        let h = self.handle()?;
+        let h = self.handle().await?;
         let r = self
             .bindings
             .cfimap_imap_client()
@@ -395,7 +396,7 @@ impl Session {
     /// `action="close"`: logs out and ends the session. The component's
     /// session resource is released whether or not LOGOUT succeeded.
     pub async fn close(mut self) -> Result<(), Error> {
-        let h = self.handle()?;
+        let h = self.handle().await?;
         let r = self
             .bindings
             .cfimap_imap_client()
@@ -413,5 +414,51 @@ impl Session {
             return Err(Error::trap(&e));
         }
         closed
+    }
+}
+
+/// The rows of one read, a batch at a time: made by
+/// [`Session::begin_get_header_only`] and [`Session::begin_get_all`].
+///
+/// Dropping the reader abandons the read: before the session's next action
+/// the component reads the rest of the server's answer and discards it.
+pub struct RowReader<'s> {
+    session: &'s mut Session,
+    /// `None` once released.
+    handle: Option<ResourceAny>,
+}
+
+impl fmt::Debug for RowReader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RowReader").finish_non_exhaustive()
+    }
+}
+
+impl RowReader<'_> {
+    /// The next rows, at most `max` (at least 1), in the order the server
+    /// sends them; empty once all were taken. An error ends the read.
+    pub async fn next(&mut self, max: u32) -> Result<Vec<MessageRow>, Error> {
+        let reader = self.handle.ok_or(Error::SessionClosed)?;
+        self.session.handle.ok_or(Error::SessionClosed)?;
+        let r = self
+            .session
+            .bindings
+            .cfimap_imap_client()
+            .row_reader()
+            .call_next(&mut self.session.store, reader, max)
+            .await;
+        if r.is_err() {
+            // A trap: the instance is not entered again, not even to drop.
+            self.handle = None;
+        }
+        self.session.finish(r)
+    }
+}
+
+impl Drop for RowReader<'_> {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            self.session.dropped_reader = Some(handle);
+        }
     }
 }

@@ -4,63 +4,52 @@
 //! The component asks for a [`Connection`] by host, port and wrapping; the
 //! host checks the [`Policy`], resolves the name, connects (with
 //! `TCP_NODELAY`), and for implicit TLS performs a verified handshake. The
-//! component then reads and writes through `wasi:io` streams implemented here
-//! over the connection's own state — not wasmtime-wasi's socket adapters, which
-//! own their socket — so that `start-tls` can take the socket back and wrap it
-//! in TLS once the component has dropped its plaintext streams.
+//! interface is a byte pipe:
+//! - `read` waits for whatever the server sends next, at most the size
+//!   asked, bounded by the timeout; it never reads ahead, so nothing the
+//!   component has not asked for sits in the host;
+//! - `write` queues bytes and `flush` sends them in one piece, so Nagle's
+//!   algorithm never delays a command's tail (a queue over [`WRITE_QUEUE`]
+//!   is sent at once);
+//! - `start-tls` refuses to upgrade while the server has sent anything not
+//!   yet read: the kernel's receive queue is peeked, and such bytes would be
+//!   a plaintext injection.
 //!
-//! Streams behave as IMAP wants them to:
-//! - a read wait fills an internal buffer with whatever the server sent,
-//!   bounded by the timeout; a timeout or failure is recorded and reported by
-//!   the next `read` as `last-operation-failed`, whose error the component can
-//!   turn back into a [`TransportFailure`] with `error-code`; end of stream is
-//!   `closed`;
-//! - writes are buffered (the write permit is 1 MiB) until the component
-//!   flushes; the flush writes the whole buffer to the socket at once, so each
-//!   command reaches TCP in one piece and Nagle's algorithm never delays a
-//!   command's tail.
-//!
-//! Every wait — connect, handshake, each read wait and each flush — is bounded
-//! by the connection's timeout: the one the component asks for, never more
-//! than the runtime's limit.
+//! Every wait — connect, handshake, each read and each flush — is bounded by
+//! the connection's timeout: the one the component asks for, never more than
+//! the runtime's limit. A connection that failed once keeps failing with the
+//! same error.
 
 use std::io;
 use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
 use rustls::ClientConfig;
 use rustls_pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf, ReadHalf, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use wasmtime::component::{HasData, Resource, ResourceTable};
-use wasmtime_wasi_io::poll::Pollable;
-use wasmtime_wasi_io::streams::{
-    DynInputStream, DynOutputStream, InputStream, OutputStream, StreamError, StreamResult,
-};
 
 use crate::bindings::transport as wit;
 use crate::policy::Policy;
 
-/// How much the component may write before it must flush (the write permit).
-const WRITE_PERMIT: usize = 1 << 20;
+/// How many written bytes wait for `flush` at most; past that they are sent
+/// at once, so a guest cannot make the host hold unbounded memory.
+pub const WRITE_QUEUE: usize = 1 << 20;
 
-/// How much one read wait takes from the socket at most.
-const READ_CHUNK: usize = 64 * 1024;
+/// The most bytes one `read` returns, whatever the component asks for.
+pub const READ_MAX: usize = 256 * 1024;
 
 /// Why a transport operation failed: the host's side of the WIT
 /// `transport-error`. The text never contains credentials (the transport never
 /// sees any).
-///
-/// A failed stream operation hands the component a `wasi:io` error that wraps
-/// this type; the component's call to `error-code` recovers it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportFailure {
     /// The policy does not allow the endpoint.
@@ -181,39 +170,6 @@ impl AsyncWrite for Io {
     }
 }
 
-/// Whether a direction of the connection still works.
-#[derive(Debug, Clone)]
-enum Flow {
-    Open,
-    /// The server ended the stream (reading only).
-    Eof,
-    Failed(TransportFailure),
-}
-
-/// The reading half with the bytes read but not yet taken by the component.
-struct ReadSide {
-    io: ReadHalf<Io>,
-    buf: BytesMut,
-    flow: Flow,
-}
-
-/// The writing half with the bytes written by the component but not yet sent.
-struct WriteSide {
-    io: WriteHalf<Io>,
-    buf: BytesMut,
-    flush_pending: bool,
-    flow: Flow,
-}
-
-/// Where a half lives while no stream holds it. A stream takes its half out
-/// when it is created and puts it back when the component drops it.
-type Slot<T> = Arc<Mutex<Option<T>>>;
-
-fn lock<T>(slot: &Slot<T>) -> MutexGuard<'_, Option<T>> {
-    // A poisoned lock only means a panic elsewhere; the data is still whole.
-    slot.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// One TCP connection of the component: the host's representation of the WIT
 /// resource `connection`.
 pub struct Connection {
@@ -222,138 +178,133 @@ pub struct Connection {
     peer: SocketAddr,
     timeout: Duration,
     tls: Arc<ClientConfig>,
-    encrypted: bool,
-    reader: Slot<ReadSide>,
-    writer: Slot<WriteSide>,
+    /// `None` once the connection failed (`failed` says how).
+    io: Option<Io>,
+    /// Bytes written and not yet flushed.
+    queue: Vec<u8>,
+    failed: Option<TransportFailure>,
 }
 
 impl Connection {
-    fn new(
-        host: String,
-        endpoint: String,
-        peer: SocketAddr,
-        timeout: Duration,
-        tls: Arc<ClientConfig>,
-        io: Io,
-    ) -> Self {
-        let encrypted = matches!(io, Io::Tls(_));
-        let mut conn = Self {
-            host,
-            endpoint,
-            peer,
-            timeout,
-            tls,
-            encrypted,
-            reader: Arc::new(Mutex::new(None)),
-            writer: Arc::new(Mutex::new(None)),
-        };
-        conn.install(io);
-        conn
-    }
-
-    /// Splits `io` into fresh halves and parks them in the slots.
-    fn install(&mut self, io: Io) {
-        let (r, w) = tokio::io::split(io);
-        *lock(&self.reader) = Some(ReadSide {
-            io: r,
-            buf: BytesMut::new(),
-            flow: Flow::Open,
-        });
-        *lock(&self.writer) = Some(WriteSide {
-            io: w,
-            buf: BytesMut::new(),
-            flush_pending: false,
-            flow: Flow::Open,
-        });
-    }
-
-    /// Takes both halves, or neither: `None` while the component holds streams.
-    fn take_sides(&self) -> Option<(ReadSide, WriteSide)> {
-        let mut r = lock(&self.reader);
-        let mut w = lock(&self.writer);
-        if r.is_some() && w.is_some() {
-            r.take().zip(w.take())
-        } else {
-            None
+    /// The socket, or the failure that ended it.
+    fn io(&mut self) -> Result<&mut Io, TransportFailure> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
         }
+        self.io.as_mut().ok_or(TransportFailure::Closed)
     }
 
-    fn put_sides(&self, r: ReadSide, w: WriteSide) {
-        *lock(&self.reader) = Some(r);
-        *lock(&self.writer) = Some(w);
+    /// Records `e` as the connection's end (a later call gets it again).
+    fn fail(&mut self, e: TransportFailure) -> TransportFailure {
+        self.io = None;
+        self.failed = Some(e.clone());
+        e
     }
 
-    fn failure(&self) -> Option<TransportFailure> {
-        let r = lock(&self.reader);
-        let w = lock(&self.writer);
-        [r.as_ref().map(|s| &s.flow), w.as_ref().map(|s| &s.flow)]
-            .into_iter()
-            .flatten()
-            .find_map(|f| match f {
-                Flow::Failed(e) => Some(e.clone()),
-                _ => None,
-            })
+    /// `read`: at least one byte and at most `max`, within the timeout.
+    async fn read(&mut self, max: usize) -> Result<Vec<u8>, TransportFailure> {
+        let limit = self.timeout;
+        let endpoint = self.endpoint.clone();
+        let io = self.io()?;
+        let mut buf = Vec::with_capacity(max.clamp(1, READ_MAX));
+        let result = match timeout(limit, io.read_buf(&mut buf)).await {
+            Ok(Ok(0)) => Err(TransportFailure::Closed),
+            Ok(Ok(n)) => {
+                tracing::trace!(bytes = n, "read");
+                Ok(buf)
+            }
+            Ok(Err(e)) => Err(TransportFailure::from_io(&e, &endpoint)),
+            Err(_) => Err(TransportFailure::Timeout(format!(
+                "{endpoint} sent nothing for {}",
+                seconds(limit)
+            ))),
+        };
+        result.map_err(|e| self.fail(e))
     }
 
-    /// `start-tls`: upgrades the plain socket in place.
-    async fn start_tls(&mut self) -> Result<(), TransportFailure> {
-        if self.encrypted {
+    /// `write`: queues `bytes`, sending the queue at once when it grows past
+    /// [`WRITE_QUEUE`].
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), TransportFailure> {
+        self.io()?;
+        self.queue.extend_from_slice(bytes);
+        if self.queue.len() > WRITE_QUEUE {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// `flush`: sends the queue in one piece, within the timeout.
+    async fn flush(&mut self) -> Result<(), TransportFailure> {
+        let limit = self.timeout;
+        let endpoint = self.endpoint.clone();
+        let queue = std::mem::take(&mut self.queue);
+        let io = self.io()?;
+        let send = async {
+            io.write_all(&queue).await?;
+            io.flush().await
+        };
+        let result = match timeout(limit, send).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(TransportFailure::from_io(&e, &endpoint)),
+            Err(_) => Err(TransportFailure::Timeout(format!(
+                "{endpoint} did not accept data for {}",
+                seconds(limit)
+            ))),
+        };
+        result.map_err(|e| self.fail(e))
+    }
+
+    /// `start-tls`: upgrades the plain socket in place, refusing when the
+    /// server has sent bytes the component has not read.
+    async fn start_tls(&mut self, server_name: &str) -> Result<(), TransportFailure> {
+        if !server_name.eq_ignore_ascii_case(&self.host) {
+            // The certificate must be the one of the host the policy let
+            // the component reach, not of a name it picks now.
             return Err(TransportFailure::Tls(format!(
-                "the connection to {} is already encrypted",
-                self.endpoint
+                "start-tls asked for the name {server_name:?}, but the connection was opened to {}",
+                self.host
             )));
         }
-        if let Some(e) = self.failure() {
-            return Err(e);
-        }
-        let Some((r, w)) = self.take_sides() else {
-            return Err(TransportFailure::Io(
-                "start-tls called while the connection's streams are still alive; drop them first"
-                    .into(),
-            ));
-        };
-        if !r.buf.is_empty() {
-            // The halves are not put back: the connection is not trustworthy.
-            return Err(TransportFailure::Tls(format!(
-                "{} sent {} unread byte(s) after accepting STARTTLS and before the TLS \
-                 handshake (possible plaintext injection); refusing to continue",
-                self.endpoint,
-                r.buf.len()
-            )));
-        }
-        if !w.buf.is_empty() {
-            self.put_sides(r, w);
+        if !self.queue.is_empty() {
             return Err(TransportFailure::Io(
                 "start-tls called with written bytes not yet flushed".into(),
             ));
         }
-        let tcp = match r.io.unsplit(w.io) {
+        let endpoint = self.endpoint.clone();
+        let tcp = match self.io()? {
             Io::Plain(tcp) => tcp,
             Io::Tls(_) => {
-                return Err(TransportFailure::Tls(
-                    "the connection is already encrypted".into(),
-                ));
-            }
-        };
-        // Bytes already waiting in the kernel are an injection too.
-        let mut probe = [MaybeUninit::<u8>::uninit(); 1];
-        match socket2::SockRef::from(&tcp).peek(&mut probe) {
-            Ok(0) => return Err(TransportFailure::Closed),
-            Ok(_) => {
-                return Err(TransportFailure::Tls(format!(
-                    "{} sent unread bytes after accepting STARTTLS and before the TLS \
-                     handshake (possible plaintext injection); refusing to continue",
-                    self.endpoint
+                return Err(TransportFailure::Io(format!(
+                    "the connection to {endpoint} is already encrypted"
                 )));
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(TransportFailure::from_io(&e, &self.endpoint)),
+        };
+        // This host never reads ahead of the component, so anything the
+        // server sent after its STARTTLS answer is still in the kernel.
+        let mut probe = [MaybeUninit::<u8>::uninit(); 1];
+        let waiting = match socket2::SockRef::from(&*tcp).peek(&mut probe) {
+            Ok(0) => Err(TransportFailure::Closed),
+            Ok(_) => Err(TransportFailure::Tls(format!(
+                "{endpoint} sent unread bytes after accepting STARTTLS and before the TLS \
+                 handshake (possible plaintext injection); refusing to continue"
+            ))),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(TransportFailure::from_io(&e, &endpoint)),
+        };
+        if let Err(e) = waiting {
+            return Err(self.fail(e));
         }
-        tracing::debug!(endpoint = %self.endpoint, "STARTTLS handshake");
-        let tls = handshake(&self.tls, &self.host, &self.endpoint, tcp, self.timeout).await?;
-        self.encrypted = true;
-        self.install(Io::Tls(Box::new(tls)));
-        Ok(())
+        let Some(Io::Plain(tcp)) = self.io.take() else {
+            return Err(self.fail(TransportFailure::Closed));
+        };
+        tracing::debug!(%endpoint, "STARTTLS handshake");
+        match handshake(&self.tls, &self.host, &endpoint, tcp, self.timeout).await {
+            Ok(tls) => {
+                self.io = Some(Io::Tls(Box::new(tls)));
+                Ok(())
+            }
+            Err(e) => Err(self.fail(e)),
+        }
     }
 }
 
@@ -444,168 +395,6 @@ async fn connect(
     Err(TransportFailure::Connect(format!("{endpoint}: {why}")))
 }
 
-/// The component's input stream over a connection's reading half.
-struct HostInput {
-    side: Option<ReadSide>,
-    home: Slot<ReadSide>,
-    timeout: Duration,
-    endpoint: String,
-}
-
-impl Drop for HostInput {
-    fn drop(&mut self) {
-        if let Some(side) = self.side.take() {
-            *lock(&self.home) = Some(side);
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Pollable for HostInput {
-    async fn ready(&mut self) {
-        let Some(side) = self.side.as_mut() else {
-            return;
-        };
-        if !side.buf.is_empty() || !matches!(side.flow, Flow::Open) {
-            return;
-        }
-        side.buf.reserve(READ_CHUNK);
-        // `read_buf` is cancel-safe: if this future is dropped, nothing was read.
-        let mut limited = (&mut side.io).take(READ_CHUNK as u64);
-        match timeout(self.timeout, limited.read_buf(&mut side.buf)).await {
-            Ok(Ok(0)) => side.flow = Flow::Eof,
-            Ok(Ok(n)) => tracing::trace!(bytes = n, "read"),
-            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => side.flow = Flow::Eof,
-            Ok(Err(e)) => side.flow = Flow::Failed(TransportFailure::from_io(&e, &self.endpoint)),
-            Err(_) => {
-                side.flow = Flow::Failed(TransportFailure::Timeout(format!(
-                    "{} sent nothing for {}",
-                    self.endpoint,
-                    seconds(self.timeout)
-                )));
-            }
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl InputStream for HostInput {
-    fn read(&mut self, size: usize) -> StreamResult<Bytes> {
-        let Some(side) = self.side.as_mut() else {
-            return Err(StreamError::Closed);
-        };
-        if !side.buf.is_empty() {
-            let n = size.min(side.buf.len());
-            return Ok(side.buf.split_to(n).freeze());
-        }
-        match &side.flow {
-            Flow::Open => Ok(Bytes::new()),
-            Flow::Eof => Err(StreamError::Closed),
-            Flow::Failed(e) => Err(StreamError::LastOperationFailed(wasmtime::Error::new(
-                e.clone(),
-            ))),
-        }
-    }
-}
-
-/// The component's output stream over a connection's writing half.
-struct HostOutput {
-    side: Option<WriteSide>,
-    home: Slot<WriteSide>,
-    timeout: Duration,
-    endpoint: String,
-}
-
-impl Drop for HostOutput {
-    fn drop(&mut self) {
-        if let Some(side) = self.side.take() {
-            *lock(&self.home) = Some(side);
-        }
-    }
-}
-
-impl HostOutput {
-    fn side(&mut self) -> StreamResult<&mut WriteSide> {
-        let side = self.side.as_mut().ok_or(StreamError::Closed)?;
-        match &side.flow {
-            Flow::Failed(e) => Err(StreamError::LastOperationFailed(wasmtime::Error::new(
-                e.clone(),
-            ))),
-            Flow::Eof => Err(StreamError::Closed),
-            Flow::Open => Ok(side),
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Pollable for HostOutput {
-    async fn ready(&mut self) {
-        let Some(side) = self.side.as_mut() else {
-            return;
-        };
-        if !matches!(side.flow, Flow::Open) {
-            return;
-        }
-        if !(side.flush_pending || side.buf.len() >= WRITE_PERMIT) {
-            return;
-        }
-        let WriteSide { io, buf, .. } = side;
-        let send = async {
-            // Bytes leave `buf` as the socket takes them, so a cancelled wait
-            // resumes where it stopped and never sends a byte twice.
-            while !buf.is_empty() {
-                let n = io.write(buf).await?;
-                if n == 0 {
-                    return Err(io::Error::from(io::ErrorKind::WriteZero));
-                }
-                buf.advance(n);
-            }
-            io.flush().await
-        };
-        match timeout(self.timeout, send).await {
-            Ok(Ok(())) => side.flush_pending = false,
-            Ok(Err(e)) => side.flow = Flow::Failed(TransportFailure::from_io(&e, &self.endpoint)),
-            Err(_) => {
-                side.flow = Flow::Failed(TransportFailure::Timeout(format!(
-                    "{} did not accept data for {}",
-                    self.endpoint,
-                    seconds(self.timeout)
-                )));
-            }
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl OutputStream for HostOutput {
-    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
-        let side = self.side()?;
-        if side.flush_pending || side.buf.len() + bytes.len() > WRITE_PERMIT {
-            return Err(StreamError::trap(
-                "write exceeds the permit given by check-write",
-            ));
-        }
-        side.buf.extend_from_slice(&bytes);
-        Ok(())
-    }
-
-    fn flush(&mut self) -> StreamResult<()> {
-        let side = self.side()?;
-        if !side.buf.is_empty() {
-            side.flush_pending = true;
-        }
-        Ok(())
-    }
-
-    fn check_write(&mut self) -> StreamResult<usize> {
-        let side = self.side()?;
-        if side.flush_pending {
-            return Ok(0);
-        }
-        Ok(WRITE_PERMIT.saturating_sub(side.buf.len()))
-    }
-}
-
 impl wit::HostConnection for TransportView<'_> {
     async fn open(
         &mut self,
@@ -644,14 +433,16 @@ impl wit::HostConnection for TransportView<'_> {
                     handshake(&self.ctx.tls, &host, &endpoint, tcp, limit).await?,
                 )),
             };
-            Ok::<_, TransportFailure>(Connection::new(
-                host.clone(),
-                endpoint.clone(),
+            Ok::<_, TransportFailure>(Connection {
+                host: host.clone(),
+                endpoint: endpoint.clone(),
                 peer,
-                limit,
-                Arc::clone(&self.ctx.tls),
-                io,
-            ))
+                timeout: limit,
+                tls: Arc::clone(&self.ctx.tls),
+                io: Some(io),
+                queue: Vec::new(),
+                failed: None,
+            })
         }
         .await;
         match result {
@@ -666,41 +457,40 @@ impl wit::HostConnection for TransportView<'_> {
         }
     }
 
-    async fn streams(
+    async fn read(
         &mut self,
         conn: Resource<Connection>,
-    ) -> wasmtime::Result<
-        Result<(Resource<DynInputStream>, Resource<DynOutputStream>), wit::TransportError>,
-    > {
-        let conn = self.table.get(&conn)?;
-        let Some((r, w)) = conn.take_sides() else {
-            return Ok(Err(wit::TransportError::Io(
-                "the connection's streams are already taken; drop them before asking again".into(),
-            )));
-        };
-        let input: DynInputStream = Box::new(HostInput {
-            side: Some(r),
-            home: Arc::clone(&conn.reader),
-            timeout: conn.timeout,
-            endpoint: conn.endpoint.clone(),
-        });
-        let output: DynOutputStream = Box::new(HostOutput {
-            side: Some(w),
-            home: Arc::clone(&conn.writer),
-            timeout: conn.timeout,
-            endpoint: conn.endpoint.clone(),
-        });
-        let input = self.table.push(input)?;
-        let output = self.table.push(output)?;
-        Ok(Ok((input, output)))
+        max: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, wit::TransportError>> {
+        let conn = self.table.get_mut(&conn)?;
+        let max = usize::try_from(max).unwrap_or(READ_MAX);
+        Ok(conn.read(max).await.map_err(|e| e.to_wit()))
+    }
+
+    async fn write(
+        &mut self,
+        conn: Resource<Connection>,
+        bytes: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), wit::TransportError>> {
+        let conn = self.table.get_mut(&conn)?;
+        Ok(conn.write(&bytes).await.map_err(|e| e.to_wit()))
+    }
+
+    async fn flush(
+        &mut self,
+        conn: Resource<Connection>,
+    ) -> wasmtime::Result<Result<(), wit::TransportError>> {
+        let conn = self.table.get_mut(&conn)?;
+        Ok(conn.flush().await.map_err(|e| e.to_wit()))
     }
 
     async fn start_tls(
         &mut self,
         conn: Resource<Connection>,
+        server_name: String,
     ) -> wasmtime::Result<Result<(), wit::TransportError>> {
         let conn = self.table.get_mut(&conn)?;
-        match conn.start_tls().await {
+        match conn.start_tls(&server_name).await {
             Ok(()) => Ok(Ok(())),
             Err(e) => {
                 tracing::info!(endpoint = %conn.endpoint, error = %e, "STARTTLS failed");
@@ -722,17 +512,7 @@ impl wit::HostConnection for TransportView<'_> {
     }
 }
 
-impl wit::Host for TransportView<'_> {
-    async fn error_code(
-        &mut self,
-        err: Resource<wasmtime::Error>,
-    ) -> wasmtime::Result<Option<wit::TransportError>> {
-        let err = self.table.get(&err)?;
-        Ok(err
-            .downcast_ref::<TransportFailure>()
-            .map(TransportFailure::to_wit))
-    }
-}
+impl wit::Host for TransportView<'_> {}
 
 #[cfg(test)]
 mod tests {
@@ -750,14 +530,5 @@ mod tests {
             TransportFailure::from_io(&other, "h:1"),
             TransportFailure::Io(_)
         ));
-    }
-
-    #[test]
-    fn failure_survives_a_wasmtime_error() {
-        let e = wasmtime::Error::new(TransportFailure::Timeout("slow".into()));
-        assert_eq!(
-            e.downcast_ref::<TransportFailure>(),
-            Some(&TransportFailure::Timeout("slow".into()))
-        );
     }
 }

@@ -153,7 +153,7 @@ fn the_policy_denies_every_server_it_does_not_name() {
 }
 
 #[test]
-fn reads_hand_out_rows_in_batches_and_any_other_action_ends_them() {
+fn readers_hand_out_rows_in_batches_and_a_dropped_reader_leaves_the_session_usable() {
     let account = target::account();
     let _cleanup = account.guard();
     let secure = account.best_secure();
@@ -177,14 +177,14 @@ fn reads_hand_out_rows_in_batches_and_any_other_action_ends_them() {
         assert_eq!(whole.len(), 23);
 
         // Batches of at most 5, together the same rows as the whole read, in order.
-        session
+        let mut reader = session
             .begin_get_header_only(Some(&folder), &Selection::All, &options)
             .await
             .expect("begin_get_header_only");
         let mut batched = Vec::new();
         let mut sizes = Vec::new();
         loop {
-            let rows = session.next_rows(5).await.expect("next_rows");
+            let rows = reader.next(5).await.expect("next");
             if rows.is_empty() {
                 break;
             }
@@ -196,50 +196,47 @@ fn reads_hand_out_rows_in_batches_and_any_other_action_ends_them() {
             batched.iter().map(key).collect::<Vec<_>>(),
             whole.iter().map(key).collect::<Vec<_>>()
         );
-        assert!(
-            session
-                .next_rows(5)
-                .await
-                .expect("after the end")
-                .is_empty()
-        );
-        let err = session.next_rows(0).await.unwrap_err();
+        assert!(reader.next(5).await.expect("after the end").is_empty());
+        let err = reader.next(0).await.unwrap_err();
         assert!(
             matches!(&err, Error::InvalidArgument { attribute, .. } if attribute == "max"),
             "{err:?}"
         );
+        drop(reader);
 
-        // Another action in the middle of a read ends it; the session stays in step.
-        session
+        // A reader dropped in the middle of its read abandons it; the session stays in step
+        // for the next action.
+        let mut reader = session
             .begin_get_all(Some(&folder), &Selection::All, &options)
             .await
             .expect("begin_get_all");
-        assert_eq!(session.next_rows(4).await.expect("first batch").len(), 4);
+        assert_eq!(reader.next(4).await.expect("first batch").len(), 4);
+        drop(reader);
         let folders = session
             .list_all_folders(Some(&folder), false)
             .await
-            .expect("an action during a read");
+            .expect("an action after a dropped reader");
         assert!(folders.is_empty(), "{folders:?}");
-        assert!(
-            session.next_rows(4).await.expect("read ended").is_empty(),
-            "the read was ended by the other action"
-        );
         let again = session
             .get_header_only(Some(&folder), &Selection::All, &options)
             .await
-            .expect("a read after an ended one");
+            .expect("a read after an abandoned one");
         assert_eq!(
             again.iter().map(key).collect::<Vec<_>>(),
             whole.iter().map(key).collect::<Vec<_>>()
         );
 
-        // Closing in the middle of a read logs out cleanly.
-        session
+        // Closing right after a reader was dropped mid-read logs out cleanly.
+        let mut reader = session
             .begin_get_header_only(Some(&folder), &Selection::All, &options)
             .await
             .expect("begin");
-        assert_eq!(session.next_rows(2).await.expect("batch").len(), 2);
-        session.close().await.expect("close during a read");
+        assert_eq!(reader.next(2).await.expect("batch").len(), 2);
+        drop(reader);
+        session
+            .close()
+            .await
+            .expect("close after an abandoned read");
     });
     // Reading changed nothing.
     let status = common::raw_status(&account, "Batches");

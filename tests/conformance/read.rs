@@ -520,8 +520,11 @@ fn ndjson_streams_the_rows_json_gives() {
             assert_eq!(line, &Value::Object(row.clone()), "{action}");
         }
     }
+    // Two messages of one action carry the same names: the second gets
+    // `name1.ext` (one action never writes one file twice), and the second
+    // action wrote the same files again.
     let saved = file_names(dir.path());
-    assert_eq!(saved.len(), corpus::files_to_save().len(), "{saved:?}");
+    assert_eq!(saved.len(), 2 * corpus::files_to_save().len(), "{saved:?}");
 }
 
 #[test]
@@ -1225,6 +1228,120 @@ fn attachments_get_unique_filenames() {
     }
     let numbered = Regex::new(r"^(report|same|README)\d*(\.pdf|\.txt)?$").unwrap();
     assert!(names.iter().all(|n| numbered.is_match(n)), "{names:?}");
+}
+
+/// Within one action no attachment lands on another's file: without
+/// generateuniquefilenames the second attachment of a name gets the next name,
+/// replacing a file from before the action there too (as the tag does), so the
+/// same action run twice writes the same files.
+#[test]
+fn attachments_of_one_name_in_one_message_both_survive() {
+    let mb = Mailbox::new("SameName");
+    let files = vec![
+        corpus::File::base64("same.txt", "text/plain", b"first same".to_vec()),
+        corpus::File::base64("same.txt", "text/plain", b"second same".to_vec()),
+        corpus::File::base64("report.pdf", "application/pdf", corpus::noise(2000, 3)),
+    ];
+    mb.seed(&[corpus::with_files("same names", &files)]);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("report.pdf"), b"from before the action").unwrap();
+    std::fs::write(dir.join("same1.txt"), b"from before the action").unwrap();
+    let expected: Vec<String> = ["same.txt", "same1.txt", "report.pdf"]
+        .iter()
+        .map(|n| dir.join(n).to_string_lossy().into_owned())
+        .collect();
+
+    for run in 1..=2 {
+        let rows = mb.rows("getAll", &["--attachmentpath", dir.to_str().unwrap()]);
+        let paths = list(&rows[0], "ATTACHMENTFILES");
+        assert_eq!(paths, expected, "run {run}: {rows:#?}");
+        for (path, file) in paths.iter().zip(&files) {
+            assert_eq!(
+                std::fs::read(path).unwrap(),
+                file.bytes,
+                "run {run}: {path}"
+            );
+        }
+        assert_eq!(
+            file_names(dir),
+            ["report.pdf", "same.txt", "same1.txt"],
+            "run {run}: the same files, and no temporary file left behind"
+        );
+    }
+
+    // With generateuniquefilenames nothing is replaced: every part gets a new name.
+    let rows = mb.rows(
+        "getAll",
+        &[
+            "--attachmentpath",
+            dir.to_str().unwrap(),
+            "--generateuniquefilenames",
+        ],
+    );
+    let paths = list(&rows[0], "ATTACHMENTFILES");
+    let expected: Vec<String> = ["same2.txt", "same3.txt", "report1.pdf"]
+        .iter()
+        .map(|n| dir.join(n).to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(paths, expected, "{rows:#?}");
+    assert_eq!(std::fs::read(dir.join("same.txt")).unwrap(), b"first same");
+    assert_eq!(
+        std::fs::read(dir.join("same3.txt")).unwrap(),
+        b"second same"
+    );
+}
+
+/// A symbolic link at an attachment's name is never written through: without
+/// generateuniquefilenames the link itself is replaced by the file, with it the
+/// link counts as a taken name. The file it points to is untouched either way.
+#[cfg(unix)]
+#[test]
+fn attachments_never_write_through_a_symbolic_link() {
+    let mb = Mailbox::new("Links");
+    let files = vec![corpus::File::base64(
+        "report.pdf",
+        "application/pdf",
+        b"%PDF-1.4 the attachment".to_vec(),
+    )];
+    mb.seed(&[corpus::with_files("links", &files)]);
+    let tmp = tempfile::tempdir().unwrap();
+    let victim = tmp.path().join("victim.txt");
+    std::fs::write(&victim, b"must not change").unwrap();
+
+    for unique in [false, true] {
+        let dir = tmp.path().join(if unique { "unique" } else { "replace" });
+        std::fs::create_dir(&dir).unwrap();
+        let link = dir.join("report.pdf");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let mut args = vec!["--attachmentpath", dir.to_str().unwrap()];
+        if unique {
+            args.push("--generateuniquefilenames");
+        }
+        let rows = mb.rows("getAll", &args);
+        let paths = list(&rows[0], "ATTACHMENTFILES");
+        assert_eq!(paths.len(), 1, "{rows:#?}");
+        assert_eq!(
+            std::fs::read(&victim).unwrap(),
+            b"must not change",
+            "unique={unique}: the link's target was written through"
+        );
+        assert_eq!(std::fs::read(&paths[0]).unwrap(), files[0].bytes);
+        let saved = std::fs::symlink_metadata(&paths[0]).unwrap();
+        assert!(saved.file_type().is_file(), "{} is a plain file", paths[0]);
+        if unique {
+            assert_eq!(Path::new(&paths[0]), dir.join("report1.pdf"));
+            assert!(
+                std::fs::symlink_metadata(&link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink(),
+                "the link stays as it was"
+            );
+        } else {
+            assert_eq!(Path::new(&paths[0]), link, "the link itself is replaced");
+        }
+    }
 }
 
 #[test]

@@ -120,11 +120,6 @@ pub fn plan(args: Args, prompt: &dyn PasswordPrompt) -> Result<Plan, UsageError>
         None => None,
     };
     let stoponerror = args.stoponerror.unwrap_or(true);
-    // Only getAll writes files: grant it the attachment directory, no one else.
-    let mut connect = connect;
-    if let (Some(c), Some(dir), Action::GetAll) = (connect.as_mut(), &attachmentpath, action) {
-        c.grant_dir = Some(PathBuf::from(dir));
-    }
     Ok(Plan {
         action,
         connect,

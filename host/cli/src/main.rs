@@ -1,5 +1,9 @@
-//! The `cfimap` command: parse, validate, run one action through the
-//! library, print, and exit with a status that says what went wrong.
+//! `cfimap`: ColdFusion's `<cfimap>` tag on the command line.
+//!
+//! `cfimap <action> [attributes]` — see `cfimap --help`. The work is done by
+//! the `cfimap-host` library; this binary parses the command line, runs one
+//! action through the library, prints the results and exits with a status
+//! that says what went wrong (see [`exit`]).
 //!
 //! Each run is its own connection: `open` connects, logs in and logs out
 //! again (a credentials check); `close` has nothing to close and succeeds.
@@ -12,7 +16,7 @@ mod plan;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use cfimap_host::{Error, Policy, Runtime, RuntimeOptions, Session};
+use cfimap_host::{AttachmentPolicy, Error, Policy, Runtime, RuntimeOptions, Session};
 use clap::Parser;
 
 use args::{Action, Args, Format};
@@ -21,7 +25,7 @@ use output::{Cell, Output, Record};
 use plan::{Plan, TerminalPrompt};
 
 /// Runs the command line of this process and returns its exit status.
-pub fn run() -> ExitCode {
+fn main() -> ExitCode {
     let args = match Args::try_parse() {
         Ok(args) => args,
         Err(e) => return exit::clap_error(e),
@@ -71,6 +75,10 @@ async fn execute(plan: &Plan, format: Format, verbose: bool) -> Result<Output, E
         return Ok(summary(plan, vec![]));
     };
     let mut options = RuntimeOptions::new(Policy::only(&connect.server, connect.effective_port()));
+    // Only getAll writes files, and only into the directory it was given.
+    if let (Action::GetAll, Some(dir)) = (plan.action, &plan.read.attachmentpath) {
+        options.attachments = AttachmentPolicy::within(dir);
+    }
     options.extra_ca = plan.cafile.clone();
     options.guest_stderr = verbose;
     // One session on a current-thread runtime: nothing else to stall.
@@ -159,25 +167,25 @@ const BATCH: u32 = 64;
 async fn stream_rows(session: &mut Session, plan: &Plan) -> Result<Output, Error> {
     let folder = plan.folder.as_deref();
     let bodies = plan.action == Action::GetAll;
-    if bodies {
+    let mut reader = if bodies {
         session
             .begin_get_all(folder, &plan.selection, &plan.read)
-            .await?;
+            .await?
     } else {
         session
             .begin_get_header_only(folder, &plan.selection, &plan.read)
-            .await?;
-    }
+            .await?
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     loop {
-        let rows = session.next_rows(BATCH).await?;
+        let rows = reader.next(BATCH).await?;
         if rows.is_empty() {
             break;
         }
         let batch = output::messages(rows, bodies);
         if let Err(e) = output::render(&batch, Format::Ndjson, false, &mut out) {
-            // The read is abandoned by the LOGOUT that follows.
+            // Dropping the reader abandons the read before the LOGOUT.
             return Ok(Output::Written(Err(e)));
         }
     }
