@@ -13,7 +13,8 @@ use cfimap_host::{
 };
 use cfimap_tests::account::{Account, Secure};
 use cfimap_tests::fault::{FaultServer, Script};
-use cfimap_tests::{ports, target};
+use cfimap_tests::mail::Message;
+use cfimap_tests::{Dovecot, Flavor, ports, target};
 
 fn block_on<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
@@ -241,4 +242,64 @@ fn readers_hand_out_rows_in_batches_and_a_dropped_reader_leaves_the_session_usab
     // Reading changed nothing.
     let status = common::raw_status(&account, "Batches");
     assert_eq!((status.messages, status.unseen), (23, 20), "{status:?}");
+}
+
+/// The example `host/examples/embed.rs`, as `cargo test --release -p cfimap-host` builds it.
+fn example_binary(name: &str) -> std::path::PathBuf {
+    let cli = cfimap_tests::cli::binary();
+    let release = cli.parent().unwrap_or(std::path::Path::new("."));
+    release.join("examples").join(name)
+}
+
+#[test]
+fn the_readme_shows_the_embedding_example_as_it_is() {
+    let readme = include_str!("../../README.md");
+    let example = include_str!("../../host/examples/embed.rs");
+    assert!(
+        readme.contains(example),
+        "README.md must show host/examples/embed.rs verbatim (a test runs the file)"
+    );
+}
+
+/// The README's embedding example, run as written against the private Dovecot: STARTTLS on the
+/// plain port with the harness's CA, the folders, the headers a batch at a time, and two
+/// attachments of one name saved under two paths in the directory the policy allows.
+#[test]
+fn the_embedding_example_runs_against_dovecot() {
+    let account = Dovecot::shared(Flavor::Default).user();
+    let first = b"%PDF-1.4 first".to_vec();
+    let second = b"%PDF-1.4 second".to_vec();
+    let message = Message::new("Quarterly figures", "see attached")
+        .attach("report.pdf", "application/pdf", first.clone())
+        .attach("report.pdf", "application/pdf", second.clone())
+        .to_bytes();
+    let mut client = account.connect().expect("raw client");
+    client.append("INBOX", &[], &message).expect("APPEND");
+    client.logout().expect("logout");
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let files = tmp.path().join("files");
+    let port = account.port(Secure::StartTls).expect("a STARTTLS port");
+    let mut run = cfimap_tests::cli::cfimap(Vec::<String>::new())
+        .program(example_binary("embed"))
+        .env("CFIMAP_SERVER", &account.server)
+        .env("CFIMAP_PORT", port.to_string())
+        .env("CFIMAP_USERNAME", &account.username)
+        .env("CFIMAP_PASSWORD", &account.password)
+        .env("CFIMAP_ATTACHMENTS", &files);
+    if let Some(ca) = &account.ca_file {
+        run = run.env("CFIMAP_CAFILE", ca);
+    }
+    let out = run.run();
+    out.assert_success();
+    assert!(out.stdout.contains("INBOX (1 unread)"), "{out}");
+    assert!(out.stdout.contains("Quarterly figures"), "{out}");
+    for (name, bytes) in [("report.pdf", &first), ("report1.pdf", &second)] {
+        let path = files.join(name);
+        assert!(
+            out.stdout.contains(&format!("saved {}", path.display())),
+            "{name}: {out}"
+        );
+        assert_eq!(&std::fs::read(&path).expect("saved file"), bytes, "{name}");
+    }
 }

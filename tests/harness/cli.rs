@@ -139,7 +139,7 @@ impl Invocation {
         let started = Instant::now();
         let mut child = cmd.spawn().unwrap_or_else(|e| {
             panic!(
-                "cannot run {}: {e} — build it with `make build` or `cargo build --release -p cfimap-host`, \
+                "cannot run {}: {e} — build it with `make build` or `cargo build --release -p cfimap-cli`, \
                  or point CFIMAP_BIN at it",
                 bin.display()
             )
