@@ -2,18 +2,21 @@
 # fresh Debian machine first (apt packages, the rustup target).
 
 CARGO  ?= cargo
-GUEST  := target/wasm32-wasip2/release/cfimap.wasm
-CLI    := target/release/cfimap
+TARGET := $(or $(CARGO_TARGET_DIR),target)
+GUEST  := $(TARGET)/wasm32-wasip2/release/cfimap.wasm
+CLI    := $(TARGET)/release/cfimap
 APT    := DEBIAN_FRONTEND=noninteractive apt-get
-# wasm-tools checks the built component against the WIT world (make lint).
+# wasm-tools checks the built component against the WIT world (make lint);
+# `cargo install` puts it in Cargo's bin directory.
 WASM_TOOLS_VERSION := 1.263.0
+WASM_TOOLS := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin/wasm-tools
 
 # The host crate embeds the component built here (its build.rs refuses a
 # component older than the guest's sources); without this it would build
 # the guest a second time into its own target directory.
-export CFIMAP_COMPONENT := $(CURDIR)/$(GUEST)
+export CFIMAP_COMPONENT := $(abspath $(GUEST))
 
-.PHONY: all build guest test demo bench bench-smoke bench-deps lint wasm-tools toolchain dovecot examples clean
+.PHONY: all build guest test fresh-embed demo bench bench-smoke bench-deps lint wasm-tools toolchain dovecot clean
 
 all: build
 
@@ -40,6 +43,28 @@ guest: toolchain
 test: build dovecot lint bench-smoke
 	$(CARGO) test --release -p cfimap --lib
 	$(CARGO) test --release -p cfimap-host -p cfimap-cli -p cfimap-tests
+	$(MAKE) fresh-embed
+
+## fresh-embed: a project made by `cargo new` outside this workspace, depending
+## on host/ by path, builds without CFIMAP_COMPONENT (the host's build script
+## builds the component itself) and runs the README's example against the demo
+## Dovecot. Its own target directory: nothing of this build is reused.
+FRESH        := $(TARGET)/fresh-embed
+FRESH_TARGET := $(abspath $(TARGET))/fresh-embed-target
+fresh-embed: build dovecot
+	rm -rf $(FRESH) && mkdir -p $(FRESH)
+	dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+	  cd "$$dir" && $(CARGO) new --quiet --vcs none --name fresh-embed app && cd app && \
+	  $(CARGO) add --quiet --path $(CURDIR)/host cfimap-host && \
+	  $(CARGO) add --quiet tokio --features rt,macros && \
+	  cp $(CURDIR)/host/examples/embed.rs src/main.rs && \
+	  env -u CFIMAP_COMPONENT CARGO_TARGET_DIR=$(FRESH_TARGET) $(CARGO) build --quiet && \
+	  cp $(FRESH_TARGET)/debug/fresh-embed $(abspath $(FRESH))/fresh-embed
+	$(TARGET)/release/cfimap-testbed demo -- \
+	  'CFIMAP_SERVER="$$CFIMAP_DEMO_SERVER" CFIMAP_PORT="$$CFIMAP_DEMO_PORT" CFIMAP_USERNAME="$$CFIMAP_DEMO_USER" \
+	   CFIMAP_PASSWORD="$$CFIMAP_DEMO_PASSWORD" CFIMAP_CAFILE="$$CFIMAP_DEMO_CAFILE" \
+	   CFIMAP_ATTACHMENTS=$(FRESH)/attachments $(FRESH)/fresh-embed' \
+	  'test -n "$$(ls $(FRESH)/attachments)"'
 
 ## lint: formatting, clippy on every crate, and the built component checked
 ## against the WIT world: an import the world does not declare fails here.
@@ -48,11 +73,11 @@ lint: guest wasm-tools
 	$(CARGO) clippy --release -p cfimap --target wasm32-wasip2 -- -D warnings
 	$(CARGO) clippy --release -p cfimap --lib --tests -- -D warnings
 	$(CARGO) clippy --release -p cfimap-host -p cfimap-cli -p cfimap-tests --all-targets -- -D warnings
-	wasm-tools component targets wit $(GUEST) --world cfimap
+	$(WASM_TOOLS) component targets wit $(GUEST) --world cfimap
 
 ## wasm-tools: from crates.io, built once (about 3 minutes).
 wasm-tools:
-	@wasm-tools --version 2>/dev/null | grep -q '$(WASM_TOOLS_VERSION)' || \
+	@$(WASM_TOOLS) --version 2>/dev/null | grep -q '$(WASM_TOOLS_VERSION)' || \
 	  $(CARGO) install --locked wasm-tools --version $(WASM_TOOLS_VERSION)
 
 ## demo: a throwaway Dovecot seeded with sample mail, and cfimap run against it
@@ -63,7 +88,7 @@ DEMO_FILES := target/demo-attachments
 
 demo: build dovecot
 	rm -rf $(DEMO_FILES)
-	target/release/cfimap-testbed demo -- \
+	$(TARGET)/release/cfimap-testbed demo -- \
 	  '$(DEMO_AUTH) "$$CFIMAP_BIN" listAllFolders --recurse $(DEMO_CONN) --format table' \
 	  '$(DEMO_AUTH) "$$CFIMAP_BIN" getHeaderOnly --folder INBOX $(DEMO_CONN) --format table' \
 	  '$(DEMO_AUTH) "$$CFIMAP_BIN" getAll --uid 3 --attachmentpath $(DEMO_FILES) $(DEMO_CONN) --format json' \
@@ -76,11 +101,11 @@ BENCH_PY   := $(BENCH_VENV)/bin/python
 IMAPCLIENT := imapclient==4.1.0
 
 bench: build dovecot bench-deps
-	CFIMAP_BENCH_PYTHON=$(BENCH_PY) target/release/cfimap-bench --out target/bench
+	CFIMAP_BENCH_PYTHON=$(BENCH_PY) $(TARGET)/release/cfimap-bench --out target/bench
 
 ## bench-smoke: the same bench on a tiny corpus, checks only (part of test).
 bench-smoke: build dovecot bench-deps
-	CFIMAP_BENCH_PYTHON=$(BENCH_PY) target/release/cfimap-bench --smoke --out target/bench-smoke
+	CFIMAP_BENCH_PYTHON=$(BENCH_PY) $(TARGET)/release/cfimap-bench --smoke --out target/bench-smoke
 
 ## bench-deps: IMAPClient for the bench's Python peers, in a venv of its own
 ## (made once). Debian's python3 needs python3-venv for `-m venv`.

@@ -400,6 +400,15 @@ mod tests {
     }
 
     #[test]
+    fn numbered_names_stay_within_the_length_limit() {
+        assert_eq!(fit("report", "1.pdf"), "report1.pdf");
+        let stem = "é".repeat(150);
+        let name = fit(&stem, "12.pdf");
+        assert!(name.len() <= MAX_NAME_BYTES, "{}", name.len());
+        assert!(name.ends_with("é12.pdf"), "{name}");
+    }
+
+    #[test]
     fn long_names_keep_their_extension() {
         let long = format!("{}.pdf", "ä".repeat(300));
         let s = sanitize(&long, 1);

@@ -2,10 +2,12 @@
 //! WebAssembly component.
 //!
 //! The modules follow the protocol's flow: [`transport`] moves bytes over the
-//! host's connection, [`responses`] decodes what the server sends,
-//! [`session`] runs commands and logs in, [`folders`] and the other action
-//! modules turn the tag's attributes into commands, and [`component`] maps
-//! the results onto the WIT face.
+//! host's connection (the imported `transport` byte pipe), [`responses`]
+//! decodes what the server sends, [`session`] runs commands and logs in,
+//! [`folders`] and the other action modules turn the tag's attributes into
+//! commands, [`attachments`] writes files through the host's imported sink,
+//! and [`component`] maps the results onto the WIT face. The component
+//! touches no file, socket, clock or environment of its own.
 
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 

@@ -1,7 +1,7 @@
 //! The embedded cfimap component and its compiled form.
 //!
-//! The component (`target/wasm32-wasip2/release/cfimap.wasm`, built by the
-//! guest crate) is embedded in the host binary at build time. Compiling it
+//! The component (built by the guest crate; `build.rs` finds or builds it)
+//! is embedded in the host binary at build time. Compiling it
 //! with Cranelift takes a few hundred milliseconds, which a command-line tool
 //! must not pay on every start, so the compiled code is cached on disk:
 //!
@@ -25,7 +25,7 @@ use wasmtime::{Config, Engine, ProfilingStrategy};
 
 use crate::Error;
 
-/// The component bytes, embedded from the path `build.rs` found.
+/// The component bytes, embedded from the path `build.rs` found or built.
 pub(crate) const COMPONENT: &[u8] = include_bytes!(env!("CFIMAP_COMPONENT_PATH"));
 
 /// Where the compiled component is cached.

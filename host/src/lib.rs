@@ -2,14 +2,16 @@
 //!
 //! ColdFusion's `<cfimap>` tag — full IMAP mailbox management — as a library.
 //! The IMAP client itself is a WebAssembly component (embedded in this crate);
-//! this crate runs it in wasmtime and gives it exactly one capability: TCP and
-//! TLS connections to the servers a [`Policy`] allows.
+//! this crate runs it in wasmtime and gives it exactly two capabilities: TCP
+//! and TLS connections to the servers a [`Policy`] allows, and attachment
+//! files in the directories an [`AttachmentPolicy`] allows.
 //!
 //! The API is small:
 //!
 //! 1. make one [`Runtime`] per process from [`RuntimeOptions`] — it loads the
 //!    component (compiled once, then cached on disk) and fixes the policy, the
-//!    trusted certificate authorities and the resource limits;
+//!    attachment directories, the trusted certificate authorities and the
+//!    resource limits;
 //! 2. [`Runtime::open`] a [`Session`] with [`ConnectOptions`] — this is the
 //!    tag's `action="open"`: connect, secure, log in;
 //! 3. call the tag's actions as methods of the session — `list_all_folders`,
@@ -53,8 +55,13 @@
 //! otherwise); every TLS certificate is verified against the Mozilla roots and
 //! the optional [`RuntimeOptions::extra_ca`]; every network wait is bounded by
 //! the caller's `timeout`; memory is bounded by
-//! [`RuntimeOptions::memory_limit`]. It gets no environment, no arguments, no
-//! files and no sockets of its own.
+//! [`RuntimeOptions::memory_limit`]. Attachments are written by this crate
+//! into the directories [`RuntimeOptions::attachments`] allows, created
+//! exclusively and never through a symbolic link. The component gets no
+//! environment, no arguments, no files and no sockets of its own.
+//!
+//! Reads of any size go a batch at a time through a [`RowReader`]
+//! ([`Session::begin_get_header_only`], [`Session::begin_get_all`]).
 
 #![warn(missing_docs)]
 

@@ -505,8 +505,9 @@ impl wit::HostConnection for TransportView<'_> {
     }
 
     async fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
-        // Dropping the halves closes the socket (without a TLS close_notify:
-        // the component has already said LOGOUT, or is giving up).
+        // Dropping the connection closes the socket (without a TLS
+        // close_notify: the component has already said LOGOUT, or is giving
+        // up).
         self.table.delete(conn)?;
         Ok(())
     }

@@ -77,7 +77,9 @@ impl transport::HostConnection for Host {
         timeout_ms: u32,
     ) -> wasmtime::Result<Result<Resource<StubConnection>, TransportError>> {
         if wrapping == Wrapping::Tls {
-            return Ok(Err(TransportError::Tls("this stub host speaks plain TCP only".into())));
+            return Ok(Err(TransportError::Tls(
+                "this stub host speaks plain TCP only".into(),
+            )));
         }
         let stream = match TcpStream::connect((host.as_str(), port)) {
             Ok(stream) => stream,
@@ -128,7 +130,9 @@ impl transport::HostConnection for Host {
         _conn: Resource<StubConnection>,
         _server_name: String,
     ) -> wasmtime::Result<Result<(), TransportError>> {
-        Ok(Err(TransportError::Tls("this stub host speaks plain TCP only".into())))
+        Ok(Err(TransportError::Tls(
+            "this stub host speaks plain TCP only".into(),
+        )))
     }
 
     fn is_loopback(&mut self, conn: Resource<StubConnection>) -> wasmtime::Result<bool> {
@@ -175,7 +179,9 @@ impl sink::Host for Host {
         replace: bool,
     ) -> wasmtime::Result<Result<Resource<StubFile>, SinkError>> {
         if directory != "memory" {
-            return Ok(Err(SinkError::Denied(format!("{directory} is not allowed"))));
+            return Ok(Err(SinkError::Denied(format!(
+                "{directory} is not allowed"
+            ))));
         }
         if !replace && self.saved.contains_key(&name) {
             return Ok(Err(SinkError::Exists));
@@ -285,7 +291,13 @@ fn a_host_written_from_the_wit_alone_runs_every_kind_of_call() {
     };
     let rows = client
         .session()
-        .call_get_all(&mut store, session, None, &Selection::Uids(vec![1]), &with_files)
+        .call_get_all(
+            &mut store,
+            session,
+            None,
+            &Selection::Uids(vec![1]),
+            &with_files,
+        )
         .expect("no trap")
         .expect("getAll");
     assert_eq!(rows[0].attachmentfiles, ["memory:a.txt", "memory:a1.txt"]);
@@ -300,7 +312,13 @@ fn a_host_written_from_the_wit_alone_runs_every_kind_of_call() {
     };
     let err = client
         .session()
-        .call_get_all(&mut store, session, None, &Selection::Uids(vec![2]), &denied)
+        .call_get_all(
+            &mut store,
+            session,
+            None,
+            &Selection::Uids(vec![2]),
+            &denied,
+        )
         .expect("no trap");
     assert!(matches!(err, Err(Error::DeniedByPolicy(_))), "{err:?}");
 
