@@ -43,7 +43,19 @@ pub struct Decoder {
     /// Received bytes; `buffer[start..]` is not yet decoded.
     buffer: Vec<u8>,
     start: usize,
-    limit: u32,
+    limits: Limits,
+    /// How far framing got in the message at `start`.
+    scan: Scan,
+}
+
+/// The most a server may send, checked as bytes arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// One whole message: its lines and its literals.
+    pub message: usize,
+    /// One line of a message, outside literals. A line has no length field,
+    /// so without this a server could send one that never ends.
+    pub line: usize,
 }
 
 /// Where the message that begins a buffer ends.
@@ -53,40 +65,86 @@ pub enum Frame {
     Complete(usize),
     /// More bytes are needed: at least this many in all.
     Incomplete(usize),
-    /// The message would be longer than the limit.
+    /// The message would be longer than [`Limits::message`].
     TooLong,
+    /// A line would be longer than [`Limits::line`].
+    LineTooLong,
 }
 
-/// Finds where the message at the start of `bytes` ends, given that it may
-/// be at most `limit` bytes long.
-pub fn frame(bytes: &[u8], limit: u32) -> Frame {
-    let limit = limit as usize;
-    let mut at = 0;
-    loop {
-        let Some(newline) = bytes[at..].iter().position(|&b| b == b'\n') else {
-            return if bytes.len() > limit {
-                Frame::TooLong
-            } else {
-                Frame::Incomplete(bytes.len() + 1)
-            };
-        };
-        let line_end = at + newline + 1;
-        if line_end > limit {
-            return Frame::TooLong;
+/// How far framing got in an incomplete message, so that the next call
+/// resumes there: every byte is searched for a line end once, and framing
+/// costs time linear in what the server sends, however it is split into
+/// reads.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Scan {
+    /// Where the line being read begins (past the literals before it).
+    line: usize,
+    /// How far that line was searched for its end.
+    searched: usize,
+}
+
+impl Scan {
+    /// Finds where the message at the start of `bytes` ends, resuming where
+    /// the last call on these bytes (grown since) stopped. A complete or
+    /// refused message resets the scan for the next one.
+    pub fn frame(&mut self, bytes: &[u8], limits: Limits) -> Frame {
+        let result = self.resume(bytes, limits);
+        if !matches!(result, Frame::Incomplete(_)) {
+            *self = Scan::default();
         }
-        match literal_length(&bytes[at..line_end]) {
-            None => return Frame::Complete(line_end),
-            Some(length) => {
-                at = match line_end.checked_add(length) {
-                    Some(next) if next <= limit => next,
-                    _ => return Frame::TooLong,
-                };
-                if bytes.len() < at {
-                    return Frame::Incomplete(at);
+        result
+    }
+
+    fn resume(&mut self, bytes: &[u8], limits: Limits) -> Frame {
+        let (mut at, mut from) = (self.line, self.searched.max(self.line));
+        if bytes.len() < at {
+            // Still inside a literal.
+            return Frame::Incomplete(at);
+        }
+        loop {
+            let Some(newline) = memchr::memchr(b'\n', bytes.get(from..).unwrap_or_default()) else {
+                if bytes.len().saturating_sub(at) > limits.line {
+                    return Frame::LineTooLong;
                 }
+                if bytes.len() > limits.message {
+                    return Frame::TooLong;
+                }
+                (self.line, self.searched) = (at, bytes.len());
+                return Frame::Incomplete(bytes.len() + 1);
+            };
+            let line_end = from + newline + 1;
+            if line_end - at > limits.line {
+                return Frame::LineTooLong;
+            }
+            if line_end > limits.message {
+                return Frame::TooLong;
+            }
+            let Some(length) = literal_length(&bytes[at..line_end]) else {
+                return Frame::Complete(line_end);
+            };
+            at = match line_end.checked_add(length) {
+                Some(next) if next <= limits.message => next,
+                _ => return Frame::TooLong,
+            };
+            from = at;
+            if bytes.len() < at {
+                (self.line, self.searched) = (at, at);
+                return Frame::Incomplete(at);
             }
         }
     }
+}
+
+/// Finds where the message at the start of `bytes` ends, given that it (and
+/// each of its lines) may be at most `limit` bytes long; a fresh [`Scan`].
+pub fn frame(bytes: &[u8], limit: usize) -> Frame {
+    Scan::default().frame(
+        bytes,
+        Limits {
+            message: limit,
+            line: limit,
+        },
+    )
 }
 
 /// The length announced by a line ending in `{n}` or `{n+}` (and CRLF, or a
@@ -197,12 +255,13 @@ impl Lifted {
 }
 
 impl Decoder {
-    /// A decoder refusing messages over `limit` bytes.
-    pub fn new(limit: u32) -> Self {
+    /// A decoder refusing messages and lines over `limits`.
+    pub fn new(limits: Limits) -> Self {
         Self {
             buffer: Vec::new(),
             start: 0,
-            limit,
+            limits,
+            scan: Scan::default(),
         }
     }
 
@@ -252,12 +311,19 @@ impl Decoder {
     /// Reads until one whole message is buffered; returns where it ends.
     fn fill(&mut self, link: &mut Link) -> Result<usize> {
         loop {
-            match frame(&self.buffer[self.start..], self.limit) {
+            match self.scan.frame(&self.buffer[self.start..], self.limits) {
                 Frame::Complete(length) => return Ok(self.start + length),
                 Frame::TooLong => {
                     return Err(Error::ProtocolViolation(format!(
-                        "a response exceeds the limit of {} bytes",
-                        self.limit
+                        "a response exceeds the limit of {} for one response",
+                        size(self.limits.message)
+                    )));
+                }
+                Frame::LineTooLong => {
+                    return Err(Error::ProtocolViolation(format!(
+                        "a response line exceeds the limit of {} for one line without \
+                         ending (the server sent no line end)",
+                        size(self.limits.line)
                     )));
                 }
                 Frame::Incomplete(needed) => {
@@ -295,6 +361,16 @@ impl Decoder {
             self.buffer.drain(..self.start);
             self.start = 0;
         }
+    }
+}
+
+/// A byte count for a person: `16 MiB`, `900 bytes`.
+fn size(bytes: usize) -> String {
+    const MIB: usize = 1 << 20;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 
@@ -395,7 +471,11 @@ mod tests {
             Frame::TooLong
         );
         assert_eq!(frame(b"* 1 FETCH (BODY[] {990}\r\n", 1000), Frame::TooLong);
-        assert_eq!(frame(&[b'x'; 1001], 1000), Frame::TooLong);
+        let limits = Limits {
+            message: 1000,
+            line: 2000,
+        };
+        assert_eq!(Scan::default().frame(&[b'x'; 1001], limits), Frame::TooLong);
         assert_eq!(
             frame(b"* 1 FETCH (BODY[] {900}\r\n", 1000),
             Frame::Incomplete(925)
@@ -403,12 +483,65 @@ mod tests {
     }
 
     #[test]
+    fn a_line_that_never_ends_is_refused_at_the_line_limit() {
+        let limits = Limits {
+            message: 1 << 20,
+            line: 100,
+        };
+        let mut scan = Scan::default();
+        assert_eq!(scan.frame(&[b'x'; 100], limits), Frame::Incomplete(101));
+        assert_eq!(scan.frame(&[b'x'; 101], limits), Frame::LineTooLong);
+        assert_eq!(scan, Scan::default(), "a refusal resets the scan");
+        // A literal is not a line: only the lines around it count.
+        let long_literal = [
+            &b"* 1 FETCH (BODY[] {150}\r\n"[..],
+            &[b'y'; 150],
+            b" UID 1)\r\n",
+        ]
+        .concat();
+        assert_eq!(
+            Scan::default().frame(&long_literal, limits),
+            Frame::Complete(long_literal.len())
+        );
+        let long_tail = [&long_literal[..long_literal.len() - 2], &[b'z'; 100]].concat();
+        assert_eq!(
+            Scan::default().frame(&long_tail, limits),
+            Frame::LineTooLong
+        );
+    }
+
+    #[test]
+    fn framing_resumes_where_it_stopped() {
+        // Fed a byte at a time, as a trickling server sends it: the search
+        // only ever moves forward, so every byte is looked at once.
+        let m = b"* 1 FETCH (BODY[] {5}\r\nab\r\nc UID 1)\r\nC1 OK\r\n";
+        let limits = Limits {
+            message: 100,
+            line: 100,
+        };
+        let mut scan = Scan::default();
+        let mut searched = 0;
+        for n in 0..37 {
+            let framed = scan.frame(&m[..n], limits);
+            assert!(matches!(framed, Frame::Incomplete(_)), "{n}: {framed:?}");
+            assert!(scan.searched >= searched, "{n}: the search went back");
+            searched = scan.searched;
+        }
+        assert_eq!(scan.frame(&m[..37], limits), Frame::Complete(37));
+        assert_eq!(scan, Scan::default(), "the next message starts afresh");
+        assert_eq!(frame(&m[..25], 100), Frame::Incomplete(28));
+    }
+
+    #[test]
     fn room_for_a_literal_is_made_once_and_exactly() {
-        let mut decoder = Decoder::new(u32::MAX);
+        let mut decoder = Decoder::new(Limits {
+            message: usize::MAX,
+            line: usize::MAX,
+        });
         decoder
             .buffer
             .extend_from_slice(b"* 1 FETCH (BODY[] {20000000}\r\n");
-        let Frame::Incomplete(needed) = frame(&decoder.buffer, u32::MAX) else {
+        let Frame::Incomplete(needed) = frame(&decoder.buffer, usize::MAX) else {
             panic!("the literal is not here yet");
         };
         decoder.make_room(needed);

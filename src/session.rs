@@ -23,14 +23,18 @@ use imap_codec::{AuthenticateDataCodec, CommandCodec};
 
 use crate::bindings::cfimap::imap::types::{ConnectOptions, Credentials, Security};
 use crate::error::{self, Error, Result};
-use crate::responses::{Decoder, code_name};
+use crate::responses::{Decoder, Limits, code_name};
 use crate::transport::Link;
 
 /// The tag's default `timeout`, in seconds.
 const DEFAULT_TIMEOUT_S: u32 = 60;
-/// Largest single server message accepted (a FETCH with a whole message
-/// counts as one).
-const MAX_RESPONSE_BYTES: u32 = 256 * 1024 * 1024;
+/// What the server may send at most: one message (a FETCH with a whole
+/// message counts as one), and one line of it outside literals — enough for
+/// a `SEARCH` answer of a million 10-digit UIDs.
+const LIMITS: Limits = Limits {
+    message: 256 << 20,
+    line: 16 << 20,
+};
 
 /// The server's answer to a command that completed with OK.
 #[derive(Debug, Default)]
@@ -90,7 +94,7 @@ impl Session {
         )?;
         let mut session = Session {
             link,
-            decoder: Decoder::new(MAX_RESPONSE_BYTES),
+            decoder: Decoder::new(LIMITS),
             next_tag: 1,
             capabilities: HashSet::new(),
             namespace: Namespace {

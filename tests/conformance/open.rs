@@ -564,3 +564,17 @@ fn a_connection_dropped_mid_response_fails_with_exit_3() {
         assert!(server.failures().is_empty(), "{:?}", server.failures());
     }
 }
+
+/// A greeting line that never ends (the server sends 300 MiB without a line end) is refused once
+/// it passes the line limit, before login and before TLS, in time linear in what arrived.
+#[test]
+fn a_greeting_that_never_ends_is_refused_at_the_line_limit() {
+    let server = FaultServer::start(Script::new().endless_line("* OK ", 300 << 20));
+    let out = open_at(server.port(), &["--secure", "no", "--timeout", "30"]);
+    assert_eq!(out.code, Some(6), "a protocol violation\n{out}");
+    assert!(
+        out.stderr.contains("line") && out.stderr.contains("16 MiB"),
+        "the error names the limit\n{out}"
+    );
+    assert!(!server.received_text().contains("fault-pass-1234"));
+}

@@ -1796,6 +1796,22 @@ fn a_nul_in_a_large_literal_is_a_protocol_violation() {
     }
 }
 
+/// A FETCH response whose line never ends is refused once it passes the line limit (16 MiB),
+/// not read to the response limit with a scan that restarts on every read.
+#[test]
+fn a_fetch_line_that_never_ends_is_refused_at_the_line_limit() {
+    let server = FaultServer::start(fault_script(|s| {
+        s.endless_line("* 1 FETCH (UID 1 FLAGS (", 300 << 20)
+    }));
+    let out = fault_cli(&server, "true");
+    assert_eq!(out.code, Some(6), "a protocol violation\n{out}");
+    assert!(
+        out.stderr.contains("line") && out.stderr.contains("16 MiB"),
+        "the error names the limit\n{out}"
+    );
+    assert!(out.stdout.trim().is_empty(), "no rows\n{out}");
+}
+
 #[test]
 fn stoponerror_with_a_fetch_refused_by_the_server() {
     let server = FaultServer::start(fault_script(|s| {

@@ -60,6 +60,14 @@ pub enum Step {
         /// Announced and sent length.
         size: u64,
     },
+    /// Send `prefix`, then `size` bytes of `x` and never a line end (streamed). If the client
+    /// goes away meanwhile, the script ends there without a failure.
+    EndlessLine {
+        /// Text the line starts with, e.g. `* OK ` for a greeting.
+        prefix: Vec<u8>,
+        /// How many bytes follow it.
+        size: u64,
+    },
     /// Close the connection now (without reading further).
     Close,
 }
@@ -132,6 +140,15 @@ impl Script {
     /// Sends `prefix{size}` CRLF and `size` bytes; e.g. `huge_literal("* 1 FETCH (BODY[] ", 1 << 30)`.
     pub fn huge_literal(self, prefix: &str, size: u64) -> Script {
         self.step(Step::HugeLiteral {
+            prefix: prefix.as_bytes().to_vec(),
+            size,
+        })
+    }
+
+    /// Sends `prefix` and then `size` bytes without a line end; e.g.
+    /// `endless_line("* OK ", 300 << 20)` for a greeting that never ends.
+    pub fn endless_line(self, prefix: &str, size: u64) -> Script {
+        self.step(Step::EndlessLine {
             prefix: prefix.as_bytes().to_vec(),
             size,
         })
@@ -427,15 +444,17 @@ impl Conn {
                     head.extend_from_slice(format!("{{{size}}}\r\n").as_bytes());
                     self.write(&head)
                         .map_err(|e| format!("step {i}: send: {e}"))?;
-                    let chunk = vec![b'x'; 64 * 1024];
-                    let mut left = *size;
-                    while left > 0 {
-                        let n = left.min(chunk.len() as u64) as usize;
-                        if self.write(&chunk[..n]).is_err() || self.stopping() {
-                            // The client refused the literal and closed: expected.
-                            return Ok(());
-                        }
-                        left -= n as u64;
+                    if !self.stream_bytes(*size) {
+                        // The client refused the literal and closed: expected.
+                        return Ok(());
+                    }
+                }
+                Step::EndlessLine { prefix, size } => {
+                    self.write(prefix)
+                        .map_err(|e| format!("step {i}: send: {e}"))?;
+                    if !self.stream_bytes(*size) {
+                        // The client gave up on the line and closed: expected.
+                        return Ok(());
                     }
                 }
                 Step::Close => {
@@ -445,6 +464,20 @@ impl Conn {
             }
         }
         Ok(())
+    }
+
+    /// Sends `size` bytes of `x`; `false` when the client went away first.
+    fn stream_bytes(&mut self, size: u64) -> bool {
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(chunk.len() as u64) as usize;
+            if self.write(&chunk[..n]).is_err() || self.stopping() {
+                return false;
+            }
+            left -= n as u64;
+        }
+        true
     }
 
     fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
