@@ -2,9 +2,9 @@
 //! `include_bytes!`.
 //!
 //! - `CFIMAP_COMPONENT=<path>`: that file is the component (the Makefile
-//!   passes the one it has just built). It must be newer than every guest
-//!   source in this checkout, or the build fails: a stale component is
-//!   never embedded silently.
+//!   passes the one it has just built). It must be newer than every source
+//!   its build read (the dep-info file `cfimap.d` beside it lists them), or
+//!   the build fails: a stale component is never embedded silently.
 //! - otherwise this script builds the guest crate itself (`cargo build
 //!   --release -p cfimap --target wasm32-wasip2`) into a target directory of
 //!   its own under `OUT_DIR` — inside whatever target directory the outer
@@ -33,9 +33,10 @@ const GUEST_SOURCES: &[&str] = &[
     ".cargo/config.toml",
 ];
 
-/// The sources whose every change makes Cargo write a new component: a
-/// prebuilt component older than them is stale. (The manifest and lock file
-/// also change for the host's sake, without a new component.)
+/// Where the sources are when a prebuilt component has no dep-info file
+/// beside it: every change under them makes Cargo write a new component, so
+/// a component older than them is stale. (The manifest and lock file also
+/// change for the host's sake, without a new component.)
 const ALWAYS_REBUILT: &[&str] = &["src", "wit"];
 
 fn main() -> ExitCode {
@@ -65,8 +66,12 @@ fn run() -> Result<(), String> {
 
     let component = match std::env::var_os("CFIMAP_COMPONENT").filter(|v| !v.is_empty()) {
         Some(path) => {
-            let rebuilt: Vec<PathBuf> = ALWAYS_REBUILT.iter().map(|s| guest.join(s)).collect();
-            prebuilt(PathBuf::from(path), &rebuilt)?
+            let path = PathBuf::from(path);
+            // The sources the compiler read, from the build's dep-info file;
+            // without one, everything under the always-rebuilt folders.
+            let rebuilt = dep_info(&path.with_extension("d"))
+                .unwrap_or_else(|| ALWAYS_REBUILT.iter().map(|s| guest.join(s)).collect());
+            prebuilt(path, &rebuilt)?
         }
         None => build_guest(&guest, &env_path("OUT_DIR")?)?,
     };
@@ -145,7 +150,13 @@ fn build_guest(guest: &Path, out_dir: &Path) -> Result<PathBuf, String> {
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .env_remove("RUSTC_WRAPPER")
         .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET");
+        .env_remove("CARGO_BUILD_TARGET")
+        // A build directory of its own too: sharing the outer build's would
+        // wait forever on the lock the outer build holds.
+        .env("CARGO_BUILD_BUILD_DIR", target_dir.join("build"))
+        // Cargo reads this script's stdout for directives: the nested
+        // build's output goes to stderr.
+        .stdout(std::process::Stdio::from(std::io::stderr()));
     let status = command
         .status()
         .map_err(|e| format!("cannot run cargo to build the cfimap guest: {e}"))?;
@@ -166,6 +177,35 @@ fn build_guest(guest: &Path, out_dir: &Path) -> Result<PathBuf, String> {
         ));
     }
     Ok(component)
+}
+
+/// The files a dep-info file (`target: dep dep …`, spaces escaped as `\ `)
+/// lists, or `None` when it cannot be read.
+fn dep_info(path: &Path) -> Option<Vec<PathBuf>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let first = text.lines().find(|l| !l.trim().is_empty())?;
+    let (_, deps) = first.split_once(": ")?;
+    let mut files = Vec::new();
+    let mut current = String::new();
+    let mut chars = deps.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&' ') => {
+                current.push(' ');
+                chars.next();
+            }
+            ' ' => {
+                if !current.is_empty() {
+                    files.push(PathBuf::from(std::mem::take(&mut current)));
+                }
+            }
+            c => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        files.push(PathBuf::from(current));
+    }
+    Some(files)
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {

@@ -213,7 +213,7 @@ impl Saver {
     }
 
     /// Writes `content` as `name`; `None` when the name exists and may not
-    /// be replaced.
+    /// be replaced (found at `create` or at `finish`).
     fn write(&self, name: &str, replace: bool, content: &Content<'_>) -> Result<Option<String>> {
         let Some(mut file) = self.create(name, replace)? else {
             return Ok(None);
@@ -231,7 +231,13 @@ impl Saver {
             io::Write::write_all(&mut raw, content.body).map_err(|e| self.failed(name, &e))?;
             file = raw;
         }
-        file.0.finish().map(Some).map_err(|e| self.refused(name, e))
+        match file.0.finish() {
+            Ok(path) => Ok(Some(path)),
+            // Without replacing, the name is claimed only at `finish`: taken
+            // meanwhile, the next name is tried.
+            Err(SinkError::Exists) if !replace => Ok(None),
+            Err(e) => Err(self.refused(name, e)),
+        }
     }
 
     fn create(&self, name: &str, replace: bool) -> Result<Option<SinkWriter>> {
@@ -317,7 +323,7 @@ pub fn sanitize(name: &str, n: usize) -> String {
     let cleaned: String = last
         .chars()
         .map(|c| match c {
-            c if c.is_control() => '_',
+            c if c.is_control() || is_bidi_control(c) => '_',
             '<' | '>' | ':' | '"' | '|' | '?' | '*' => '_',
             c => c,
         })
@@ -336,6 +342,13 @@ pub fn sanitize(name: &str, n: usize) -> String {
         cut -= 1;
     }
     format!("{}{ext}", &stem[..cut.min(stem.len())])
+}
+
+/// Characters that reorder the text around them (Unicode bidirectional
+/// controls): in a file name they make `invoice\u{202e}fdp.exe` show as
+/// `invoiceexe.pdf`.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `("name", ".ext")`; no extension for dotfiles or names without a dot.
@@ -397,6 +410,7 @@ mod tests {
         assert_eq!(sanitize("a\0b\r\n.txt", 1), "a_b__.txt");
         assert_eq!(sanitize("  .hidden ", 1), "hidden");
         assert_eq!(sanitize("", 3), "attachment3");
+        assert_eq!(sanitize("invoice\u{202e}fdp.exe", 1), "invoice_fdp.exe");
     }
 
     #[test]

@@ -5,23 +5,29 @@
 //! action); this module decides whether the directory is allowed, checks
 //! the name again, and writes the file so that nothing else is touched:
 //!
-//! - a file that must not replace anything is created with `O_EXCL` (and
-//!   `O_NOFOLLOW`): an existing file, directory or symbolic link of that
-//!   name makes the create fail, so no check is separated from the create;
-//! - a file that replaces (the tag's default) is written to a fresh
-//!   temporary file beside it, created the same exclusive way, and renamed
-//!   over the name at `finish`. A rename replaces a symbolic link itself,
-//!   never the file it points to, and readers never see half a file;
-//! - a file dropped before `finish` is removed.
+//! - the directory is opened once, as a handle (cap-std's `Dir`), below the
+//!   allowed root it was checked against: every later step — creating
+//!   missing directories, the file, the rename — resolves names beneath that
+//!   handle, so no symbolic link, whenever it is swapped in, leads out;
+//! - every file is first written to a temporary file of its own, created
+//!   exclusively (`O_EXCL`) beside its name, so nothing half-written ever
+//!   stands under the name;
+//! - `finish` publishes it: replacing renames it over the name (a rename
+//!   replaces a symbolic link there, never the file it points to); not
+//!   replacing links it to the name, which fails with `exists` when anything
+//!   — file, directory or link — is there, with no gap between the check and
+//!   the create;
+//! - a file dropped before `finish` removes only its own temporary file.
 //!
-//! A name is a single path component: no separator, no NUL, not `.` or `..`,
-//! so a file can only land in the directory the policy allowed.
+//! A name is one plain path component: no separator, no NUL, not `.` or
+//! `..` (on Windows no `:` either).
 
-use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, File, OpenOptions};
 use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use crate::bindings::attachments as wit;
@@ -30,9 +36,9 @@ use crate::bindings::attachments as wit;
 /// `attachmentpath`).
 ///
 /// A directory is compared as an absolute path (relative paths are taken
-/// from the process's working directory), after it is created if missing
-/// and with symbolic links resolved, so a link inside an allowed directory
-/// cannot lead out of it. The default allows none.
+/// from the process's working directory, `..` folded away). Below an
+/// allowed root it is then opened through the root's handle, so a symbolic
+/// link inside the root cannot lead out of it. The default allows none.
 ///
 /// ```
 /// use cfimap_host::AttachmentPolicy;
@@ -71,7 +77,7 @@ impl AttachmentPolicy {
     /// Adds `root` and every directory below it.
     #[must_use]
     pub fn and_within(self, root: impl Into<PathBuf>) -> Self {
-        let root = absolute(&root.into());
+        let root = normalized(&root.into());
         match self.rule {
             Rule::Anywhere => self,
             Rule::Nothing => Self {
@@ -94,61 +100,84 @@ impl AttachmentPolicy {
         }
     }
 
-    /// Whether `dir` is allowed, judged on its path alone (no `..`, inside
-    /// an allowed root). [`AttachmentPolicy`] checks the resolved path too
-    /// before anything is written.
+    /// Whether `dir` is allowed, judged on its path (absolute, `..` folded
+    /// away). Opening it then goes through the root's handle, which no
+    /// symbolic link leads out of.
     pub fn allows_path(&self, dir: &Path) -> bool {
         match &self.rule {
             Rule::Nothing => false,
             Rule::Anywhere => true,
             Rule::Within(roots) => {
-                let dir = absolute(dir);
-                !dir.components().any(|c| c == Component::ParentDir)
-                    && roots.iter().any(|root| dir.starts_with(root))
+                let dir = normalized(dir);
+                roots.iter().any(|root| dir.starts_with(root))
             }
         }
     }
 
-    /// The checks of `create`: the path, then (once it exists) where it
-    /// really is. Returns the directory to write into.
-    fn admit(&self, directory: &str) -> Result<PathBuf, wit::SinkError> {
-        let dir = Path::new(directory);
+    /// The directory `directory` names, checked and opened (created if
+    /// missing): below an allowed root, through the root's handle.
+    fn open(&self, directory: &str) -> Result<Dir, wit::SinkError> {
         if directory.trim().is_empty() || directory.contains('\0') {
             return Err(wit::SinkError::Denied(format!(
                 "{directory:?} is not a directory path"
             )));
         }
-        if !self.allows_path(dir) {
-            return Err(wit::SinkError::Denied(format!(
+        let wanted = normalized(Path::new(directory));
+        let denied = || {
+            wit::SinkError::Denied(format!(
                 "{} is not a directory this host lets the component write to",
-                dir.display()
-            )));
-        }
-        std::fs::create_dir_all(dir)
-            .map_err(|e| wit::SinkError::Io(format!("cannot create {}: {e}", dir.display())))?;
-        if let Rule::Within(roots) = &self.rule {
-            let real = dir
-                .canonicalize()
-                .map_err(|e| wit::SinkError::Io(format!("{}: {e}", dir.display())))?;
-            let inside = roots
-                .iter()
-                .any(|root| root.canonicalize().is_ok_and(|root| real.starts_with(root)));
-            if !inside {
-                return Err(wit::SinkError::Denied(format!(
-                    "{} leads to {}, outside the directories this host allows",
-                    dir.display(),
-                    real.display()
-                )));
+                wanted.display()
+            ))
+        };
+        let failed = |e: io::Error| match e.kind() {
+            // cap-std's word for a path that led out of the handle's tree.
+            io::ErrorKind::PermissionDenied => wit::SinkError::Denied(format!(
+                "{}: {e} (outside the directories this host allows?)",
+                wanted.display()
+            )),
+            _ => wit::SinkError::Io(format!("{}: {e}", wanted.display())),
+        };
+        match &self.rule {
+            Rule::Nothing => Err(denied()),
+            Rule::Anywhere => {
+                std::fs::create_dir_all(&wanted).map_err(failed)?;
+                Dir::open_ambient_dir(&wanted, ambient_authority()).map_err(failed)
+            }
+            Rule::Within(roots) => {
+                let root = roots
+                    .iter()
+                    .find(|root| wanted.starts_with(root))
+                    .ok_or_else(denied)?;
+                // The root itself is the host's own choice: made as given.
+                std::fs::create_dir_all(root).map_err(failed)?;
+                let root_dir = Dir::open_ambient_dir(root, ambient_authority()).map_err(failed)?;
+                let below = wanted.strip_prefix(root).map_err(|_| denied())?;
+                if below.as_os_str().is_empty() {
+                    return Ok(root_dir);
+                }
+                root_dir.create_dir_all(below).map_err(failed)?;
+                root_dir.open_dir(below).map_err(failed)
             }
         }
-        Ok(dir.to_path_buf())
     }
 }
 
-/// `path` made absolute against the working directory, without touching the
-/// file system.
-fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+/// `path` made absolute against the working directory, with `.` and `..`
+/// folded away as text (without touching the file system: links are the
+/// directory handles' business).
+fn normalized(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// What every attachment file of one runtime shares.
@@ -177,57 +206,67 @@ impl HasData for HasSink {
 /// One attachment file being written: the host's representation of the WIT
 /// resource `file`.
 pub struct SinkFile {
-    /// The open file: the final one, or the temporary one that replaces it.
+    /// The directory, opened once.
+    dir: Dir,
+    /// The open temporary file; `None` once finished.
     file: Option<File>,
-    /// Where the file ends up.
-    path: PathBuf,
-    /// The temporary file renamed over `path` at `finish`, when replacing.
-    temporary: Option<PathBuf>,
+    /// The file's name in `dir`.
+    name: String,
+    /// The temporary file's name in `dir`, created by this sink.
+    temporary: String,
+    /// Replace what is at `name` (rename), or fail if anything is (link).
+    replace: bool,
+    /// The path reported to the caller: the directory as given, and `name`.
+    shown: PathBuf,
     finished: bool,
 }
 
 impl SinkFile {
-    /// The file actually being written.
-    fn written_path(&self) -> &Path {
-        self.temporary.as_deref().unwrap_or(&self.path)
+    fn io_error(&self, e: &io::Error) -> wit::SinkError {
+        wit::SinkError::Io(format!("{}: {e}", self.shown.display()))
     }
 
-    fn io_error(&self, e: &io::Error) -> wit::SinkError {
-        wit::SinkError::Io(format!("{}: {e}", self.path.display()))
+    /// Publishes the written temporary file under its name.
+    fn publish(&mut self) -> Result<(), wit::SinkError> {
+        if self.replace {
+            return self
+                .dir
+                .rename(&self.temporary, &self.dir, &self.name)
+                .map_err(|e| self.io_error(&e));
+        }
+        match self.dir.hard_link(&self.temporary, &self.dir, &self.name) {
+            Ok(()) => {
+                // The name holds the file now; the temporary name goes.
+                let _ = self.dir.remove_file(&self.temporary);
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(wit::SinkError::Exists),
+            Err(e) => Err(self.io_error(&e)),
+        }
     }
 }
 
 impl Drop for SinkFile {
     fn drop(&mut self) {
         if !self.finished {
-            // Unfinished: nothing of it stays (the file was created by this
-            // sink, exclusively, so it is ours to remove).
+            // Unfinished (or refused at `finish`): its temporary file goes.
+            // The name itself was never touched.
             self.file = None;
-            let _ = std::fs::remove_file(self.written_path());
+            let _ = self.dir.remove_file(&self.temporary);
         }
     }
-}
-
-/// Creates `path` exclusively, never through a symbolic link.
-fn create_new(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW);
-    }
-    options.open(path)
 }
 
 /// A name that is one plain path component.
 fn check_name(name: &str) -> Result<(), wit::SinkError> {
     let bad = |why: &str| Err(wit::SinkError::InvalidName(format!("{name:?} {why}")));
-    if name.is_empty() || name == "." || name == ".." {
-        return bad("is not a file name");
+    if name.contains(['/', '\\', '\0']) || (cfg!(windows) && name.contains(':')) {
+        return bad("contains a path separator, a drive or stream separator, or NUL");
     }
-    if name.contains(['/', '\\', '\0']) {
-        return bad("contains a path separator or NUL");
+    let mut components = Path::new(name).components();
+    match (components.next(), components.next()) {
+        (Some(Component::Normal(one)), None) if one == name => {}
+        _ => return bad("is not a file name"),
     }
     if name.len() > 255 {
         return bad("is longer than 255 bytes");
@@ -246,37 +285,30 @@ impl SinkView<'_> {
         replace: bool,
     ) -> Result<SinkFile, wit::SinkError> {
         check_name(name)?;
-        let dir = self.ctx.policy.admit(directory)?;
-        let path = dir.join(name);
-        if !replace {
-            return match create_new(&path) {
-                Ok(file) => Ok(SinkFile {
-                    file: Some(file),
-                    path,
-                    temporary: None,
-                    finished: false,
-                }),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(wit::SinkError::Exists),
-                Err(e) => Err(wit::SinkError::Io(format!("{}: {e}", path.display()))),
-            };
-        }
-        // A dot file beside the target: on the same file system, so the
-        // rename at `finish` is atomic.
+        let dir = self.ctx.policy.open(directory)?;
+        let shown = Path::new(directory).join(name);
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        // A dot file beside the name: on the same file system, so the
+        // rename or link at `finish` is atomic.
         loop {
             let n = TEMPORARY.fetch_add(1, Ordering::Relaxed);
-            let temporary = dir.join(format!(".{name}.{}-{n}.part", std::process::id()));
-            match create_new(&temporary) {
+            let temporary = format!(".{name}.{}-{n}.part", std::process::id());
+            match dir.open_with(&temporary, &options) {
                 Ok(file) => {
                     return Ok(SinkFile {
+                        dir,
                         file: Some(file),
-                        path,
-                        temporary: Some(temporary),
+                        name: name.to_owned(),
+                        temporary,
+                        replace,
+                        shown,
                         finished: false,
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => {
-                    return Err(wit::SinkError::Io(format!("{}: {e}", temporary.display())));
+                    return Err(wit::SinkError::Io(format!("{}: {e}", shown.display())));
                 }
             }
         }
@@ -294,7 +326,7 @@ impl wit::HostFile for SinkView<'_> {
         let Some(mut file) = sink.file.take() else {
             return Ok(Err(wit::SinkError::Io(format!(
                 "{} is already finished",
-                sink.path.display()
+                sink.shown.display()
             ))));
         };
         let (file, written) = if on_current_thread {
@@ -316,23 +348,23 @@ impl wit::HostFile for SinkView<'_> {
         file: Resource<SinkFile>,
     ) -> wasmtime::Result<Result<String, wit::SinkError>> {
         let sink = self.table.get_mut(&file)?;
-        let Some(mut file) = sink.file.take() else {
+        let Some(file) = sink.file.take() else {
             return Ok(Err(wit::SinkError::Io(format!(
                 "{} is already finished",
-                sink.path.display()
+                sink.shown.display()
             ))));
         };
-        if let Err(e) = file.flush() {
+        // On disk before it gets the name: a crash must not leave an empty
+        // file where the old one was.
+        if let Err(e) = file.sync_all() {
             return Ok(Err(sink.io_error(&e)));
         }
         drop(file);
-        if let Some(temporary) = &sink.temporary
-            && let Err(e) = std::fs::rename(temporary, &sink.path)
-        {
-            return Ok(Err(sink.io_error(&e)));
+        if let Err(e) = sink.publish() {
+            return Ok(Err(e));
         }
         sink.finished = true;
-        Ok(Ok(sink.path.to_string_lossy().into_owned()))
+        Ok(Ok(sink.shown.to_string_lossy().into_owned()))
     }
 
     async fn drop(&mut self, file: Resource<SinkFile>) -> wasmtime::Result<()> {
@@ -381,6 +413,7 @@ mod tests {
         assert!(p.allows_path(Path::new("/srv/files/a/b")));
         assert!(!p.allows_path(Path::new("/srv/filesx")));
         assert!(!p.allows_path(Path::new("/srv/files/../x")));
+        assert!(p.allows_path(Path::new("/srv/other/../files/a")));
         assert!(AttachmentPolicy::anywhere().allows_path(Path::new("/x")));
         assert!(!AttachmentPolicy::deny_all().allows_path(Path::new("/x")));
     }
@@ -393,10 +426,16 @@ mod tests {
         #[cfg(unix)]
         std::os::unix::fs::symlink(outside.path(), &link).expect("symlink");
         let policy = AttachmentPolicy::within(root.path());
-        let link = link.to_string_lossy().into_owned();
-        assert!(matches!(
-            policy.admit(&link),
-            Err(wit::SinkError::Denied(_))
-        ));
+        let below = link.join("new");
+        let below = below.to_string_lossy().into_owned();
+        assert!(
+            matches!(policy.open(&below), Err(wit::SinkError::Denied(_))),
+            "{:?}",
+            policy.open(&below).err()
+        );
+        assert!(
+            !outside.path().join("new").exists(),
+            "nothing was created outside the root"
+        );
     }
 }

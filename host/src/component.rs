@@ -47,6 +47,9 @@ pub enum CompileCache {
 pub(crate) fn engine() -> Result<Engine, Error> {
     let mut config = Config::new();
     config.wasm_component_model(true);
+    // Compiled code checks the epoch, so a component that computes can be
+    // interrupted (the runtime's deadline).
+    config.epoch_interruption(true);
     // For `perf record`: `CFIMAP_PROFILE=perfmap` names the guest's compiled
     // functions in /tmp/perf-PID.map (the cache key covers this setting).
     if std::env::var_os("CFIMAP_PROFILE").is_some_and(|v| v == "perfmap") {

@@ -15,7 +15,8 @@ pub use wit::{CommandStatus, ResponseCode};
 #[non_exhaustive]
 pub enum Error {
     /// An attribute has a wrong or missing value; nothing was sent to the
-    /// server.
+    /// server. For `attachmentpath` also: a file could not be written there
+    /// (after the messages were read).
     #[error("invalid {attribute}: {reason}")]
     InvalidArgument {
         /// The tag's name of the attribute, e.g. `folder` or `cafile`.
@@ -23,7 +24,8 @@ pub enum Error {
         /// What is wrong with its value.
         reason: String,
     },
-    /// The host's policy does not allow this server.
+    /// The host's policy does not allow this server, or the attachment
+    /// policy this `attachmentpath`.
     #[error("denied by policy: {0}")]
     DeniedByPolicy(String),
     /// The server could not be reached (name resolution, TCP connect).
@@ -84,11 +86,16 @@ pub enum Error {
     /// component reports it to hosts that can.)
     #[error("busy: {0}")]
     Busy(String),
+    /// A resource limit of the runtime was hit — the component's memory
+    /// limit, usually because a server sent more than a client can hold. The
+    /// session is over.
+    #[error("limit exceeded: {0}")]
+    LimitExceeded(String),
     /// The component could not be loaded or compiled.
     #[error("cannot load the cfimap component: {0}")]
     Load(String),
-    /// The component trapped (a bug in it, or a resource limit such as the
-    /// memory limit was hit). Its session is unusable afterwards.
+    /// The component trapped (a bug in it). Its session is unusable
+    /// afterwards.
     #[error("the cfimap component failed: {0}")]
     Trap(String),
     /// Any other failure of the host.

@@ -17,13 +17,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{Linker, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Engine, ResourceLimiter, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::attachments::{AttachmentPolicy, HasSink, SinkCtx, SinkView};
 use crate::bindings::{Cfimap, CfimapPre};
 use crate::component::{self, CompileCache};
-use crate::session::{ConnectOptions, Session};
+use crate::session::{ConnectOptions, Overdue, Session, within};
 use crate::transport::{HasTransport, TransportCtx, TransportView};
 use crate::{Error, Policy, tls};
 
@@ -50,12 +50,19 @@ pub struct RuntimeOptions {
     /// built-in Mozilla roots (`webpki-roots`). TLS is always verified.
     pub extra_ca: Option<PathBuf>,
     /// The most linear memory one session's component may use, in bytes
-    /// (default 512 MiB). Going over it traps the component
-    /// ([`Error::Trap`]).
+    /// (default 512 MiB). Going over it ends the session with
+    /// [`Error::LimitExceeded`].
     pub memory_limit: usize,
     /// The longest any single network wait may take, whatever timeout the
     /// caller asks for (default 10 minutes).
     pub max_timeout: Duration,
+    /// The longest one call into the component may take — an action, `open`
+    /// included, or one [`RowReader::next`](crate::RowReader::next) — however
+    /// the server trickles its bytes and however long the component
+    /// computes (default one hour; `None`: no limit). A call past it fails
+    /// with [`Error::Timeout`] within a fraction of a second, and its session
+    /// is over.
+    pub deadline: Option<Duration>,
     /// Where the compiled component is cached (default: the user's cache
     /// directory).
     pub compile_cache: CompileCache,
@@ -63,8 +70,9 @@ pub struct RuntimeOptions {
     /// off). The component never writes secrets there, but keep it off in
     /// servers.
     pub guest_stderr: bool,
-    /// Whether attachment files are written on the thread that runs the
-    /// component instead of tokio's blocking pool (default off). Handing every open and write to another thread and back cost
+    /// Whether attachment bytes are written on the thread that runs the
+    /// component instead of tokio's blocking pool (default off). Opening,
+    /// renaming and removing files always run on the component's thread. Handing every open and write to another thread and back cost
     /// about a tenth of a getAll that saves 400 attachments; a program that
     /// runs one session on its own runtime, like the CLI, turns it on.
     /// Leave it off when one executor thread serves many sessions: a slow
@@ -91,6 +99,7 @@ impl Default for RuntimeOptions {
             extra_ca: None,
             memory_limit: 512 << 20,
             max_timeout: Duration::from_secs(600),
+            deadline: Some(Duration::from_secs(3600)),
             compile_cache: CompileCache::Default,
             guest_stderr: false,
             files_on_current_thread: false,
@@ -102,9 +111,96 @@ impl Default for RuntimeOptions {
 pub(crate) struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    memory: MemoryLimit,
     transport: Arc<TransportCtx>,
     sink: Arc<SinkCtx>,
+}
+
+impl HostState {
+    /// The error for a trap of this store's component: the memory limit
+    /// when that is what stopped it, else the trap itself.
+    pub(crate) fn trap_error(&self, trap: &wasmtime::Error) -> Error {
+        if self.memory.exceeded {
+            Error::LimitExceeded(format!(
+                "the component needed more than its memory limit of {} MiB (what the \
+                 server sent did not fit)",
+                self.memory.max >> 20
+            ))
+        } else {
+            Error::trap(trap)
+        }
+    }
+}
+
+/// The memory limit of one store, remembering whether it was hit (a trap
+/// alone does not say why).
+struct MemoryLimit {
+    max: usize,
+    exceeded: bool,
+}
+
+impl ResourceLimiter for MemoryLimit {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max {
+            self.exceeded = true;
+            wasmtime::bail!("memory limit of {} bytes exceeded", self.max);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // Tables hold functions and resource handles; a component that
+        // wants millions of them is broken.
+        Ok(desired <= 1 << 20)
+    }
+}
+
+/// Advances the engine's epoch every [`TICK`] while its runtime lives, so
+/// that a component that computes yields to the executor (and can be cut
+/// off at its deadline).
+struct Ticker {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// How often the component yields to the executor.
+const TICK: Duration = Duration::from_millis(20);
+
+impl Ticker {
+    fn start(engine: &Engine) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (engine, stopped) = (engine.weak(), Arc::clone(&stop));
+        let spawned = std::thread::Builder::new()
+            .name("cfimap-epoch".into())
+            .spawn(move || {
+                while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    match engine.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "no epoch thread: deadlines apply to network waits only");
+        }
+        Self { stop }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl WasiView for HostState {
@@ -138,6 +234,7 @@ impl WasiView for HostState {
 /// ```
 pub struct Runtime {
     engine: Engine,
+    _ticker: Ticker,
     pre: CfimapPre<HostState>,
     transport: Arc<TransportCtx>,
     sink: Arc<SinkCtx>,
@@ -195,6 +292,7 @@ impl Runtime {
             on_current_thread: options.files_on_current_thread,
         });
         Ok(Self {
+            _ticker: Ticker::start(&engine),
             engine,
             pre,
             transport,
@@ -216,15 +314,23 @@ impl Runtime {
     pub async fn open(&self, options: &ConnectOptions) -> Result<Session, Error> {
         let (mut store, bindings) = self.instantiate().await?;
         let request = options.to_wit();
-        let opened = bindings
-            .cfimap_imap_client()
-            .session()
-            .call_open(&mut store, &request)
-            .await;
+        let deadline = self.options.deadline;
+        let opened = within(
+            deadline,
+            bindings
+                .cfimap_imap_client()
+                .session()
+                .call_open(&mut store, &request),
+        )
+        .await;
         match opened {
-            Ok(Ok(handle)) => Ok(Session::new(store, bindings, handle)),
-            Ok(Err(e)) => Err(e.into()),
-            Err(trap) => Err(Error::trap(&trap)),
+            Ok(Ok(Ok(handle))) => Ok(Session::new(store, bindings, handle, deadline)),
+            Ok(Ok(Err(e))) => Err(e.into()),
+            Ok(Err(trap)) => Err(store.data().trap_error(&trap)),
+            Err(Overdue(limit)) => Err(Error::Timeout(format!(
+                "opening the session took longer than its deadline of {} s",
+                limit.as_secs()
+            ))),
         }
     }
 
@@ -240,15 +346,18 @@ impl Runtime {
         let state = HostState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.options.memory_limit)
-                .trap_on_grow_failure(true)
-                .build(),
+            memory: MemoryLimit {
+                max: self.options.memory_limit,
+                exceeded: false,
+            },
             transport: Arc::clone(&self.transport),
             sink: Arc::clone(&self.sink),
         };
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limits);
+        store.limiter(|s| &mut s.memory);
+        // Yield at every tick: a computing component gives the executor a
+        // chance to cut it off at its deadline.
+        store.epoch_deadline_async_yield_and_update(1);
         let bindings = self
             .pre
             .instantiate_async(&mut store)

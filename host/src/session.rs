@@ -7,6 +7,8 @@
 //! a trap never does (later calls fail with [`Error::SessionClosed`]).
 
 use std::fmt;
+use std::future::Future;
+use std::time::Duration;
 
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
@@ -18,6 +20,28 @@ use crate::bindings::types::{
     Selection,
 };
 use crate::runtime::HostState;
+
+/// A call into the component that ran past its deadline.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Overdue(pub(crate) Duration);
+
+/// What a call into the component gave: its result, a trap, or the deadline.
+pub(crate) type Bounded<T> = Result<wasmtime::Result<T>, Overdue>;
+
+/// Runs `call` for at most `deadline`. The component yields to the executor
+/// at every epoch tick (see `Runtime`), so a component that computes is cut
+/// off as surely as one that waits for the server.
+pub(crate) async fn within<T>(
+    deadline: Option<Duration>,
+    call: impl Future<Output = wasmtime::Result<T>>,
+) -> Bounded<T> {
+    match deadline {
+        None => Ok(call.await),
+        Some(limit) => tokio::time::timeout(limit, call)
+            .await
+            .map_err(|_| Overdue(limit)),
+    }
+}
 
 /// How to prove who the user is. Its `Debug` output never shows the secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -118,6 +142,8 @@ impl ConnectOptions {
 pub struct Session {
     store: Store<HostState>,
     bindings: Cfimap,
+    /// The longest one call may take ([`crate::RuntimeOptions::deadline`]).
+    deadline: Option<Duration>,
     /// `None` once closed or broken by a trap.
     handle: Option<ResourceAny>,
     /// A dropped [`RowReader`]'s resource, released (and its read abandoned)
@@ -134,10 +160,16 @@ impl fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn new(store: Store<HostState>, bindings: Cfimap, handle: ResourceAny) -> Self {
+    pub(crate) fn new(
+        store: Store<HostState>,
+        bindings: Cfimap,
+        handle: ResourceAny,
+        deadline: Option<Duration>,
+    ) -> Self {
         Self {
             store,
             bindings,
+            deadline,
             handle: Some(handle),
             dropped_reader: None,
         }
@@ -150,22 +182,28 @@ impl Session {
             // Releasing the reader makes the component read the rest of its
             // answer; an error that breaks the connection shows in the next
             // action as `session-closed`.
-            if let Err(trap) = reader.resource_drop_async(&mut self.store).await {
-                self.handle = None;
-                return Err(Error::trap(&trap));
-            }
+            let released = within(self.deadline, reader.resource_drop_async(&mut self.store)).await;
+            self.finish(released.map(|r| r.map(Ok)))?;
         }
         Ok(handle)
     }
 
-    fn finish<T>(&mut self, result: wasmtime::Result<Result<T, wit::Error>>) -> Result<T, Error> {
+    fn finish<T>(&mut self, result: Bounded<Result<T, wit::Error>>) -> Result<T, Error> {
         match result {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(e.into()),
-            Err(trap) => {
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(Ok(Err(e))) => Err(e.into()),
+            Ok(Err(trap)) => {
                 // The instance may be in any state now: never enter it again.
                 self.handle = None;
-                Err(Error::trap(&trap))
+                Err(self.store.data().trap_error(&trap))
+            }
+            Err(Overdue(deadline)) => {
+                // Cut off in the middle of a call: the same.
+                self.handle = None;
+                Err(Error::Timeout(format!(
+                    "the action took longer than its deadline of {} s and was stopped",
+                    deadline.as_secs()
+                )))
             }
         }
     }
@@ -179,12 +217,14 @@ impl Session {
         options: &ReadOptions,
     ) -> Result<Vec<MessageRow>, Error> {
         let h = self.handle().await?;
-        let r = self
-            .bindings
-            .cfimap_imap_client()
-            .session()
-            .call_get_header_only(&mut self.store, h, folder, selection, options)
-            .await;
+        let r = within(
+            self.deadline,
+            self.bindings
+                .cfimap_imap_client()
+                .session()
+                .call_get_header_only(&mut self.store, h, folder, selection, options),
+        )
+        .await;
         self.finish(r)
     }
 
@@ -197,12 +237,17 @@ impl Session {
         options: &ReadOptions,
     ) -> Result<Vec<MessageRow>, Error> {
         let h = self.handle().await?;
-        let r = self
-            .bindings
-            .cfimap_imap_client()
-            .session()
-            .call_get_all(&mut self.store, h, folder, selection, options)
-            .await;
+        let r = within(
+            self.deadline,
+            self.bindings.cfimap_imap_client().session().call_get_all(
+                &mut self.store,
+                h,
+                folder,
+                selection,
+                options,
+            ),
+        )
+        .await;
         self.finish(r)
     }
 
@@ -233,12 +278,14 @@ impl Session {
         options: &ReadOptions,
     ) -> Result<RowReader<'_>, Error> {
         let h = self.handle().await?;
-        let r = self
-            .bindings
-            .cfimap_imap_client()
-            .session()
-            .call_begin_get_header_only(&mut self.store, h, folder, selection, options)
-            .await;
+        let r = within(
+            self.deadline,
+            self.bindings
+                .cfimap_imap_client()
+                .session()
+                .call_begin_get_header_only(&mut self.store, h, folder, selection, options),
+        )
+        .await;
         let reader = self.finish(r)?;
         Ok(RowReader {
             session: self,
@@ -255,12 +302,14 @@ impl Session {
         options: &ReadOptions,
     ) -> Result<RowReader<'_>, Error> {
         let h = self.handle().await?;
-        let r = self
-            .bindings
-            .cfimap_imap_client()
-            .session()
-            .call_begin_get_all(&mut self.store, h, folder, selection, options)
-            .await;
+        let r = within(
+            self.deadline,
+            self.bindings
+                .cfimap_imap_client()
+                .session()
+                .call_begin_get_all(&mut self.store, h, folder, selection, options),
+        )
+        .await;
         let reader = self.finish(r)?;
         Ok(RowReader {
             session: self,
@@ -277,12 +326,17 @@ impl Session {
         stoponerror: bool,
     ) -> Result<ChangeReport, Error> {
         let h = self.handle().await?;
-        let r = self
-            .bindings
-            .cfimap_imap_client()
-            .session()
-            .call_delete(&mut self.store, h, folder, selection, stoponerror)
-            .await;
+        let r = within(
+            self.deadline,
+            self.bindings.cfimap_imap_client().session().call_delete(
+                &mut self.store,
+                h,
+                folder,
+                selection,
+                stoponerror,
+            ),
+        )
+        .await;
         self.finish(r)
     }
 
@@ -294,12 +348,17 @@ impl Session {
         stoponerror: bool,
     ) -> Result<ChangeReport, Error> {
         let h = self.handle().await?;
-        let r = self
-            .bindings
-            .cfimap_imap_client()
-            .session()
-            .call_mark_read(&mut self.store, h, folder, selection, stoponerror)
-            .await;
+        let r = within(
+            self.deadline,
+            self.bindings.cfimap_imap_client().session().call_mark_read(
+                &mut self.store,
+                h,
+                folder,
+                selection,
+                stoponerror,
+            ),
+        )
+        .await;
         self.finish(r)
     }
 
@@ -313,19 +372,18 @@ impl Session {
         stoponerror: bool,
     ) -> Result<ChangeReport, Error> {
         let h = self.handle().await?;
-        let r = self
-            .bindings
-            .cfimap_imap_client()
-            .session()
-            .call_move_mail(
+        let r = within(
+            self.deadline,
+            self.bindings.cfimap_imap_client().session().call_move_mail(
                 &mut self.store,
                 h,
                 folder,
                 newfolder,
                 selection,
                 stoponerror,
-            )
-            .await;
+            ),
+        )
+        .await;
         self.finish(r)
     }
 
@@ -338,24 +396,28 @@ impl Session {
         recurse: bool,
     ) -> Result<Vec<FolderRow>, Error> {
         let h = self.handle().await?;
-        let r = self
-            .bindings
-            .cfimap_imap_client()
-            .session()
-            .call_list_all_folders(&mut self.store, h, folder, recurse)
-            .await;
+        let r = within(
+            self.deadline,
+            self.bindings
+                .cfimap_imap_client()
+                .session()
+                .call_list_all_folders(&mut self.store, h, folder, recurse),
+        )
+        .await;
         self.finish(r)
     }
 
     /// `action="createFolder"`: creates `folder` and each missing parent.
     pub async fn create_folder(&mut self, folder: &str) -> Result<FolderChange, Error> {
         let h = self.handle().await?;
-        let r = self
-            .bindings
-            .cfimap_imap_client()
-            .session()
-            .call_create_folder(&mut self.store, h, folder)
-            .await;
+        let r = within(
+            self.deadline,
+            self.bindings
+                .cfimap_imap_client()
+                .session()
+                .call_create_folder(&mut self.store, h, folder),
+        )
+        .await;
         self.finish(r)
     }
 
@@ -367,12 +429,14 @@ impl Session {
         recurse: bool,
     ) -> Result<FolderChange, Error> {
         let h = self.handle().await?;
-        let r = self
-            .bindings
-            .cfimap_imap_client()
-            .session()
-            .call_delete_folder(&mut self.store, h, folder, recurse)
-            .await;
+        let r = within(
+            self.deadline,
+            self.bindings
+                .cfimap_imap_client()
+                .session()
+                .call_delete_folder(&mut self.store, h, folder, recurse),
+        )
+        .await;
         self.finish(r)
     }
 
@@ -384,12 +448,14 @@ impl Session {
         newfolder: &str,
     ) -> Result<FolderChange, Error> {
         let h = self.handle().await?;
-        let r = self
-            .bindings
-            .cfimap_imap_client()
-            .session()
-            .call_rename_folder(&mut self.store, h, folder, newfolder)
-            .await;
+        let r = within(
+            self.deadline,
+            self.bindings
+                .cfimap_imap_client()
+                .session()
+                .call_rename_folder(&mut self.store, h, folder, newfolder),
+        )
+        .await;
         self.finish(r)
     }
 
@@ -397,21 +463,24 @@ impl Session {
     /// session resource is released whether or not LOGOUT succeeded.
     pub async fn close(mut self) -> Result<(), Error> {
         let h = self.handle().await?;
-        let r = self
-            .bindings
-            .cfimap_imap_client()
-            .session()
-            .call_close(&mut self.store, h)
-            .await;
+        let r = within(
+            self.deadline,
+            self.bindings
+                .cfimap_imap_client()
+                .session()
+                .call_close(&mut self.store, h),
+        )
+        .await;
         let closed = self.finish(r);
         // After a trap (`handle` is `None` then) the instance must not be
         // entered again, not even to drop the resource.
-        if self.handle.take().is_some()
-            && let Err(e) = h.resource_drop_async(&mut self.store).await
-        {
-            tracing::debug!(error = %e, "dropping the session resource failed");
-            closed.clone()?;
-            return Err(Error::trap(&e));
+        if self.handle.is_some() {
+            let released = within(self.deadline, h.resource_drop_async(&mut self.store)).await;
+            if let Err(e) = self.finish(released.map(|r| r.map(Ok))) {
+                tracing::debug!(error = %e, "dropping the session resource failed");
+                closed.clone()?;
+                return Err(e);
+            }
         }
         closed
     }
@@ -440,15 +509,18 @@ impl RowReader<'_> {
     pub async fn next(&mut self, max: u32) -> Result<Vec<MessageRow>, Error> {
         let reader = self.handle.ok_or(Error::SessionClosed)?;
         self.session.handle.ok_or(Error::SessionClosed)?;
-        let r = self
-            .session
-            .bindings
-            .cfimap_imap_client()
-            .row_reader()
-            .call_next(&mut self.session.store, reader, max)
-            .await;
-        if r.is_err() {
-            // A trap: the instance is not entered again, not even to drop.
+        let r = within(
+            self.session.deadline,
+            self.session
+                .bindings
+                .cfimap_imap_client()
+                .row_reader()
+                .call_next(&mut self.session.store, reader, max),
+        )
+        .await;
+        if !matches!(r, Ok(Ok(_))) {
+            // A trap or the deadline: the instance is not entered again,
+            // not even to drop.
             self.handle = None;
         }
         self.session.finish(r)

@@ -303,3 +303,51 @@ fn the_embedding_example_runs_against_dovecot() {
         assert_eq!(&std::fs::read(&path).expect("saved file"), bytes, "{name}");
     }
 }
+
+/// The runtime's limits are typed errors, not traps: a server that sends more than the
+/// component's memory can hold ends the session with `LimitExceeded`, and one that trickles
+/// inside every per-wait timeout ends it with `Timeout` at the deadline.
+#[test]
+fn the_memory_limit_and_the_deadline_are_typed_errors() {
+    let options = |port: u16| ConnectOptions {
+        port: Some(port),
+        secure: Some(Security::None),
+        timeout: Some(5),
+        ..ConnectOptions::new(
+            "127.0.0.1",
+            "joe",
+            Credentials::Password("secret-1234".into()),
+        )
+    };
+
+    // A greeting that never ends, under a memory limit smaller than the line limit.
+    let server = FaultServer::start(Script::new().endless_line("* OK ", 64 << 20));
+    let runtime = Runtime::new(RuntimeOptions {
+        memory_limit: 8 << 20,
+        ..RuntimeOptions::new(Policy::only("127.0.0.1", server.port()))
+    })
+    .expect("Runtime::new");
+    let err = block_on(runtime.open(&options(server.port()))).unwrap_err();
+    assert!(
+        matches!(&err, Error::LimitExceeded(m) if m.contains("8 MiB")),
+        "{err:?}"
+    );
+
+    let mut script = Script::new();
+    for byte in b"* OK [CAPABILITY IMAP4rev1] slow\r\n" {
+        script = script
+            .send([*byte])
+            .stall(std::time::Duration::from_millis(300));
+    }
+    let server = FaultServer::start(script);
+    let runtime = Runtime::new(RuntimeOptions {
+        deadline: Some(std::time::Duration::from_secs(1)),
+        ..RuntimeOptions::new(Policy::only("127.0.0.1", server.port()))
+    })
+    .expect("Runtime::new");
+    let err = block_on(runtime.open(&options(server.port()))).unwrap_err();
+    assert!(
+        matches!(&err, Error::Timeout(m) if m.contains("deadline")),
+        "{err:?}"
+    );
+}

@@ -578,3 +578,22 @@ fn a_greeting_that_never_ends_is_refused_at_the_line_limit() {
     );
     assert!(!server.received_text().contains("fault-pass-1234"));
 }
+
+/// A server that trickles its greeting a byte at a time, each byte inside the per-wait timeout,
+/// keeps no action alive past its deadline: exit 3, the error naming the deadline.
+#[test]
+fn a_trickling_server_is_cut_off_at_the_deadline() {
+    let mut script = Script::new();
+    for byte in b"* OK [CAPABILITY IMAP4rev1] a very slow server\r\n" {
+        script = script.send([*byte]).stall(Duration::from_millis(400));
+    }
+    let server = FaultServer::start(script);
+    let out = open_at(
+        server.port(),
+        &["--secure", "no", "--timeout", "5", "--deadline", "2"],
+    );
+    assert_eq!(out.code, Some(3), "a timeout\n{out}");
+    assert!(out.stderr.contains("deadline of 2 s"), "{out}");
+    // The greeting alone would take 20 s; the action ended at its deadline instead.
+    assert!(out.elapsed < Duration::from_secs(10), "{out}");
+}

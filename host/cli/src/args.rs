@@ -139,7 +139,8 @@ pub enum Format {
 /// Exit status: 0 success; 2 bad usage or invalid attribute; 3 connection,
 /// TLS, policy or timeout; 4 authentication failed; 5 the server refused
 /// (NO/BAD, missing or existing folder, protected folder, unsupported);
-/// 6 protocol violation by the server; 1 anything else.
+/// 6 protocol violation by the server, or more than a limit allows; 1 anything
+/// else.
 #[derive(Debug, Parser)]
 #[command(
     name = "cfimap",
@@ -202,6 +203,12 @@ pub struct Args {
     /// (default 60).
     #[arg(long, value_name = "SECONDS", value_parser = parse_positive, allow_negative_numbers = true)]
     pub timeout: Option<u32>,
+
+    /// Seconds the whole action may take, however slowly the server answers
+    /// (default 3600; 0: no limit). Beyond the tag: its timeout bounds each
+    /// wait only.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32))]
+    pub deadline: Option<u32>,
 
     /// The folder, as listAllFolders shows it (FULLNAME) or as a /-path
     /// (default INBOX for message actions).

@@ -18,7 +18,8 @@ pub enum Exit {
     /// 5: the server refused (NO/BAD, missing or existing folder, protected
     /// folder, a folder with subfolders, a missing capability).
     Refused = 5,
-    /// 6: the server violated the protocol.
+    /// 6: the server violated the protocol, or sent more than a limit
+    /// allows.
     Protocol = 6,
 }
 
@@ -39,7 +40,7 @@ impl Exit {
             | Error::FolderHasChildren(_)
             | Error::ServerRefused { .. }
             | Error::Unsupported(_) => Exit::Refused,
-            Error::ProtocolViolation(_) => Exit::Protocol,
+            Error::ProtocolViolation(_) | Error::LimitExceeded(_) => Exit::Protocol,
             _ => Exit::Internal,
         }
     }

@@ -80,6 +80,7 @@ async fn execute(plan: &Plan, format: Format, verbose: bool) -> Result<Output, E
         options.attachments = AttachmentPolicy::within(dir);
     }
     options.extra_ca = plan.cafile.clone();
+    options.deadline = plan.deadline;
     options.guest_stderr = verbose;
     // One session on a current-thread runtime: nothing else to stall.
     options.files_on_current_thread = true;

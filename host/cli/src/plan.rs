@@ -5,6 +5,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use cfimap_host::{ConnectOptions, Credentials, ReadOptions, RowWindow, Selection};
 
@@ -41,7 +42,12 @@ pub struct Plan {
     pub read: ReadOptions,
     /// `--cafile`.
     pub cafile: Option<PathBuf>,
+    /// `--deadline`: `None` for no limit.
+    pub deadline: Option<Duration>,
 }
+
+/// `--deadline` when none is given: an hour for one action.
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(3600);
 
 /// Where the password comes from when neither `--password` nor the
 /// environment has one.
@@ -134,6 +140,11 @@ pub fn plan(args: Args, prompt: &dyn PasswordPrompt) -> Result<Plan, UsageError>
             stoponerror,
         },
         cafile: args.cafile,
+        deadline: match args.deadline {
+            Some(0) => None,
+            Some(seconds) => Some(Duration::from_secs(seconds.into())),
+            None => Some(DEFAULT_DEADLINE),
+        },
     })
 }
 
