@@ -356,7 +356,11 @@ pub fn render(
             let mut table = new_table();
             table.set_header(table_columns.iter());
             for row in rows {
-                table.add_row(table_columns.iter().map(|c| cell_text(row, c, "\n")));
+                table.add_row(
+                    table_columns
+                        .iter()
+                        .map(|c| visible(&cell_text(row, c, "\n"))),
+                );
             }
             writeln!(out, "{table}")
         }
@@ -365,7 +369,7 @@ pub fn render(
         (Format::Table, Output::Summary(record)) => {
             let mut table = new_table();
             for (k, v) in &record.0 {
-                table.add_row([k.to_string(), v.text("\n")]);
+                table.add_row([k.to_string(), visible(&v.text("\n"))]);
             }
             writeln!(out, "{table}")
         }
@@ -379,6 +383,32 @@ fn write_json<T: Serialize>(out: &mut dyn Write, value: &T, pretty: bool) -> io:
         serde_json::to_writer(&mut *out, value)
     };
     r.map_err(io::Error::from)
+}
+
+/// `text` safe to show on a terminal: control characters (ESC, BEL, CR,
+/// C1 controls, …) and bidirectional controls are written as visible
+/// escapes (`\x1b`, `\u{202e}`), so a subject or folder name from a server
+/// cannot move the cursor, recolour the terminal or reorder the line. Line
+/// ends stay: a cell may hold several lines. JSON, NDJSON and CSV keep the
+/// exact text.
+fn visible(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push('\n'),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control()
+                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn cell_text(row: &Record, column: &str, sep: &str) -> String {
@@ -426,6 +456,26 @@ mod tests {
         );
         assert!(out.contains(r#""NEW":null"#));
         assert!(out.contains(r#""ATTRIBUTES":["\\HasNoChildren","\\Drafts"]"#));
+    }
+
+    #[test]
+    fn tables_show_control_characters_as_escapes_and_json_keeps_them() {
+        let mut row = folder_row();
+        row.fullname = "evil\u{1b}[2J\u{7}\u{9b}x\u{202e}gpj.exe\r".into();
+        let output = folders(vec![row]);
+        let table = rendered(&output, Format::Table);
+        for c in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\r'] {
+            assert!(!table.contains(c), "{c:?} reached the terminal: {table}");
+        }
+        for escape in ["\\x1b[2J", "\\x07", "\\u{9b}", "\\u{202e}", "\\x0d"] {
+            assert!(table.contains(escape), "{escape} not shown: {table}");
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(&rendered(&output, Format::Json)).expect("JSON");
+        assert_eq!(
+            json[0]["FULLNAME"], "evil\u{1b}[2J\u{7}\u{9b}x\u{202e}gpj.exe\r",
+            "JSON keeps the exact value"
+        );
     }
 
     #[test]
