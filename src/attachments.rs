@@ -15,6 +15,7 @@ use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
 
 use crate::bindings::cfimap::imap::attachments::{self as sink, SinkError};
 use crate::error::{Error, Result};
+use crate::parameters;
 use crate::transfer_encoding::{Decoded, TransferEncoding};
 
 /// Longest file name written, in bytes (most file systems allow 255).
@@ -110,11 +111,9 @@ pub fn collect<'a>(message: &'a Message<'a>, chosen: &[Option<u32>]) -> Vec<Atta
             _ => {}
         }
         let (kind, subtype) = content_type(part);
-        let name = match part
-            .attachment_name()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-        {
+        let declared =
+            extended_name(message, part).or_else(|| part.attachment_name().map(str::to_owned));
+        let name = match declared.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             Some(name) => name.to_owned(),
             None if kind == "image" => {
                 images += 1;
@@ -137,6 +136,27 @@ pub fn collect<'a>(message: &'a Message<'a>, chosen: &[Option<u32>]) -> Vec<Atta
         });
     }
     out
+}
+
+/// The part's file name when its header writes it in RFC 2231's extended
+/// syntax (`filename*=…`, continuations): decoded whole, as
+/// [`parameters`] explains. `None` leaves the name to mail-parser.
+fn extended_name(message: &Message<'_>, part: &MessagePart<'_>) -> Option<String> {
+    let raw = message.raw_message.as_ref();
+    let header = raw.get(part.raw_header_offset() as usize..part.raw_body_offset() as usize)?;
+    if memchr::memmem::find(header, b"*=").is_none()
+        && memchr::memmem::find(header, b"*0").is_none()
+    {
+        return None;
+    }
+    [
+        ("content-disposition", "filename"),
+        ("content-type", "name"),
+    ]
+    .into_iter()
+    .find_map(|(field, parameter)| {
+        parameters::extended(&parameters::header_value(header, field)?, parameter)
+    })
 }
 
 /// How many names are tried for one attachment before giving up.
@@ -441,6 +461,17 @@ mod tests {
         assert_eq!(found.len(), 2);
         assert_eq!(found[0].content.decoded(), b"M\xfcller;K\xf6ln");
         assert_eq!(found[1].content.decoded(), b"K\xf6ln");
+    }
+
+    #[test]
+    fn continued_names_that_split_a_character_are_decoded_whole() {
+        let raw = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment;\r\n filename*0*=utf-8''Rechnung%20%E2%82;\r\n filename*1*=%AC%2012.pdf\r\n\r\n%PDF\r\n--b\r\nContent-Type: text/plain; name*0*=iso-8859-1''M%FC; name*1=ller.txt\r\n\r\nx\r\n--b--\r\n";
+        let m = mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .unwrap();
+        let text = m.text_body.first().copied();
+        let names: Vec<String> = collect(&m, &[text]).into_iter().map(|a| a.name).collect();
+        assert_eq!(names, ["Rechnung € 12.pdf", "Müller.txt"]);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The actions that change messages: markRead, delete, moveMail (DESIGN §3).
+//! The actions that change messages: markRead, delete, moveMail.
 //!
 //! Nothing is lost that was not asked for: UIDs are resolved before any
 //! change, `\Deleted` is set on exactly those UIDs and only they are

@@ -1,5 +1,5 @@
 //! The read actions, getHeaderOnly and getAll: EXAMINE, resolve the
-//! selection, then one `UID FETCH` per window of messages (DESIGN §3, §4).
+//! selection, then one `UID FETCH` per window of messages.
 //!
 //! Reading never changes the mailbox: the folder is opened with EXAMINE and
 //! bodies are fetched with `BODY.PEEK`, so `\Seen` stays as it was.

@@ -1,5 +1,5 @@
 //! The folder actions: listAllFolders, createFolder, deleteFolder,
-//! renameFolder (DESIGN §3; CFIMAP.md §1.8–1.11).
+//! renameFolder.
 //!
 //! Each action first asks the server what exists (LIST, pipelined), then
 //! changes only what it must. Wildcards that a folder name may hold (`%`,

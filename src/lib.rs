@@ -44,6 +44,7 @@ pub mod error;
 pub mod fetch;
 pub mod folders;
 pub mod mailbox;
+pub mod parameters;
 pub mod responses;
 pub mod rows;
 pub mod selection;

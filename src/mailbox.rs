@@ -1,5 +1,5 @@
 //! Folder names: from the caller's attribute to the server's mailbox name
-//! and back (DESIGN §3 "Folders").
+//! and back.
 //!
 //! Callers name a folder either by its FULLNAME, exactly as
 //! `listAllFolders` returns it (server delimiter, namespace prefix

@@ -1,4 +1,5 @@
-//! One message as the tag's row (CFIMAP.md §3; DESIGN §3 "Result columns").
+//! One message as the tag's row: the columns of Adobe ColdFusion and Lucee
+//! together, as `message-row` in `wit/types.wit` documents them.
 //!
 //! mail-parser decodes headers (RFC 2047 in any charset it knows), body
 //! texts (transfer encodings and charsets) and attachment names (RFC 2231);

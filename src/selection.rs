@@ -1,6 +1,6 @@
 //! Which messages an action works on: opening the folder and turning the
 //! tag's selection (`uid`, `messagenumber`, `startrow`/`maxrows`, all) into
-//! the UIDs it means at this moment (DESIGN §3).
+//! the UIDs it means at this moment.
 //!
 //! UIDs are resolved before anything changes, so a `messagenumber` list
 //! means the messages that had those numbers when the action began. Long

@@ -82,8 +82,10 @@ pub struct Session {
 }
 
 impl Session {
-    /// Connects, secures the connection as `options.secure` says (DESIGN
-    /// §3), and logs in.
+    /// Connects, secures the connection as `options.secure` says (the
+    /// `security` enum of `wit/types.wit`: absent, implicit TLS on port 993,
+    /// else STARTTLS when offered, plaintext only to a loopback peer), and
+    /// logs in.
     pub fn open(options: &ConnectOptions) -> Result<Self> {
         let plan = Plan::from_options(options)?;
         let link = Link::open(

@@ -1,5 +1,5 @@
-//! Conformance: the `open` action (connect, secure, log in, log out) in every security mode of
-//! DESIGN.md §3, and the ways it must fail, with the exit statuses of README.md: 3 connection,
+//! Conformance: the `open` action (connect, secure, log in, log out) in every security mode
+//! (`--secure`, README.md), and the ways it must fail, with the exit statuses of README.md: 3 connection,
 //! TLS, policy or timeout; 4 authentication; 6 protocol violation. Passwords never appear in
 //! any output.
 //!

@@ -917,6 +917,27 @@ fn get_all_names_attachments_in_every_form() {
     assert_eq!(list(row, "ATTACHMENTFILES"), Vec::<String>::new());
 }
 
+/// RFC 2231 joins continued parameter segments as bytes before decoding: a character split
+/// across segments (as long names are split by mailers) must come out whole, in any charset,
+/// with language tags, unencoded segments and segments out of order.
+#[test]
+fn continued_attachment_names_that_split_a_character_decode_whole() {
+    let mb = Mailbox::new("SplitNames");
+    mb.seed(&[corpus::split_character_names()]);
+    let dir = tempfile::tempdir().unwrap();
+    let rows = mb.rows(
+        "getAll",
+        &["--attachmentpath", dir.path().to_str().unwrap()],
+    );
+    let expected = corpus::split_character_names_expected();
+    assert_eq!(list(&rows[0], "ATTACHMENTS"), expected);
+    let mut saved = file_names(dir.path());
+    saved.sort();
+    let mut want: Vec<String> = expected.iter().map(|n| n.to_string()).collect();
+    want.sort();
+    assert_eq!(saved, want, "saved under their decoded names");
+}
+
 #[test]
 fn get_all_forwarded_message_is_one_eml_attachment() {
     let mb = Mailbox::new("Forwarded");

@@ -21,7 +21,7 @@ use clap::Parser;
 
 use args::{Action, Args, Format};
 use exit::Exit;
-use output::{Cell, Output, Record};
+use output::{Cell, Output, Record, RowStream};
 use plan::{Plan, TerminalPrompt};
 
 /// Runs the command line of this process and returns its exit status.
@@ -108,8 +108,13 @@ async fn act(session: &mut Session, plan: &Plan, format: Format) -> Result<Outpu
     let required_folder = folder.unwrap_or_default();
     Ok(match plan.action {
         Action::Open | Action::Close => summary(plan, vec![]),
-        Action::GetHeaderOnly | Action::GetAll if format == Format::Ndjson => {
-            stream_rows(session, plan).await?
+        // Machine formats stream; a table (and pretty JSON on a terminal)
+        // needs the rows at once.
+        Action::GetHeaderOnly | Action::GetAll
+            if matches!(format, Format::Ndjson | Format::Csv)
+                || (format == Format::Json && !std::io::stdout().is_terminal()) =>
+        {
+            stream_rows(session, plan, format).await?
         }
         Action::ListAllFolders => {
             output::folders(session.list_all_folders(folder, plan.recurse).await?)
@@ -161,11 +166,13 @@ async fn act(session: &mut Session, plan: &Plan, format: Format) -> Result<Outpu
 /// batch of getAll rows (each with its bodies) stays small on both sides.
 const BATCH: u32 = 64;
 
-/// A read whose NDJSON rows are written as they arrive, so memory stays at
-/// one batch whatever the folder's size. Rows come in the server's order.
-/// An error after some rows were written leaves them written (one complete
-/// line each) and fails the run as usual.
-async fn stream_rows(session: &mut Session, plan: &Plan) -> Result<Output, Error> {
+/// A read whose rows are written as they arrive (NDJSON, CSV, compact
+/// JSON), so memory stays at one batch whatever the folder's size. Rows come
+/// in the server's order: ascending message numbers on every server we know,
+/// a failed message's row at the end of its window. An error after some rows
+/// were written leaves them written (a JSON array unclosed) and fails the
+/// run as usual.
+async fn stream_rows(session: &mut Session, plan: &Plan, format: Format) -> Result<Output, Error> {
     let folder = plan.folder.as_deref();
     let bodies = plan.action == Action::GetAll;
     let mut reader = if bodies {
@@ -177,20 +184,23 @@ async fn stream_rows(session: &mut Session, plan: &Plan) -> Result<Output, Error
             .begin_get_header_only(folder, &plan.selection, &plan.read)
             .await?
     };
+    let columns = output::message_columns(bodies);
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let out = std::io::BufWriter::new(stdout.lock());
+    let mut stream = RowStream::new(format, columns, out);
     loop {
+        // On an error the rows written so far stay (flushed as the stream
+        // is dropped), unfinished; the exit status tells.
         let rows = reader.next(BATCH).await?;
         if rows.is_empty() {
             break;
         }
-        let batch = output::messages(rows, bodies);
-        if let Err(e) = output::render(&batch, Format::Ndjson, false, &mut out) {
+        if let Err(e) = stream.write(&output::messages(rows, bodies)) {
             // Dropping the reader abandons the read before the LOGOUT.
             return Ok(Output::Written(Err(e)));
         }
     }
-    Ok(Output::Written(out.flush()))
+    Ok(Output::Written(stream.finish()))
 }
 
 /// `{"action":…}` plus, for open, where it connected.

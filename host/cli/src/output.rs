@@ -224,14 +224,19 @@ pub fn folders(rows: Vec<FolderRow>) -> Output {
     }
 }
 
-/// getHeaderOnly / getAll rows. `bodies`: the action was getAll (the table
-/// then shows the attachments too).
-pub fn messages(rows: Vec<MessageRow>, bodies: bool) -> Output {
-    let columns = if bodies {
+/// The columns of getAll (`bodies`) or getHeaderOnly rows.
+pub fn message_columns(bodies: bool) -> &'static [&'static str] {
+    if bodies {
         MESSAGE_COLUMNS
     } else {
         HEADER_COLUMNS
-    };
+    }
+}
+
+/// getHeaderOnly / getAll rows. `bodies`: the action was getAll (the table
+/// then shows the attachments too).
+pub fn messages(rows: Vec<MessageRow>, bodies: bool) -> Output {
+    let columns = message_columns(bodies);
     let rows: Vec<Record> = rows
         .into_iter()
         .map(message)
@@ -376,6 +381,99 @@ pub fn render(
     }
 }
 
+/// Rows written as they arrive, in one of the machine formats: NDJSON lines,
+/// one JSON array opened before the first row and closed after the last,
+/// or CSV with its header first. The bytes are those [`render`] writes for
+/// the same rows at once (compact JSON), so memory stays at one batch
+/// however many rows there are.
+///
+/// Nothing is written before the first row or [`RowStream::finish`]: an
+/// action that fails before any row prints nothing, as it did when rows
+/// were printed at once, and one that fails later leaves a JSON array
+/// unclosed — no script can take it for a complete answer.
+pub struct RowStream<W: Write> {
+    sink: StreamSink<W>,
+    columns: &'static [&'static str],
+    written: usize,
+}
+
+enum StreamSink<W: Write> {
+    Json(W),
+    Ndjson(W),
+    // Boxed: a csv writer carries its buffers and settings inline.
+    Csv(Box<csv::Writer<W>>),
+}
+
+impl<W: Write> RowStream<W> {
+    /// A stream of rows with `columns` (the CSV header) in `format` (`Table`
+    /// is no stream: it needs every row to size its columns; it gets NDJSON).
+    pub fn new(format: Format, columns: &'static [&'static str], out: W) -> Self {
+        let sink = match format {
+            Format::Json => StreamSink::Json(out),
+            Format::Csv => StreamSink::Csv(Box::new(csv::Writer::from_writer(out))),
+            Format::Ndjson | Format::Table => StreamSink::Ndjson(out),
+        };
+        Self {
+            sink,
+            columns,
+            written: 0,
+        }
+    }
+
+    /// Writes the rows of `batch` (an [`Output::Rows`]).
+    pub fn write(&mut self, batch: &Output) -> io::Result<()> {
+        let Output::Rows { rows, .. } = batch else {
+            return Ok(());
+        };
+        for row in rows {
+            self.begin()?;
+            match &mut self.sink {
+                StreamSink::Json(out) => {
+                    if self.written > 0 {
+                        out.write_all(b",")?;
+                    }
+                    write_json(out, row, false)?;
+                }
+                StreamSink::Ndjson(out) => {
+                    write_json(out, row, false)?;
+                    writeln!(out)?;
+                }
+                StreamSink::Csv(w) => {
+                    w.write_record(self.columns.iter().map(|c| cell_text(row, c, "\t")))?;
+                }
+            }
+            self.written += 1;
+        }
+        Ok(())
+    }
+
+    /// The array's opening bracket or the CSV header, before the first row.
+    fn begin(&mut self) -> io::Result<()> {
+        if self.written > 0 {
+            return Ok(());
+        }
+        match &mut self.sink {
+            StreamSink::Json(out) => out.write_all(b"["),
+            StreamSink::Csv(w) => Ok(w.write_record(self.columns.iter())?),
+            StreamSink::Ndjson(_) => Ok(()),
+        }
+    }
+
+    /// Ends the stream (an empty one is `[]` or the CSV header alone) and
+    /// flushes it.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.begin()?;
+        match self.sink {
+            StreamSink::Json(mut out) => {
+                out.write_all(b"]\n")?;
+                out.flush()
+            }
+            StreamSink::Ndjson(mut out) => out.flush(),
+            StreamSink::Csv(mut w) => w.flush(),
+        }
+    }
+}
+
 fn write_json<T: Serialize>(out: &mut dyn Write, value: &T, pretty: bool) -> io::Result<()> {
     let r = if pretty {
         serde_json::to_writer_pretty(&mut *out, value)
@@ -476,6 +574,38 @@ mod tests {
             json[0]["FULLNAME"], "evil\u{1b}[2J\u{7}\u{9b}x\u{202e}gpj.exe\r",
             "JSON keeps the exact value"
         );
+    }
+
+    #[test]
+    fn streamed_rows_are_the_bytes_written_at_once() {
+        let batches = [vec![folder_row(), folder_row()], vec![], vec![folder_row()]];
+        let all: Vec<FolderRow> = batches.iter().flatten().cloned().collect();
+        for format in [Format::Json, Format::Ndjson, Format::Csv] {
+            let mut streamed = Vec::new();
+            let mut stream = RowStream::new(format, FOLDER_COLUMNS, &mut streamed);
+            for batch in &batches {
+                stream.write(&folders(batch.clone())).unwrap();
+            }
+            stream.finish().unwrap();
+            let at_once = rendered(&folders(all.clone()), format);
+            assert_eq!(String::from_utf8(streamed).unwrap(), at_once, "{format:?}");
+        }
+        let mut empty = Vec::new();
+        RowStream::new(Format::Json, FOLDER_COLUMNS, &mut empty)
+            .finish()
+            .unwrap();
+        assert_eq!(empty, b"[]\n");
+        // Failing before the first row writes nothing; after it, the array
+        // stays open.
+        let mut failed = Vec::new();
+        let mut stream = RowStream::new(Format::Json, FOLDER_COLUMNS, &mut failed);
+        stream.write(&folders(vec![])).unwrap();
+        drop(stream);
+        assert!(failed.is_empty());
+        let mut stream = RowStream::new(Format::Json, FOLDER_COLUMNS, &mut failed);
+        stream.write(&folders(vec![folder_row()])).unwrap();
+        drop(stream);
+        assert!(failed.starts_with(b"[{") && !failed.ends_with(b"]\n"));
     }
 
     #[test]

@@ -493,6 +493,49 @@ pub fn attachment_names_expected() -> Vec<&'static str> {
     ]
 }
 
+/// One message whose attachment names are RFC 2231 continuations that split characters, in
+/// several charsets, with language tags and unencoded segments; see
+/// [`split_character_names_expected`].
+pub fn split_character_names() -> Vec<u8> {
+    crlf(&format!(
+        "{}\n--split\n\
+         Content-Type: text/plain; charset=us-ascii\n\
+         \n\
+         split names\n\
+         --split\n\
+         Content-Type: application/pdf\n\
+         Content-Disposition: attachment;\n filename*0*=utf-8''%E2%82;\n filename*1*=%AC-Rechnung.pdf\n\
+         \n\
+         euro\n\
+         --split\n\
+         Content-Type: text/plain\n\
+         Content-Disposition: attachment; filename*0*=ISO-8859-1'de'M%FC;\n filename*1*=ller%20%C4; filename*2=\"rger.txt\"\n\
+         \n\
+         latin-1\n\
+         --split\n\
+         Content-Type: text/plain; name*0*=shift_jis''%93%FA%96; name*1*=%7B.txt\n\
+         \n\
+         shift_jis\n\
+         --split\n\
+         Content-Type: application/octet-stream\n\
+         Content-Disposition: attachment; filename*2*=%AA%9E.txt;\n filename*0*=UTF-8''%E6%97; filename*1*=%A5%E6%9C%AC%E8\n\
+         \n\
+         out of order\n\
+         --split--\n",
+        head("split names", "multipart/mixed; boundary=\"split\""),
+    ))
+}
+
+/// The names [`split_character_names`] must give, in MIME order.
+pub fn split_character_names_expected() -> Vec<&'static str> {
+    vec![
+        "€-Rechnung.pdf",
+        "Müller Ärger.txt",
+        "日本.txt",
+        "日本語.txt",
+    ]
+}
+
 // ---- forwarded message and bounce ------------------------------------------------------------
 
 /// The message forwarded inside [`forwarded`] (ends without a final CRLF: the one before the
