@@ -40,6 +40,7 @@ pub mod bindings {
 pub mod attachments;
 pub mod changes;
 pub mod component;
+pub mod encoded_words;
 pub mod error;
 pub mod fetch;
 pub mod folders;

@@ -15,6 +15,7 @@ use mail_parser::{Address, Encoding, HeaderName, Message, MessageParser, MimeHea
 
 use crate::attachments::{self, Saver};
 use crate::bindings::cfimap::imap::types::MessageRow;
+use crate::encoded_words;
 use crate::error::Result;
 use crate::fetch::{Depth, Fetched};
 use crate::transfer_encoding::TransferEncoding;
@@ -55,7 +56,12 @@ pub fn build(fetched: Fetched<'_>, depth: Depth, saver: Option<&mut Saver>) -> R
             None => return Ok(row),
         }
     }
-    row.subject = message.subject().map(str::to_owned);
+    // A subject split into encoded-words inside a character is decoded as
+    // one (`encoded_words`); any other is mail-parser's.
+    row.subject = message
+        .header_raw(HeaderName::Subject)
+        .and_then(encoded_words::decode_joined)
+        .or_else(|| message.subject().map(str::to_owned));
     row.from = addresses(message.from());
     row.to = addresses(message.to());
     row.cc = addresses(message.cc());

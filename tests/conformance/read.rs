@@ -527,6 +527,26 @@ fn ndjson_streams_the_rows_json_gives() {
     assert_eq!(saved.len(), 2 * corpus::files_to_save().len(), "{saved:?}");
 }
 
+/// Mailers split long subjects into encoded-words anywhere, also inside a character: adjacent
+/// words of one charset are decoded as one, in both read actions.
+#[test]
+fn a_subject_split_inside_a_character_decodes_whole() {
+    let mb = Mailbox::new("SplitSubject");
+    mb.seed(&[corpus::crlf(
+        "From: a@example.org\n\
+         To: b@example.org\n\
+         Subject: =?UTF-8?B?4oI=?=\n =?UTF-8?B?rHVybw==?= =?UTF-8?Q?_Gr=C3?=\n =?UTF-8?Q?=BC=C3=9Fe?=\n\
+         Date: Mon, 15 Jan 2024 10:30:00 +0100\n\
+         Message-ID: <split-subject@cfimap.test>\n\
+         \n\
+         body\n",
+    )]);
+    for action in ["getHeaderOnly", "getAll"] {
+        let rows = mb.rows(action, &[]);
+        assert_eq!(text(&rows[0], "SUBJECT"), "€uro Grüße", "{action}");
+    }
+}
+
 #[test]
 fn header_only_decodes_rfc2047_in_every_charset() {
     let mb = Mailbox::new("Charsets");

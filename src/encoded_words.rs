@@ -1,0 +1,177 @@
+//! Header text made of adjacent RFC 2047 encoded-words, decoded as one.
+//!
+//! RFC 2047 §5 wants every encoded-word to hold whole characters, but
+//! mailers split long subjects into words anywhere, also inside a
+//! multi-byte character. Adjacent words (only white space between them,
+//! which §6.2 says to drop) in one charset are therefore joined as bytes
+//! and decoded once. mail-parser decodes each word on its own, which turns
+//! a split character into two U+FFFD; its value stands for every header
+//! without such a run.
+
+use mail_parser::decoders::base64::base64_decode;
+use mail_parser::decoders::charsets::map::charset_decoder;
+
+/// One `=?charset?encoding?text?=`.
+struct Word {
+    /// The charset, without an RFC 2231 `*language` suffix, lower case.
+    charset: String,
+    bytes: Vec<u8>,
+    /// Where it ends in the text.
+    end: usize,
+}
+
+/// `raw` (a header's raw value, folded or not) decoded, when it has at
+/// least two adjacent encoded-words in one charset; `None` leaves the value
+/// to mail-parser.
+pub fn decode_joined(raw: &str) -> Option<String> {
+    let text = unfold(raw);
+    let mut out = String::new();
+    // Bytes of the current run of adjacent words, and their charset.
+    let mut run: Option<(String, Vec<u8>)> = None;
+    let mut joined = false;
+    let mut at = 0;
+    // Text since the last word: written out unless it is only white space
+    // between two words.
+    let mut gap = String::new();
+    while at < text.len() {
+        if let Some(word) = word_at(&text, at) {
+            let adjacent = run.is_some() && gap.chars().all(char::is_whitespace);
+            match &mut run {
+                Some((charset, bytes)) if adjacent && *charset == word.charset => {
+                    bytes.extend(word.bytes);
+                    joined = true;
+                }
+                _ => {
+                    flush(&mut out, run.take());
+                    if !adjacent {
+                        out.push_str(&gap);
+                    }
+                    run = Some((word.charset, word.bytes));
+                }
+            }
+            gap.clear();
+            at = word.end;
+            continue;
+        }
+        let Some(c) = text[at..].chars().next() else {
+            break;
+        };
+        gap.push(c);
+        at += c.len_utf8();
+    }
+    flush(&mut out, run);
+    out.push_str(&gap);
+    joined.then(|| out.trim().to_owned())
+}
+
+/// Appends the run's bytes, decoded in its charset.
+fn flush(out: &mut String, run: Option<(String, Vec<u8>)>) {
+    if let Some((charset, bytes)) = run {
+        match charset_decoder(charset.as_bytes()) {
+            Some(decoder) => out.push_str(&decoder(&bytes)),
+            None => out.push_str(&String::from_utf8_lossy(&bytes)),
+        }
+    }
+}
+
+/// The encoded-word that starts at `at`, if one does.
+fn word_at(text: &str, at: usize) -> Option<Word> {
+    let rest = text.get(at..)?.strip_prefix("=?")?;
+    let (charset, rest) = rest.split_once('?')?;
+    let (encoding, rest) = rest.split_once('?')?;
+    let length = rest.find("?=")?;
+    let payload = &rest[..length];
+    if charset.is_empty() || payload.contains(char::is_whitespace) {
+        return None;
+    }
+    let bytes = match encoding {
+        "B" | "b" => base64_decode(payload.as_bytes())?,
+        "Q" | "q" => q_decode(payload),
+        _ => return None,
+    };
+    let end = at + "=?".len() + charset.len() + 1 + encoding.len() + 1 + length + "?=".len();
+    Some(Word {
+        charset: charset
+            .split('*')
+            .next()
+            .unwrap_or(charset)
+            .to_ascii_lowercase(),
+        bytes,
+        end,
+    })
+}
+
+/// RFC 2047 "Q": `_` is a space, `=XX` a byte; a broken escape stays.
+fn q_decode(payload: &str) -> Vec<u8> {
+    let bytes = payload.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: Option<&u8>| b.and_then(|&b| (b as char).to_digit(16));
+        match bytes[i] {
+            b'_' => out.push(b' '),
+            b'=' => match (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+                (Some(high), Some(low)) => {
+                    out.push((high * 16 + low) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'='),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// RFC 5322 unfolding: a line break followed by white space is removed.
+fn unfold(raw: &str) -> String {
+    raw.replace("\r\n", "\n")
+        .split('\n')
+        .collect::<Vec<_>>()
+        .join("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_character_split_across_two_words_decodes_whole() {
+        // "€uro": the euro sign's bytes E2 82 | AC split over two words.
+        assert_eq!(
+            decode_joined(" =?UTF-8?B?4oI=?=\r\n =?UTF-8?B?rHVybw==?=").as_deref(),
+            Some("€uro")
+        );
+        assert_eq!(
+            decode_joined("=?utf-8?Q?=E2=82?= =?utf-8?Q?=ACuro_2024?=").as_deref(),
+            Some("€uro 2024")
+        );
+        // Shift_JIS 日本 (93 FA | 96 7B), language tag on the charset.
+        assert_eq!(
+            decode_joined("=?shift_jis*ja?B?k/qW?= =?SHIFT_JIS?B?ew==?=").as_deref(),
+            Some("日本")
+        );
+    }
+
+    #[test]
+    fn text_around_words_is_kept_and_white_space_between_words_dropped() {
+        assert_eq!(
+            decode_joined("Re: =?utf-8?Q?caf=C3?= =?utf-8?Q?=A9?= au lait").as_deref(),
+            Some("Re: café au lait")
+        );
+        // Different charsets are decoded one after the other.
+        assert_eq!(
+            decode_joined("=?iso-8859-1?Q?M=FC?= =?utf-8?Q?ller?= =?utf-8?Q?_&_co?=").as_deref(),
+            Some("Müller & co")
+        );
+    }
+
+    #[test]
+    fn headers_without_a_run_are_left_to_mail_parser() {
+        assert_eq!(decode_joined("plain subject"), None);
+        assert_eq!(decode_joined("=?utf-8?Q?one?= word =?utf-8?Q?two?="), None);
+        assert_eq!(decode_joined("=?utf-8?X?bad?= =?utf-8?X?bad?="), None);
+    }
+}
