@@ -11,6 +11,8 @@
 use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::charsets::map::charset_decoder;
 
+use crate::parameters::unescaped;
+
 /// One `=?charset?encoding?text?=`.
 struct Word {
     /// The charset, without an RFC 2231 `*language` suffix, lower case.
@@ -102,27 +104,10 @@ fn word_at(text: &str, at: usize) -> Option<Word> {
 }
 
 /// RFC 2047 "Q": `_` is a space, `=XX` a byte; a broken escape stays.
+/// (`_` is no hex digit, so it is replaced before the escapes are undone,
+/// and an escaped `=5F` still gives `_`.)
 fn q_decode(payload: &str) -> Vec<u8> {
-    let bytes = payload.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: Option<&u8>| b.and_then(|&b| (b as char).to_digit(16));
-        match bytes[i] {
-            b'_' => out.push(b' '),
-            b'=' => match (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
-                (Some(high), Some(low)) => {
-                    out.push((high * 16 + low) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'='),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
+    unescaped(&payload.replace('_', " "), b'=')
 }
 
 /// RFC 5322 unfolding: a line break followed by white space is removed.
@@ -173,5 +158,10 @@ mod tests {
         assert_eq!(decode_joined("plain subject"), None);
         assert_eq!(decode_joined("=?utf-8?Q?one?= word =?utf-8?Q?two?="), None);
         assert_eq!(decode_joined("=?utf-8?X?bad?= =?utf-8?X?bad?="), None);
+    }
+
+    #[test]
+    fn q_underscores_are_spaces_and_escapes_bytes() {
+        assert_eq!(q_decode("a_b=5Fc=3D=zz"), b"a b_c==zz");
     }
 }

@@ -91,22 +91,25 @@ fn split_charset(value: &str) -> Option<(String, String)> {
 
 /// `%XX` escapes decoded; anything else (a stray `%` included) kept as it is.
 fn percent_decoded(text: &str) -> Vec<u8> {
+    unescaped(text, b'%')
+}
+
+/// `text` with every `<escape>XX` (two hex digits) turned into that byte;
+/// an escape not followed by two hex digits is kept as it is. RFC 2231
+/// escapes with `%`, RFC 2047's "Q" encoding with `=`.
+pub(crate) fn unescaped(text: &str, escape: u8) -> Vec<u8> {
     let bytes = text.as_bytes();
+    let hex = |i: usize| bytes.get(i).and_then(|&b| (b as char).to_digit(16));
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(high), Some(low)) => {
+        match (bytes[i] == escape, hex(i + 1), hex(i + 2)) {
+            (true, Some(high), Some(low)) => {
                 out.push((high * 16 + low) as u8);
                 i += 3;
             }
-            (b, _, _) => {
-                out.push(b);
+            _ => {
+                out.push(bytes[i]);
                 i += 1;
             }
         }
