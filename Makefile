@@ -16,7 +16,7 @@ WASM_TOOLS := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin/wasm-tools
 # the guest a second time into its own target directory.
 export CFIMAP_COMPONENT := $(abspath $(GUEST))
 
-.PHONY: all build guest test fresh-embed demo bench bench-smoke bench-deps lint wasm-tools toolchain dovecot clean
+.PHONY: all build guest test test-external fresh-embed demo bench bench-smoke bench-deps lint wasm-tools toolchain dovecot clean
 
 all: build
 
@@ -38,12 +38,29 @@ build: guest
 guest: toolchain
 	$(CARGO) build --release -p cfimap --target wasm32-wasip2
 
-## test: lints, a smoke run of the bench, unit tests, then the conformance
-## tests against a private Dovecot (the host library's examples among them).
-test: build dovecot lint bench-smoke
+## test: lints, smoke runs of the bench and the fuzz targets, unit tests, the
+## conformance tests against private Dovecots (the host library's examples
+## among them), the suite again in its external-server mode, and a fresh
+## project embedding the host library. CFIMAP_TEST_REQUIRE_ALL=1: no test of
+## the conformance run may be ignored for want of something (tests/build.rs).
+test: build dovecot lint bench-smoke fuzz-smoke
 	$(CARGO) test --release -p cfimap --lib
-	$(CARGO) test --release -p cfimap-host -p cfimap-cli -p cfimap-tests
+	CFIMAP_TEST_REQUIRE_ALL=1 $(CARGO) test --release -p cfimap-host -p cfimap-cli -p cfimap-tests
+	$(MAKE) test-external
 	$(MAKE) fresh-embed
+
+## test-external: the conformance suite as a user runs it against a server of
+## their own (CFIMAP_TEST_SERVER, see tests/harness/target.rs), here a private
+## Courier-flavoured Dovecot: `INBOX.` namespace, `.` delimiter, no UNSELECT,
+## implicit TLS verified against its own CA. The tests that need the private
+## servers ran above and are reported as ignored here, so this run clears
+## CFIMAP_TEST_REQUIRE_ALL.
+EXTERNAL_ENV := CFIMAP_TEST_SERVER="$$CFIMAP_DEMO_SERVER" CFIMAP_TEST_PORT="$$CFIMAP_DEMO_TLS_PORT" \
+  CFIMAP_TEST_SECURE=yes CFIMAP_TEST_USER="$$CFIMAP_DEMO_USER" CFIMAP_TEST_PASSWORD="$$CFIMAP_DEMO_PASSWORD" \
+  CFIMAP_TEST_CAFILE="$$CFIMAP_DEMO_CAFILE" CFIMAP_TEST_REQUIRE_ALL=
+test-external: build dovecot
+	$(TARGET)/release/cfimap-testbed demo --flavor courier -- \
+	  '$(EXTERNAL_ENV) $(CARGO) test --release -p cfimap-tests'
 
 ## fresh-embed: a project made by `cargo new` outside this workspace, depending
 ## on host/ by path, builds without CFIMAP_COMPONENT (the host's build script
@@ -95,7 +112,8 @@ demo: build dovecot
 	  'ls -l $(DEMO_FILES)'
 
 ## bench: cfimap against imaplib, IMAPClient and a raw-socket floor on a
-## private Dovecot (10,000 + 2,000 messages); results in target/bench.
+## private Dovecot (10,000 + 2,000 messages, and the scale rows: 50,000 and
+## 100,000 messages, 5,000 and 10,000 folders); results in target/bench.
 BENCH_VENV := target/bench-venv
 BENCH_PY   := $(BENCH_VENV)/bin/python
 IMAPCLIENT := imapclient==4.1.0
@@ -117,6 +135,59 @@ bench-deps:
 	    rm -rf $(BENCH_VENV); \
 	    $(APT) update -qq && $(APT) install -y -qq python3-venv && python3 -m venv $(BENCH_VENV); }; \
 	  $(BENCH_PY) -m pip install -q $(IMAPCLIENT); }
+
+## fuzz-deps: cargo-fuzz and the nightly toolchain it builds with (libFuzzer
+## and the sanitizers are nightly-only); cargo-fuzz is built once (under a
+## minute).
+.PHONY: fuzz fuzz-smoke fuzz-deps
+CARGO_FUZZ_VERSION := 0.13.2
+# Nightly by name, whatever CARGO is: the rest of the build stays on stable.
+FUZZ := cargo +nightly fuzz
+# -O: release without cargo-fuzz's blanket debug assertions; fuzz/Cargo.toml
+# turns them on, with overflow checks, for all but mail-parser (see
+# fuzz/README.md). The sanitizer builds stay in fuzz/target, whatever
+# CARGO_TARGET_DIR says.
+FUZZ_BUILD   := -O --target-dir $(CURDIR)/fuzz/target
+FUZZ_TARGETS := responses attributes rows
+# libFuzzer: an input that runs longer than this many seconds is a hang.
+FUZZ_ARGS    := -timeout=10
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_SECONDS ?= 300
+
+fuzz-deps:
+	@rustup toolchain list | grep -q '^nightly-' || rustup toolchain install nightly --profile minimal
+	@cargo fuzz --version 2>/dev/null | grep -q ' $(CARGO_FUZZ_VERSION)$$' || \
+	  $(CARGO) install --locked cargo-fuzz --version $(CARGO_FUZZ_VERSION)
+
+## fuzz-smoke: every fuzz target built, then run for FUZZ_SMOKE_SECONDS
+## (default 5) over a copy of its committed corpus: libFuzzer adds what it
+## finds to the corpus it runs on, and fuzz/corpus must stay as committed.
+## Fails on a panic, a failed check or a hang (the input is kept in
+## fuzz/artifacts). Part of test.
+fuzz-smoke: fuzz-deps
+	$(FUZZ) build $(FUZZ_BUILD)
+	@for t in $(FUZZ_TARGETS); do \
+	  work=$$(mktemp -d) && mkdir "$$work/corpus" && cp fuzz/corpus/$$t/* "$$work/corpus"/ && \
+	  if $(FUZZ) run $(FUZZ_BUILD) $$t "$$work/corpus" -- -max_total_time=$(FUZZ_SMOKE_SECONDS) \
+	       $(FUZZ_ARGS) >"$$work/log" 2>&1; then \
+	    echo "fuzz-smoke $$t: $$(grep -h '^Done' "$$work/log")"; rm -rf "$$work"; \
+	  else \
+	    grep -A 4 'panicked at' "$$work/log" | head -n 12; tail -n 30 "$$work/log"; \
+	    rm -rf "$$work"; echo "fuzz-smoke $$t: failed"; exit 1; \
+	  fi; \
+	done
+
+## fuzz: the longer run, FUZZ_SECONDS (default 300) per target, on a working
+## corpus in fuzz/target/corpus that starts from fuzz/corpus and keeps what
+## it finds from one run to the next (fuzz/README.md says how a find joins
+## the committed corpus).
+fuzz: fuzz-deps
+	$(FUZZ) build $(FUZZ_BUILD)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/target/corpus/$$t && cp fuzz/corpus/$$t/* fuzz/target/corpus/$$t/ && \
+	  $(FUZZ) run $(FUZZ_BUILD) $$t fuzz/target/corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) \
+	    $(FUZZ_ARGS) || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

@@ -1,11 +1,13 @@
-"""cfimap's peers in `make bench`: its two jobs done with Python's imaplib and with IMAPClient.
+"""cfimap's peers in `make bench`: its jobs done with Python's imaplib and with IMAPClient.
 
     python3 bench/peers.py {imaplib|imapclient} {headers|all} --host H --port P --user U
                            --folder F --out FILE [--attachments DIR]
+    python3 bench/peers.py {imaplib|imapclient} folders --host H --port P --user U --out FILE
 
 The password comes from CFIMAP_PASSWORD (never the command line). Each run logs in (plain
 LOGIN), EXAMINEs the folder, sends ONE `UID FETCH` of every message with the items cfimap sends
-(imaplib: `1:*`; IMAPClient: the UIDs of a `UID SEARCH ALL`, as cfimap does), and turns
+(imaplib: `1:*`; IMAPClient: the UIDs of a `UID SEARCH ALL`, as cfimap does, 10,000 a FETCH
+since it cannot send ranges and Dovecot limits a command line to 64 KiB), and turns
 every message into the row cfimap gives, decoded with the email package (policy.default:
 RFC 2047 in any charset, RFC 2231 parameters, address lists, dates): one JSON object per line
 into --out.
@@ -14,6 +16,9 @@ into --out.
   LINES from the BODY structure (single text parts only, as cfimap).
 - all (cfimap getAll --attachmentpath): UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[];
   the bodies too, and every attachment saved into --attachments.
+- folders (cfimap listAllFolders --recurse): `LIST "" "*"`, then `STATUS (MESSAGES UNSEEN
+  RECENT)` of every selectable folder, one command at a time (neither library pipelines);
+  one row per folder with cfimap's columns. No EXAMINE and no --folder.
 
 Nothing here is slowed down on purpose, and nothing is skipped that cfimap does: it is what a
 careful Python programmer writes with each library's ordinary API.
@@ -206,7 +211,80 @@ def run_imaplib(args, out):
     conn.logout()
 
 
+# A LIST answer as imaplib returns it: (attributes) "delimiter" name, the name an atom or a
+# quoted string (a name sent as a literal comes as a tuple, handled in run_imaplib_folders).
+LIST_LINE = re.compile(rb'^\(([^)]*)\) (NIL|"(?:\\.|[^"\\])*") (.*)$')
+# A STATUS answer's counts.
+STATUS_COUNT = re.compile(rb"(MESSAGES|UNSEEN|RECENT) (\d+)")
+
+
+def unquote(value):
+    """An IMAP atom or quoted string as text (quoted: its backslash escapes undone)."""
+    if value.startswith(b'"') and value.endswith(b'"'):
+        value = re.sub(rb"\\(.)", rb"\1", value[1:-1])
+    return value.decode("utf-8", "replace")
+
+
+def folder_row(name, delimiter, attributes, counts):
+    """cfimap's listAllFolders row of one folder."""
+    special = [a for a in attributes if a in ("\\All", "\\Archive", "\\Drafts", "\\Flagged",
+                                             "\\Junk", "\\Sent", "\\Trash")]
+    parent, _, leaf = name.rpartition(delimiter) if delimiter else ("", "", name)
+    return {
+        "NAME": leaf,
+        "FULLNAME": name,
+        "PARENT": parent,
+        "DELIMITER": delimiter,
+        "TOTALMESSAGES": counts.get("MESSAGES"),
+        "UNREAD": counts.get("UNSEEN"),
+        "NEW": counts.get("RECENT"),
+        "SPECIALUSE": special[0] if special else None,
+        "ATTRIBUTES": attributes,
+    }
+
+
+def selectable(attributes):
+    """Whether a folder with these LIST attributes has counts (not \\Noselect, \\NonExistent)."""
+    lowered = [a.lower() for a in attributes]
+    return "\\noselect" not in lowered and "\\nonexistent" not in lowered
+
+
+def run_imaplib_folders(args, out):
+    conn = imaplib.IMAP4(args.host, args.port)
+    conn.login(args.user, os.environ["CFIMAP_PASSWORD"])
+    typ, data = conn.list('""', '"*"')
+    if typ != "OK":
+        raise SystemExit(f"LIST: {typ} {data}")
+    for item in data:
+        if isinstance(item, tuple):
+            # The name came as a literal: the text before it, then the name.
+            head, literal = item
+            m = LIST_LINE.match(head.rstrip() + b" x")
+            name = literal.decode("utf-8", "replace")
+        else:
+            m = LIST_LINE.match(item)
+            name = unquote(m.group(3)) if m else None
+        if not m:
+            raise SystemExit(f"LIST: cannot read {item!r}")
+        attributes = [a.decode() for a in m.group(1).split()]
+        delimiter = None if m.group(2) == b"NIL" else unquote(m.group(2))
+        if not selectable(attributes):
+            write_row(out, folder_row(name, delimiter, attributes, {}))
+            continue
+        quoted = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        typ, status = conn.status(quoted, "(MESSAGES UNSEEN RECENT)")
+        if typ != "OK":
+            raise SystemExit(f"STATUS {name}: {typ} {status}")
+        counts = {k.decode(): int(v) for k, v in STATUS_COUNT.findall(status[0])}
+        write_row(out, folder_row(name, delimiter, attributes, counts))
+    conn.logout()
+
+
 # ---- IMAPClient ---------------------------------------------------------------------------
+
+
+# UIDs of up to 6 digits and their commas: 10,000 of them fit a 64 KiB command line.
+FETCH_BATCH = 10_000
 
 
 def run_imapclient(args, out):
@@ -223,8 +301,18 @@ def run_imapclient(args, out):
         items, key = ALL_ITEMS, b"BODY[]"
     # IMAPClient 4 keeps only the answers for the message ids it was given, as ints, so a
     # range such as "1:*" fails; like cfimap, it asks for the UIDs first (one UID SEARCH ALL)
-    # and fetches them all in one UID FETCH.
-    for uid, data in client.fetch(client.search("ALL"), items).items():
+    # and fetches them. It sends them one by one, never as ranges, and Dovecot refuses a
+    # command line over 64 KiB: so at most FETCH_BATCH UIDs a UID FETCH (one FETCH for up to
+    # 10,000 messages, as for folder (a); ten for the 100,000 of the scale rows).
+    uids = client.search("ALL")
+    for start in range(0, len(uids), FETCH_BATCH):
+        fetch_batch(client, uids[start : start + FETCH_BATCH], items, key, args, out)
+    client.logout()
+
+
+def fetch_batch(client, uids, items, key, args, out):
+    """One UID FETCH of `uids`, a row for each message."""
+    for uid, data in client.fetch(uids, items).items():
         lines = None
         structure = data.get(b"BODY")
         if structure is not None and not structure.is_multipart and structure[0].lower() == b"text":
@@ -244,26 +332,48 @@ def run_imapclient(args, out):
                 args.attachments,
             ),
         )
+
+
+def run_imapclient_folders(args, out):
+    from imapclient import IMAPClient
+
+    client = IMAPClient(args.host, port=args.port, ssl=False, use_uid=True)
+    client.login(args.user, os.environ["CFIMAP_PASSWORD"])
+    for flags, delimiter, name in client.list_folders("", "*"):
+        attributes = [f.decode() if isinstance(f, bytes) else f for f in flags]
+        delimiter = delimiter.decode() if isinstance(delimiter, bytes) else delimiter
+        counts = {}
+        if selectable(attributes):
+            status = client.folder_status(name, [b"MESSAGES", b"UNSEEN", b"RECENT"])
+            counts = {k.decode(): v for k, v in status.items()}
+        write_row(out, folder_row(name, delimiter, attributes, counts))
     client.logout()
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("library", choices=["imaplib", "imapclient"])
-    p.add_argument("job", choices=["headers", "all"])
+    p.add_argument("job", choices=["headers", "all", "folders"])
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--user", required=True)
-    p.add_argument("--folder", required=True)
+    p.add_argument("--folder", help="headers, all: the folder to read")
     p.add_argument("--out", required=True, help="the NDJSON rows")
     p.add_argument("--attachments", help="all: save attachments here")
     args = p.parse_args()
     if "CFIMAP_PASSWORD" not in os.environ:
         p.error("set CFIMAP_PASSWORD")
+    if args.job != "folders" and not args.folder:
+        p.error(f"{args.job} needs --folder")
     if args.attachments:
         os.makedirs(args.attachments, exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as out:
-        if args.library == "imaplib":
+        if args.job == "folders":
+            if args.library == "imaplib":
+                run_imaplib_folders(args, out)
+            else:
+                run_imapclient_folders(args, out)
+        elif args.library == "imaplib":
             run_imaplib(args, out)
         else:
             run_imapclient(args, out)

@@ -361,7 +361,11 @@ pub fn sanitize(name: &str, n: usize) -> String {
     while !stem.is_char_boundary(cut.min(stem.len())) {
         cut -= 1;
     }
-    format!("{}{ext}", &stem[..cut.min(stem.len())])
+    // Cut short, the stem may end in a dot or a blank again (with no
+    // extension after it, the name would).
+    let stem =
+        stem[..cut.min(stem.len())].trim_end_matches(|c: char| c == '.' || c.is_whitespace());
+    format!("{stem}{ext}")
 }
 
 /// Characters that reorder the text around them (Unicode bidirectional

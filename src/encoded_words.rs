@@ -7,6 +7,11 @@
 //! and decoded once. mail-parser decodes each word on its own, which turns
 //! a split character into two U+FFFD; its value stands for every header
 //! without such a run.
+//!
+//! Unstructured text (Subject) is decoded here ([`decode_joined`]). In
+//! address headers the words sit inside display names, which mail-parser
+//! must still find: [`rejoined`] rewrites each run as one encoded-word of
+//! the joined bytes, and mail-parser parses the result.
 
 use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::charsets::map::charset_decoder;
@@ -26,10 +31,27 @@ struct Word {
 /// least two adjacent encoded-words in one charset; `None` leaves the value
 /// to mail-parser.
 pub fn decode_joined(raw: &str) -> Option<String> {
+    rewrite(raw, decode_run)
+}
+
+/// `raw` with every run of adjacent encoded-words in one charset written as
+/// a single encoded-word (Base64) of their joined bytes, when there is at
+/// least one run of two or more; `None` leaves the value as it is.
+pub fn rejoined(raw: &str) -> Option<String> {
+    rewrite(raw, encode_run)
+}
+
+/// A run of adjacent encoded-words in one charset: the charset and the
+/// words' bytes joined.
+type Run = Option<(String, Vec<u8>)>;
+
+/// `raw` unfolded, with its runs of words written out by `emit`, when at
+/// least one run joined two words or more.
+fn rewrite(raw: &str, emit: fn(&mut String, Run)) -> Option<String> {
     let text = unfold(raw);
     let mut out = String::new();
     // Bytes of the current run of adjacent words, and their charset.
-    let mut run: Option<(String, Vec<u8>)> = None;
+    let mut run: Run = None;
     let mut joined = false;
     let mut at = 0;
     // Text since the last word: written out unless it is only white space
@@ -44,7 +66,7 @@ pub fn decode_joined(raw: &str) -> Option<String> {
                     joined = true;
                 }
                 _ => {
-                    flush(&mut out, run.take());
+                    emit(&mut out, run.take());
                     if !adjacent {
                         out.push_str(&gap);
                     }
@@ -61,13 +83,23 @@ pub fn decode_joined(raw: &str) -> Option<String> {
         gap.push(c);
         at += c.len_utf8();
     }
-    flush(&mut out, run);
+    emit(&mut out, run);
     out.push_str(&gap);
     joined.then(|| out.trim().to_owned())
 }
 
+/// Appends the run as one encoded-word.
+fn encode_run(out: &mut String, run: Run) {
+    if let Some((charset, bytes)) = run {
+        out.push_str(&format!(
+            "=?{charset}?B?{}?=",
+            base64_simd::STANDARD.encode_to_string(&bytes)
+        ));
+    }
+}
+
 /// Appends the run's bytes, decoded in its charset.
-fn flush(out: &mut String, run: Option<(String, Vec<u8>)>) {
+fn decode_run(out: &mut String, run: Run) {
     if let Some((charset, bytes)) = run {
         match charset_decoder(charset.as_bytes()) {
             Some(decoder) => out.push_str(&decoder(&bytes)),
@@ -107,7 +139,7 @@ fn word_at(text: &str, at: usize) -> Option<Word> {
 /// (`_` is no hex digit, so it is replaced before the escapes are undone,
 /// and an escaped `=5F` still gives `_`.)
 fn q_decode(payload: &str) -> Vec<u8> {
-    unescaped(&payload.replace('_', " "), b'=')
+    unescaped(payload.replace('_', " "), b'=')
 }
 
 /// RFC 5322 unfolding: a line break followed by white space is removed.
@@ -158,6 +190,15 @@ mod tests {
         assert_eq!(decode_joined("plain subject"), None);
         assert_eq!(decode_joined("=?utf-8?Q?one?= word =?utf-8?Q?two?="), None);
         assert_eq!(decode_joined("=?utf-8?X?bad?= =?utf-8?X?bad?="), None);
+    }
+
+    #[test]
+    fn runs_are_rewritten_as_one_word_each() {
+        assert_eq!(
+            rejoined("=?UTF-8?B?4oI=?=\r\n =?UTF-8?B?rHVybw==?= <e@example.org>").as_deref(),
+            Some("=?utf-8?B?4oKsdXJv?= <e@example.org>")
+        );
+        assert_eq!(rejoined("=?utf-8?Q?one?= <a@example.org>"), None);
     }
 
     #[test]

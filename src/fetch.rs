@@ -323,6 +323,7 @@ impl Window {
             .filter(|f| f.uid != 0)
             .map(|f| (f.uid, f.seq))
             .collect();
+        let mut missing = Vec::new();
         for &uid in &self.asked {
             if self.done.contains(&uid) {
                 continue;
@@ -338,8 +339,26 @@ impl Window {
             } else if let Some(e) = &refusal {
                 // Refused: the messages the server did not deliver failed.
                 self.rows.push(rows::failed(0, uid, &e.to_string()));
+            } else {
+                missing.push(uid);
             }
-            // Otherwise it was expunged meanwhile by someone else: simply gone.
+        }
+        // Never silently fewer rows: a message that was in the folder when
+        // the read began and did not come (expunged meanwhile by another
+        // session, or lost by the server) is reported, as JavaMail reports a
+        // message removed under it.
+        let gone = |uids: &str| {
+            Error::IncompleteAnswer(format!(
+                "the server's FETCH answer had nothing for UID {uids} (expunged meanwhile, or \
+                 lost by the server)"
+            ))
+        };
+        if options.stoponerror && !missing.is_empty() {
+            return Err(gone(&selection::sets(&missing).join(",")));
+        }
+        for uid in missing {
+            self.rows
+                .push(rows::failed(0, uid, &gone(&uid.to_string()).to_string()));
         }
         Ok(())
     }

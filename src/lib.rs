@@ -54,5 +54,11 @@ pub mod transfer_encoding;
 pub mod transport;
 pub mod utf7;
 
+// The exports exist in the component only. A native build (unit tests, the
+// fuzz targets in fuzz/) has no use for them, and its cdylib cannot carry
+// them: the linker's version script refuses their names
+// (`cfimap:imap/...#[method]...`).
+#[cfg(target_arch = "wasm32")]
 use component::Component;
+#[cfg(target_arch = "wasm32")]
 bindings::export!(Component with_types_in bindings);

@@ -142,6 +142,14 @@ pub fn resolve(namespace: &Namespace, attribute: &'static str, input: &str) -> R
                     format!("{input:?} has an empty level"),
                 ));
             }
+            // The input as a whole is trimmed, so a level with white space
+            // at an end would name a folder its own FULLNAME cannot reach.
+            if let Some(level) = levels.iter().find(|l| l.trim() != **l) {
+                return Err(Error::invalid(
+                    attribute,
+                    format!("level {level:?} of {input:?} begins or ends with white space"),
+                ));
+            }
             // A name without '/' is a FULLNAME relative to the prefix; with
             // '/', a level holding the server's delimiter is ambiguous.
             if d != '/'
@@ -262,7 +270,7 @@ mod tests {
 
     #[test]
     fn hostile_names_are_invalid() {
-        for bad in ["a\r\nb", "x\0", "", "   ", "a//b"] {
+        for bad in ["a\r\nb", "x\0", "", "   ", "a//b", "x /", "a / b", "a/ b"] {
             let e = resolve(&dovecot(), "folder", bad).unwrap_err();
             assert!(
                 matches!(

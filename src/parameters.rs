@@ -95,10 +95,11 @@ fn percent_decoded(text: &str) -> Vec<u8> {
 }
 
 /// `text` with every `<escape>XX` (two hex digits) turned into that byte;
-/// an escape not followed by two hex digits is kept as it is. RFC 2231
-/// escapes with `%`, RFC 2047's "Q" encoding with `=`.
-pub(crate) fn unescaped(text: &str, escape: u8) -> Vec<u8> {
-    let bytes = text.as_bytes();
+/// an escape not followed by two hex digits is kept as it is, and so is
+/// every other byte. RFC 2231 escapes with `%`, RFC 2047's "Q" encoding and
+/// quoted-printable with `=`.
+pub(crate) fn unescaped(text: impl AsRef<[u8]>, escape: u8) -> Vec<u8> {
+    let bytes = text.as_ref();
     let hex = |i: usize| bytes.get(i).and_then(|&b| (b as char).to_digit(16));
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -296,14 +296,7 @@ impl Decoder {
         f: impl FnOnce(Response<'_>) -> R,
     ) -> Result<R> {
         let end = self.fill(link)?;
-        let bytes = &self.buffer[self.start..end];
-        let decoded = match Lifted::find(bytes).and_then(|lifted| lifted.decode(bytes)) {
-            Some(response) => Ok(f(response)),
-            None => match ResponseCodec::default().decode(bytes) {
-                Ok(([], response)) => Ok(f(response)),
-                _ => Err(malformed(bytes)),
-            },
-        };
+        let decoded = decode(&self.buffer[self.start..end]).map(f);
         self.start = end;
         decoded
     }
@@ -361,6 +354,20 @@ impl Decoder {
             self.buffer.drain(..self.start);
             self.start = 0;
         }
+    }
+}
+
+/// Decodes one whole message, as [`Scan::frame`] found it: a large FETCH
+/// literal is lifted out first ([`Lifted`]), anything else is decoded as it
+/// came. The result is imap-codec's for the whole message, only faster; the
+/// fuzz target `responses` (fuzz/) holds the two paths to that.
+pub fn decode(message: &[u8]) -> Result<Response<'_>> {
+    match Lifted::find(message).and_then(|lifted| lifted.decode(message)) {
+        Some(response) => Ok(response),
+        None => match ResponseCodec::default().decode(message) {
+            Ok(([], response)) => Ok(response),
+            _ => Err(malformed(message)),
+        },
     }
 }
 

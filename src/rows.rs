@@ -62,11 +62,11 @@ pub fn build(fetched: Fetched<'_>, depth: Depth, saver: Option<&mut Saver>) -> R
         .header_raw(HeaderName::Subject)
         .and_then(encoded_words::decode_joined)
         .or_else(|| message.subject().map(str::to_owned));
-    row.from = addresses(message.from());
-    row.to = addresses(message.to());
-    row.cc = addresses(message.cc());
+    row.from = address_header(&message, HeaderName::From);
+    row.to = address_header(&message, HeaderName::To);
+    row.cc = address_header(&message, HeaderName::Cc);
     row.replyto = match message.reply_to() {
-        Some(reply_to) => addresses(Some(reply_to)),
+        Some(_) => address_header(&message, HeaderName::ReplyTo),
         None => row.from.clone(),
     };
     row.messageid = message
@@ -276,6 +276,23 @@ fn sent_date(message: &Message<'_>) -> Option<String> {
     )
     .is_some();
     (date.is_valid() && real_day).then(|| date.to_rfc3339())
+}
+
+/// The addresses of header `name`: mail-parser's, unless a display name is
+/// made of encoded-words split inside a character; then the header is
+/// parsed again with each run of words rewritten as one
+/// ([`encoded_words::rejoined`]).
+fn address_header(message: &Message<'_>, name: HeaderName<'static>) -> String {
+    let rewritten = message
+        .header_raw(name.clone())
+        .and_then(encoded_words::rejoined)
+        .map(|value| format!("{}: {value}\r\n\r\n", name.as_str()));
+    if let Some(text) = rewritten
+        && let Some(reparsed) = parser().parse_headers(text.as_bytes())
+    {
+        return addresses(reparsed.header(name).and_then(|v| v.as_address()));
+    }
+    addresses(message.header(name).and_then(|v| v.as_address()))
 }
 
 /// Addresses as `Name <addr>` joined by `, `; groups as `Name: a, b;`.

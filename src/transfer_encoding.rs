@@ -12,6 +12,8 @@ use std::io::{self, Write};
 
 use mail_parser::{HeaderName, MessagePart};
 
+use crate::parameters::unescaped;
+
 /// A part's declared transfer encoding. 7bit, 8bit, binary and anything
 /// unknown leave the body as it is (RFC 2045 §6.4: an unknown encoding is
 /// treated as opaque data).
@@ -27,11 +29,13 @@ pub enum TransferEncoding {
 
 impl TransferEncoding {
     /// The encoding `part` declares, read from its raw header in `raw` (the
-    /// message the part was parsed from).
+    /// message the part was parsed from). Of two such headers the last
+    /// counts, as in mail-parser, which reads the structure by it.
     pub fn of(part: &MessagePart<'_>, raw: &[u8]) -> Self {
         let Some(header) = part
             .headers
             .iter()
+            .rev()
             .find(|h| h.name == HeaderName::ContentTransferEncoding)
         else {
             return Self::Identity;
@@ -71,17 +75,42 @@ impl TransferEncoding {
     pub fn decode_into(self, body: &[u8], sink: &mut impl Write) -> io::Result<Decoded> {
         match self {
             Self::Identity => sink.write_all(body).map(|()| Decoded::Complete),
-            // Robust: a stray `=` (common in pasted URLs) stays as it is,
-            // as mail readers and mail-parser's own decoder keep it.
-            Self::QuotedPrintable => {
-                match quoted_printable::decode(body, quoted_printable::ParseMode::Robust) {
-                    Ok(bytes) => sink.write_all(&bytes).map(|()| Decoded::Complete),
-                    Err(_) => Ok(Decoded::Malformed),
-                }
-            }
+            Self::QuotedPrintable => sink
+                .write_all(&quoted_printable(body))
+                .map(|()| Decoded::Complete),
             Self::Base64 => Base64Stream::new(sink).decode(body),
         }
     }
+}
+
+/// Quoted-printable (RFC 2045 §6.7), decoded the way mail readers do:
+/// white space at a line's end is dropped (rule 3), a `=` ending a line
+/// joins it to the next (rule 5), and `=XX` is that byte. Everything else
+/// stays as it came: a stray `=` (common in pasted URLs), and 8-bit bytes a
+/// mailer left raw (common in the wild), which mail-parser keeps too.
+fn quoted_printable(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    for line in body.split_inclusive(|&b| b == b'\n') {
+        let (text, end) = match line.strip_suffix(b"\r\n") {
+            Some(text) => (text, &b"\r\n"[..]),
+            None => match line.strip_suffix(b"\n") {
+                Some(text) => (text, &b"\n"[..]),
+                None => (line, &b""[..]),
+            },
+        };
+        let trimmed = text.trim_ascii_end();
+        if let Some(joined) = trimmed.strip_suffix(b"=") {
+            out.extend(unescaped(joined, b'='));
+        } else if end.is_empty() {
+            // The body's last bytes, without a line end: kept whole, as
+            // mail-parser keeps them.
+            out.extend(unescaped(text, b'='));
+        } else {
+            out.extend(unescaped(trimmed, b'='));
+            out.extend_from_slice(end);
+        }
+    }
+    out
 }
 
 /// How decoding a body ended.
@@ -237,6 +266,20 @@ mod tests {
         assert_eq!(
             TransferEncoding::QuotedPrintable.decode(b"a=3Db ?x=1&y=zz =\r\nend"),
             b"a=b ?x=1&y=zz end"
+        );
+    }
+
+    #[test]
+    fn quoted_printable_keeps_raw_8bit_bytes_and_drops_line_end_blanks() {
+        assert_eq!(
+            TransferEncoding::QuotedPrintable
+                .decode("Müller;Gr=C3=BC=C3=9Fe  \r\nx= \r\ny\n".as_bytes()),
+            "Müller;Grüße\r\nxy\n".as_bytes()
+        );
+        // Latin-1 left raw: the byte itself, not dropped.
+        assert_eq!(
+            TransferEncoding::QuotedPrintable.decode(b"caf\xe9=3F"),
+            b"caf\xe9?"
         );
     }
 

@@ -203,6 +203,15 @@ impl Drop for Ticker {
     }
 }
 
+/// A store whose code yields to the executor at every epoch tick: a
+/// computing component gives the executor a chance to cut it off at its
+/// deadline.
+fn yielding_store<T: 'static>(engine: &Engine, data: T) -> Store<T> {
+    let mut store = Store::new(engine, data);
+    store.epoch_deadline_async_yield_and_update(1);
+    store
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
@@ -353,16 +362,57 @@ impl Runtime {
             transport: Arc::clone(&self.transport),
             sink: Arc::clone(&self.sink),
         };
-        let mut store = Store::new(&self.engine, state);
+        let mut store = yielding_store(&self.engine, state);
         store.limiter(|s| &mut s.memory);
-        // Yield at every tick: a computing component gives the executor a
-        // chance to cut it off at its deadline.
-        store.epoch_deadline_async_yield_and_update(1);
         let bindings = self
             .pre
             .instantiate_async(&mut store)
             .await
             .map_err(|e| Error::trap(&e))?;
         Ok((store, bindings))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(module (func (export "spin") (loop (br 0))))`: computes forever,
+    /// never calling the host.
+    const SPIN: &[u8] = &[
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+        0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type: () -> ()
+        0x03, 0x02, 0x01, 0x00, // function 0 has type 0
+        0x07, 0x08, 0x01, 0x04, b's', b'p', b'i', b'n', 0x00, 0x00, // export "spin"
+        0x0a, 0x09, 0x01, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b, // loop { br 0 }
+    ];
+
+    /// The deadline holds for a guest that never waits on the host: the
+    /// engine's configuration, the ticker and the store's yield together
+    /// let the executor's timer fire inside the loop.
+    #[tokio::test]
+    async fn a_guest_that_computes_forever_is_cut_off_at_its_deadline() {
+        let engine = component::engine().expect("the engine");
+        let _ticker = Ticker::start(&engine);
+        let module = wasmtime::Module::new(&engine, SPIN).expect("the spin module");
+        let mut store = yielding_store(&engine, ());
+        let instance = wasmtime::Instance::new_async(&mut store, &module, &[])
+            .await
+            .expect("an instance");
+        let spin = instance
+            .get_typed_func::<(), ()>(&mut store, "spin")
+            .expect("its export");
+        let started = std::time::Instant::now();
+        let result = within(
+            Some(Duration::from_millis(300)),
+            spin.call_async(&mut store, ()),
+        )
+        .await;
+        assert!(matches!(result, Err(Overdue(_))), "cut off at the deadline");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

@@ -518,6 +518,72 @@ impl wit::Host for TransportView<'_> {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::TcpListener;
+
+    /// A plain connection to a local listener, and the server's end of it.
+    async fn plain_pair() -> (Connection, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a listener");
+        let addr = listener.local_addr().expect("its address");
+        let tcp = TcpStream::connect(addr).await.expect("connect");
+        let (server, _) = listener.accept().await.expect("accept");
+        let connection = Connection {
+            host: "localhost".into(),
+            endpoint: addr.to_string(),
+            peer: addr,
+            timeout: Duration::from_secs(2),
+            tls: crate::tls::client_config(None).expect("a TLS configuration"),
+            io: Some(Io::Plain(tcp)),
+            queue: Vec::new(),
+            failed: None,
+        };
+        (connection, server)
+    }
+
+    /// The host's own defence against STARTTLS plaintext injection, apart
+    /// from the component's: bytes the server sent after its answer and
+    /// before the handshake are never read as if they came over TLS.
+    #[tokio::test]
+    async fn start_tls_with_unread_bytes_waiting_is_refused() {
+        let (mut connection, mut server) = plain_pair().await;
+        server
+            .write_all(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] injected\r\n")
+            .await
+            .expect("the server writes");
+        // Until the bytes are in the client's receive queue.
+        let mut probe = [0u8; 1];
+        let tcp = match &connection.io {
+            Some(Io::Plain(tcp)) => tcp,
+            _ => unreachable!("a plain connection"),
+        };
+        tokio::time::timeout(Duration::from_secs(5), tcp.peek(&mut probe))
+            .await
+            .expect("the bytes arrive")
+            .expect("peek");
+        let e = connection.start_tls("localhost").await.unwrap_err();
+        assert!(
+            matches!(&e, TransportFailure::Tls(m) if m.contains("plaintext injection")),
+            "{e:?}"
+        );
+        // The connection is over: nothing more is read from it.
+        assert!(connection.read(100).await.is_err());
+    }
+
+    /// With nothing waiting, the upgrade goes ahead to the handshake (which
+    /// times out here: the peer never answers the ClientHello).
+    #[tokio::test]
+    async fn start_tls_with_nothing_waiting_goes_on_to_the_handshake() {
+        let (mut connection, _server) = plain_pair().await;
+        let e = connection.start_tls("localhost").await.unwrap_err();
+        assert!(matches!(e, TransportFailure::Timeout(_)), "{e:?}");
+    }
+
+    /// The certificate name is the host's the connection was opened to.
+    #[tokio::test]
+    async fn start_tls_for_another_name_is_refused() {
+        let (mut connection, _server) = plain_pair().await;
+        let e = connection.start_tls("elsewhere.example").await.unwrap_err();
+        assert!(matches!(e, TransportFailure::Tls(_)), "{e:?}");
+    }
 
     #[test]
     fn io_errors_are_classified() {

@@ -7,6 +7,13 @@
 //! and subjects, plain and multipart/alternative bodies with a
 //! quoted-printable HTML part, base64 attachments. A seeded generator makes
 //! every run see the same bytes, so runs and machines compare.
+//!
+//! The scale rows (issue 12) add folders of 50,000 and 100,000 messages and
+//! trees of 5,000 and 10,000 folders. Their messages are the same typical
+//! messages with short bodies (2–3 KB in all, the header most of it):
+//! getHeaderOnly fetches headers and the body structure, so a shorter body
+//! changes nothing it reads, while writing and indexing 150,000 messages of
+//! 6 KB (a gigabyte) would add minutes to every bench run.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -25,6 +32,10 @@ pub struct Sizes {
     pub all: usize,
     /// Decoded bytes of the big message's attachment.
     pub big_attachment: usize,
+    /// Messages of the two scale folders, the second twice the first.
+    pub scale_messages: [usize; 2],
+    /// Folders of the two scale trees, the second twice the first.
+    pub scale_folders: [usize; 2],
 }
 
 impl Sizes {
@@ -35,14 +46,19 @@ impl Sizes {
         headers: 10_000,
         all: 2_000,
         big_attachment: 10 * 1024 * 1024 + 512 * 1024,
+        scale_messages: [50_000, 100_000],
+        scale_folders: [5_000, 10_000],
     };
 
     /// Small enough for every `make test`: (a) 40 messages; (b) 12, one of
-    /// about 1 MB.
+    /// about 1 MB; scale folders of 60 and 120 messages, trees of 20 and 40
+    /// folders.
     pub const SMOKE: Sizes = Sizes {
         headers: 40,
         all: 12,
         big_attachment: 720 * 1024,
+        scale_messages: [60, 120],
+        scale_folders: [20, 40],
     };
 }
 
@@ -468,6 +484,76 @@ pub fn all_folder(sizes: Sizes) -> impl Iterator<Item = Mail> {
     })
 }
 
+/// The mail of a scale folder: `count` typical messages with short bodies,
+/// 2–3 KB each (see the module docs). `seed` keeps the two folders apart.
+pub fn scale_folder(count: usize, seed: u64) -> impl Iterator<Item = Mail> {
+    let mut rng = Rng(seed);
+    (0..count).map(move |n| {
+        let size = rng.between(2 * 1024, 3 * 1024);
+        Mail {
+            bytes: text_message(&mut rng, n, size),
+            flags: flags(&mut rng),
+            attachments: 0,
+        }
+    })
+}
+
+/// Children of each group in [`tree_names`].
+const GROUP_CHILDREN: usize = 49;
+
+/// The first `count` folder names of a tree shaped like a real mailbox of
+/// many folders, three levels deep: `Scale`, then groups `Scale/g000`,
+/// `Scale/g001`, … (as one per client or year), each followed by its 49
+/// children `Scale/g000/f01` … `Scale/g000/f49` (as one per topic or month).
+/// Parents come before their children, and every name is a real folder
+/// that can hold mail, as in Dovecot's `LAYOUT=fs`.
+pub fn tree_names(count: usize) -> Vec<String> {
+    let mut names = Vec::with_capacity(count);
+    if count > 0 {
+        names.push("Scale".to_owned());
+    }
+    let mut group = 0;
+    while names.len() < count {
+        names.push(format!("Scale/g{group:03}"));
+        for child in 1..=GROUP_CHILDREN {
+            if names.len() == count {
+                break;
+            }
+            names.push(format!("Scale/g{group:03}/f{child:02}"));
+        }
+        group += 1;
+    }
+    names
+}
+
+/// What was written into a tree of folders.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tree {
+    /// Folders written.
+    pub folders: usize,
+    /// Messages in all of them.
+    pub messages: usize,
+    /// Messages without the `\Seen` flag, i.e. the sum of STATUS UNSEEN.
+    pub unseen: usize,
+}
+
+/// Writes the folders `names` (parents first) under `home` as
+/// [`write_folder`] does, each with 0–3 scale messages, so that STATUS has
+/// counts to report and the folders are not all alike.
+pub fn write_tree(home: &Path, names: &[String], owner: (u32, u32), seed: u64) -> io::Result<Tree> {
+    let mut rng = Rng(seed);
+    let mut tree = Tree::default();
+    for (n, name) in names.iter().enumerate() {
+        let count = rng.below(4);
+        let mail: Vec<Mail> = scale_folder(count, seed ^ (n as u64 + 1)).collect();
+        tree.unseen += mail.iter().filter(|m| !m.flags.contains('S')).count();
+        let written = write_folder(home, name, owner, mail.into_iter())?;
+        tree.folders += 1;
+        tree.messages += written.messages;
+    }
+    Ok(tree)
+}
+
 /// Writes `mail` as the Maildir folder `name` under `home` (layout `fs`:
 /// `~/Maildir/<name>/{cur,new,tmp}`), every directory and file owned by
 /// `owner`, the uid and gid Dovecot's mail processes run as.
@@ -540,6 +626,36 @@ mod tests {
         assert!((15 * mb..=15 * mb + mb / 2).contains(&largest), "{largest}");
         assert!((300..=500).contains(&attachments), "{attachments}");
         assert_eq!(rfc2231, 1);
+    }
+
+    /// The tree has exactly the names asked for, parents first, three levels.
+    #[test]
+    fn tree_names_are_counted_and_nested() {
+        assert!(tree_names(0).is_empty());
+        let names = tree_names(10_000);
+        assert_eq!(names.len(), 10_000);
+        let mut seen = std::collections::HashSet::new();
+        for name in &names {
+            if let Some((parent, _)) = name.rsplit_once('/') {
+                assert!(seen.contains(parent), "{name} before its parent");
+            }
+            assert!(seen.insert(name.as_str()), "{name} twice");
+        }
+        assert_eq!(names.iter().map(|n| n.matches('/').count()).max(), Some(2));
+        assert_eq!(
+            tree_names(20)[..3],
+            ["Scale", "Scale/g000", "Scale/g000/f01"]
+        );
+    }
+
+    /// Scale messages are the typical ones, short: 2–3 KB.
+    #[test]
+    fn scale_messages_are_short() {
+        let sizes: Vec<usize> = scale_folder(500, 7).map(|m| m.bytes.len()).collect();
+        assert!(
+            sizes.iter().all(|&n| (1500..=3 * 1024 + 200).contains(&n)),
+            "{sizes:?}"
+        );
     }
 
     #[test]

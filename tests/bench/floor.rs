@@ -5,8 +5,14 @@
 //! responses, no messages. The end is found by scanning the bytes for
 //! `CRLF <tag> `; the tags are chosen so that no line of the bench's mail
 //! starts with one (a literal could otherwise end the read early).
+//!
+//! For listAllFolders ([`list_status`]) the floor has to know the folders to
+//! ask STATUS of, so it reads the LIST answer's lines for the names of the
+//! selectable folders (atoms and quoted strings; the bench's names need no
+//! literal) and then sends one STATUS per folder, all at once as cfimap
+//! pipelines them, counting tagged completions and nothing else.
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 
 /// The read buffer: large reads keep the floor's syscalls few.
@@ -62,9 +68,13 @@ fn command(stream: &mut TcpStream, buffer: &mut [u8], tag: &str, text: &str) -> 
     Ok(bytes)
 }
 
-/// Logs in, sends `UID FETCH 1:* (<items>)` on `folder`, reads the whole
-/// answer, logs out. Returns the bytes of the FETCH answer.
-pub fn run(port: u16, user: &str, password: &str, folder: &str, items: &str) -> io::Result<u64> {
+/// A quoted string of IMAP (RFC 3501 `quoted`).
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Connects and logs in (tag `fb1`); returns the stream and a read buffer.
+fn login(port: u16, user: &str, password: &str) -> io::Result<(TcpStream, Vec<u8>)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     // As cfimap's host does: commands go out at once.
     stream.set_nodelay(true)?;
@@ -80,13 +90,19 @@ pub fn run(port: u16, user: &str, password: &str, folder: &str, items: &str) -> 
     if !greeting.starts_with(b"* OK") {
         return Err(io::Error::other("the greeting is not `* OK`"));
     }
-    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
     command(
         &mut stream,
         &mut buffer,
         "fb1",
         &format!("LOGIN {} {}", quote(user), quote(password)),
     )?;
+    Ok((stream, buffer))
+}
+
+/// Logs in, sends `UID FETCH 1:* (<items>)` on `folder`, reads the whole
+/// answer, logs out. Returns the bytes of the FETCH answer.
+pub fn run(port: u16, user: &str, password: &str, folder: &str, items: &str) -> io::Result<u64> {
+    let (mut stream, mut buffer) = login(port, user, password)?;
     command(
         &mut stream,
         &mut buffer,
@@ -101,4 +117,147 @@ pub fn run(port: u16, user: &str, password: &str, folder: &str, items: &str) -> 
     )?;
     command(&mut stream, &mut buffer, "fb4", "LOGOUT")?;
     Ok(fetched)
+}
+
+/// Reads one line (to its LF) into `line`; the end of the stream is an error.
+fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<()> {
+    line.clear();
+    if reader.read_until(b'\n', line)? == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the server closed the connection",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `line` completes the command tagged `tag`: `Some(true)` for `OK`.
+fn completion(line: &[u8], tag: &str) -> Option<bool> {
+    let rest = line.strip_prefix(tag.as_bytes())?.strip_prefix(b" ")?;
+    Some(rest.starts_with(b"OK"))
+}
+
+/// The name of the folder in a `* LIST` line if it can be selected (not
+/// `\Noselect`, not `\NonExistent`); `None` for other lines. Only what the
+/// STATUS commands need is read: the attributes, then the name as an atom
+/// or a quoted string.
+fn selectable(line: &[u8]) -> io::Result<Option<String>> {
+    let Some(rest) = line.strip_prefix(b"* LIST (") else {
+        return Ok(None);
+    };
+    let bad = |what: &str| io::Error::other(format!("{what} in the LIST line {line:?}"));
+    let text = std::str::from_utf8(rest).map_err(|_| bad("not UTF-8"))?;
+    let text = text.trim_end_matches(['\r', '\n']);
+    let (attributes, rest) = text.split_once(") ").ok_or_else(|| bad("no attributes"))?;
+    let attributes = attributes.to_ascii_lowercase();
+    if attributes.contains("\\noselect") || attributes.contains("\\nonexistent") {
+        return Ok(None);
+    }
+    // The delimiter: NIL, `"\\"` or a quoted character.
+    let name = if let Some(r) = rest.strip_prefix("NIL ") {
+        r
+    } else if let Some(r) = rest.strip_prefix("\"\\\\\" ") {
+        r
+    } else {
+        rest.get(4..).ok_or_else(|| bad("no name"))?
+    };
+    if name.starts_with('{') {
+        return Err(bad("a literal name (not needed by the bench's folders)"));
+    }
+    let Some(quoted) = name.strip_prefix('"') else {
+        return Ok(Some(name.to_owned()));
+    };
+    let mut out = String::new();
+    let mut chars = quoted.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Ok(Some(out)),
+            '\\' => out.push(chars.next().ok_or_else(|| bad("a cut escape"))?),
+            c => out.push(c),
+        }
+    }
+    Err(bad("an unterminated name"))
+}
+
+/// listAllFolders' job, raw: logs in, sends `LIST "" "*"`, then one
+/// `STATUS <folder> (MESSAGES UNSEEN RECENT)` per selectable folder, all in
+/// one write (from a thread, so that the answers can never stall the
+/// writing), and reads until every STATUS has completed `OK`; logs out.
+/// Returns the number of folders counted.
+pub fn list_status(port: u16, user: &str, password: &str) -> io::Result<usize> {
+    let (mut stream, _) = login(port, user, password)?;
+    let mut reader = BufReader::with_capacity(BUFFER, stream.try_clone()?);
+    stream.write_all(b"fb2 LIST \"\" \"*\"\r\n")?;
+    let mut names = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        read_line(&mut reader, &mut line)?;
+        match completion(&line, "fb2") {
+            Some(true) => break,
+            Some(false) => return Err(io::Error::other("LIST was refused")),
+            None => names.extend(selectable(&line)?),
+        }
+    }
+    let mut commands = Vec::with_capacity(names.len() * 64);
+    for (i, name) in names.iter().enumerate() {
+        write!(
+            commands,
+            "fs{i} STATUS {} (MESSAGES UNSEEN RECENT)\r\n",
+            quote(name)
+        )?;
+    }
+    let mut writer = stream.try_clone()?;
+    let sender = std::thread::spawn(move || writer.write_all(&commands));
+    let mut done = 0;
+    while done < names.len() {
+        read_line(&mut reader, &mut line)?;
+        if line.starts_with(b"fs") {
+            if line.split(|&b| b == b' ').nth(1) != Some(b"OK") {
+                return Err(io::Error::other(format!(
+                    "a STATUS was refused: {}",
+                    String::from_utf8_lossy(&line).trim_end()
+                )));
+            }
+            done += 1;
+        }
+    }
+    sender
+        .join()
+        .map_err(|_| io::Error::other("the writing thread panicked"))??;
+    stream.write_all(b"fb9 LOGOUT\r\n")?;
+    loop {
+        read_line(&mut reader, &mut line)?;
+        if completion(&line, "fb9").is_some() {
+            return Ok(done);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// LIST lines as Dovecot writes them, and the names the floor reads.
+    #[test]
+    fn selectable_reads_names() {
+        let name = |line: &str| selectable(line.as_bytes()).ok().flatten();
+        assert_eq!(
+            name("* LIST (\\HasNoChildren) \"/\" INBOX\r\n").as_deref(),
+            Some("INBOX")
+        );
+        assert_eq!(
+            name("* LIST (\\HasChildren) \"/\" \"Scale/g000\"\r\n").as_deref(),
+            Some("Scale/g000")
+        );
+        assert_eq!(
+            name("* LIST () NIL \"a \\\"b\\\" \\\\c\"\r\n").as_deref(),
+            Some("a \"b\" \\c")
+        );
+        assert_eq!(
+            name("* LIST (\\Noselect \\HasChildren) \"/\" Scale\r\n"),
+            None
+        );
+        assert_eq!(name("* STATUS INBOX (MESSAGES 1)\r\n"), None);
+        assert!(selectable(b"* LIST () \"/\" {5}\r\n").is_err());
+    }
 }

@@ -3,6 +3,7 @@
 //! ```text
 //! cfimap-bench [--smoke] [--runs N] [--out DIR] [--hold]
 //! cfimap-bench floor --port P --user U [--password W] --folder F --items ITEMS
+//! cfimap-bench floor --port P --user U [--password W] --list-status
 //! cfimap-bench measure REPORT PROGRAM [ARGS...]     (internal, see measure.rs)
 //! ```
 //!
@@ -21,13 +22,37 @@
 //!   is a process like the others;
 //! - `cfimap --version` and `cfimap open` (connect, log in, close).
 //!
-//! Every run is checked: exit status 0, one NDJSON row per message, one
-//! saved file per attachment; a failed check makes the exit status 1. The
+//! Then the scale rows (issue 12), against the same peers: does cfimap stay
+//! linear when the mail doubles?
+//!
+//! - getHeaderOnly of folders of 50,000 and 100,000 short typical messages
+//!   ([`corpus::scale_folder`]);
+//! - `listAllFolders --recurse` of two fresh users holding trees of 5,000
+//!   and 10,000 folders ([`corpus::tree_names`]) of 0–3 messages each.
+//!   cfimap sends `LIST "" "*"` (and `LIST "" INBOX`), then one `STATUS
+//!   (MESSAGES UNSEEN RECENT)` per selectable folder, pipelined; the peers
+//!   do the same LIST and STATUS, one at a time as their APIs do (peers.py's
+//!   `folders` job); the floor (`floor --list-status`) reads the names off
+//!   the LIST answer and pipelines the STATUS commands raw.
+//!
+//! The peers take 50 times cfimap's time, minutes on these folders, so on
+//! the scale rows they run once, with no warm-up of their own (cfimap's
+//! warm-up has already had Dovecot build the index); cfimap and the floor
+//! run [`SCALE_RUNS`] times after a warm-up. The verdicts ask for the large
+//! row's wall time to be at most [`DOUBLING_WALL`] times the small one's
+//! (linear, with room for noise; quadratic would be 4) and cfimap's peak
+//! RSS on 100,000 messages at most [`DOUBLING_RSS`] times that on 50,000
+//! (flat), each shown beside the floor's own ratio.
+//!
+//! Every run is checked: exit status 0, one NDJSON row per message (or per
+//! folder, with the folders' message and unseen counts adding up to what
+//! was written), one saved file per attachment; a failed check makes the
+//! exit status 1. The
 //! table (median wall, peak RSS, cfimap's ratios to each tool) and the
 //! issue's targets go to stdout, `<out>/results.md` and `<out>/results.json`.
 //! A missed target is reported, not fatal. `--smoke` runs all of it on a
-//! tiny corpus, once, without judging targets: `make test` runs it so that
-//! the bench cannot rot. `--hold` times nothing: it writes the mail, prints
+//! tiny corpus (the scale rows on 60/120 messages and 20/40 folders), once,
+//! without judging targets: `make test` runs it so that the bench cannot rot. `--hold` times nothing: it writes the mail, prints
 //! each job's commands and keeps Dovecot up until its stdin closes, for
 //! profiling a job under `perf` or `valgrind`.
 //!
@@ -50,12 +75,13 @@ use cfimap_tests::account::Account;
 use cfimap_tests::dovecot::{Dovecot, Flavor};
 use serde_json::json;
 
-use corpus::{Sizes, Written};
+use corpus::{Sizes, Tree, Written};
 use measure::Sample;
 use report::{Row, Verdict};
 
 const USAGE: &str = "usage: cfimap-bench [--smoke] [--runs N] [--out DIR] [--hold]\n       \
-                     cfimap-bench floor --port P --user U [--password W] --folder F --items ITEMS\n\
+                     cfimap-bench floor --port P --user U [--password W] --folder F --items ITEMS\n       \
+                     cfimap-bench floor --port P --user U [--password W] --list-status\n\
                      (the floor takes the password from CFIMAP_PASSWORD without --password)";
 
 /// getHeaderOnly's FETCH items, in the order src/fetch.rs sends them.
@@ -65,6 +91,32 @@ const ALL_ITEMS: &str = "UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[]";
 
 /// Runs of `cfimap --version` and of `cfimap open`: they are short, so more.
 const STARTUP_RUNS: usize = 10;
+
+/// Timed runs of cfimap and the floor on a scale row (fewer if `--runs` is
+/// lower): 100,000 messages take seconds a run.
+const SCALE_RUNS: usize = 3;
+
+/// Timed runs of each peer on a scale row, without a warm-up: a run of
+/// imaplib on 100,000 messages takes minutes.
+const SCALE_PEER_RUNS: usize = 1;
+
+/// A scale row twice the size may take at most this many times as long:
+/// linear with room for a shared machine's noise (quadratic would be 4).
+const DOUBLING_WALL: f64 = 2.4;
+
+/// cfimap's peak RSS on 100,000 messages may be at most this many times
+/// that on 50,000: memory must not grow with the folder.
+const DOUBLING_RSS: f64 = 1.25;
+
+/// The folders a fresh user of the harness's Dovecot lists besides what the
+/// bench writes: INBOX and the special-use folders the configuration
+/// creates on login (`auto = create`; Junk is not auto-created).
+const HARNESS_FOLDERS: [&str; 4] = ["INBOX", "Drafts", "Sent", "Trash"];
+
+/// Seeds of the scale folders and trees, one each, so none repeats another.
+const SCALE_SEEDS: [u64; 2] = [0x5EED_0003, 0x5EED_0004];
+/// Seeds of the two folder trees.
+const TREE_SEEDS: [u64; 2] = [0x5EED_0005, 0x5EED_0006];
 
 /// The command line of a bench run.
 struct Options {
@@ -143,7 +195,8 @@ fn usage() -> ExitCode {
     ExitCode::from(2)
 }
 
-/// `cfimap-bench floor ...`: prints the bytes of the FETCH answer.
+/// `cfimap-bench floor ...`: prints the bytes of the FETCH answer, or with
+/// `--list-status` the number of folders counted.
 fn floor_command(args: &[String]) -> ExitCode {
     let value = |name: &str| {
         args.iter()
@@ -152,6 +205,25 @@ fn floor_command(args: &[String]) -> ExitCode {
             .cloned()
     };
     let password = value("--password").or_else(|| std::env::var("CFIMAP_PASSWORD").ok());
+    if args.iter().any(|a| a == "--list-status") {
+        let (Some(port), Some(user), Some(password)) = (
+            value("--port").and_then(|p| p.parse().ok()),
+            value("--user"),
+            password,
+        ) else {
+            return usage();
+        };
+        return match floor::list_status(port, &user, &password) {
+            Ok(folders) => {
+                println!("{folders}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cfimap-bench floor: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let (Some(port), Some(user), Some(password), Some(folder), Some(items)) = (
         value("--port").and_then(|p| p.parse().ok()),
         value("--user"),
@@ -173,23 +245,62 @@ fn floor_command(args: &[String]) -> ExitCode {
     }
 }
 
-/// One of the two jobs.
+/// One job: a row of the table for each tool.
 struct Job {
     /// As shown in the table.
-    name: &'static str,
+    name: String,
     /// A short name for file names.
-    slug: &'static str,
-    folder: &'static str,
-    /// cfimap's action.
-    action: &'static str,
+    slug: String,
+    /// The user whose mail is read.
+    account: Account,
     /// peers.py's job.
     peer_job: &'static str,
-    /// FETCH items of the floor.
-    items: &'static str,
-    /// What is in the folder.
-    written: Written,
-    /// Whether attachments are saved.
-    saves: bool,
+    /// What is read, and how it is checked.
+    kind: Kind,
+    /// A scale row: [`SCALE_RUNS`] runs of cfimap and the floor,
+    /// [`SCALE_PEER_RUNS`] of each peer without a warm-up.
+    scale: bool,
+}
+
+/// What a job reads.
+enum Kind {
+    /// Every message of one folder.
+    Messages {
+        /// The folder.
+        folder: String,
+        /// cfimap's action.
+        action: &'static str,
+        /// FETCH items of the floor.
+        items: &'static str,
+        /// What is in the folder.
+        written: Written,
+        /// Whether attachments are saved.
+        saves: bool,
+    },
+    /// `listAllFolders --recurse` of the job's user: every folder and its
+    /// counts.
+    Folders {
+        /// What the bench wrote.
+        tree: Tree,
+        /// Its folder names.
+        names: Vec<String>,
+    },
+}
+
+impl Job {
+    /// Whether the job saves attachments.
+    fn saves(&self) -> bool {
+        matches!(self.kind, Kind::Messages { saves: true, .. })
+    }
+
+    /// Timed runs of `tool`, and whether a warm-up comes first.
+    fn runs(&self, tool: Tool, runs: usize) -> (usize, bool) {
+        match tool {
+            _ if !self.scale => (runs, true),
+            Tool::Imaplib | Tool::ImapClient => (SCALE_PEER_RUNS, false),
+            Tool::Cfimap | Tool::Floor => (runs.min(SCALE_RUNS), true),
+        }
+    }
 }
 
 /// The tools, in the table's order.
@@ -217,6 +328,7 @@ impl Tool {
 /// Where everything is.
 struct Setup {
     dovecot: Dovecot,
+    /// The user of the message jobs and the start-up rows.
     account: Account,
     cfimap: PathBuf,
     python: PathBuf,
@@ -230,34 +342,52 @@ impl Setup {
         self.dovecot.plain_port().to_string()
     }
 
-    /// `cfimap <action>` against the bench user, plaintext (loopback), the
+    /// `cfimap <action>` against `account`, plaintext (loopback), the
     /// password in the environment as a script would pass it.
-    fn cfimap(&self, action: &str) -> Command {
+    fn cfimap(&self, account: &Account, action: &str) -> Command {
         let mut c = Command::new(&self.cfimap);
         c.arg(action)
             .args(["--server", self.dovecot.host(), "--port", &self.port()])
-            .args(["--username", &self.account.username, "--secure", "no"])
-            .env("CFIMAP_PASSWORD", &self.account.password);
+            .args(["--username", &account.username, "--secure", "no"])
+            .env("CFIMAP_PASSWORD", &account.password);
         c
     }
 
     /// The command of `tool` for `job`: rows into `rows`, attachments into `files`.
     fn command(&self, tool: Tool, job: &Job, rows: &Path, files: &Path) -> Command {
+        let account = &job.account;
         match tool {
-            Tool::Cfimap => {
-                let mut c = self.cfimap(job.action);
-                c.args(["--folder", job.folder, "--format", "ndjson"]);
-                if job.saves {
-                    c.arg("--attachmentpath").arg(files);
+            Tool::Cfimap => match &job.kind {
+                Kind::Messages {
+                    folder,
+                    action,
+                    saves,
+                    ..
+                } => {
+                    let mut c = self.cfimap(account, action);
+                    c.args(["--folder", folder, "--format", "ndjson"]);
+                    if *saves {
+                        c.arg("--attachmentpath").arg(files);
+                    }
+                    c
                 }
-                c
-            }
+                Kind::Folders { .. } => {
+                    let mut c = self.cfimap(account, "listAllFolders");
+                    c.args(["--recurse", "--format", "ndjson"]);
+                    c
+                }
+            },
             Tool::Floor => {
                 let mut c = Command::new(&self.bench);
                 c.arg("floor")
-                    .args(["--port", &self.port(), "--user", &self.account.username])
-                    .args(["--folder", job.folder, "--items", job.items])
-                    .env("CFIMAP_PASSWORD", &self.account.password);
+                    .args(["--port", &self.port(), "--user", &account.username])
+                    .env("CFIMAP_PASSWORD", &account.password);
+                match &job.kind {
+                    Kind::Messages { folder, items, .. } => {
+                        c.args(["--folder", folder, "--items", items])
+                    }
+                    Kind::Folders { .. } => c.arg("--list-status"),
+                };
                 c
             }
             Tool::Imaplib | Tool::ImapClient => {
@@ -270,11 +400,14 @@ impl Setup {
                 c.arg(&self.peers)
                     .args([library, job.peer_job])
                     .args(["--host", self.dovecot.host(), "--port", &self.port()])
-                    .args(["--user", &self.account.username, "--folder", job.folder])
+                    .args(["--user", &account.username])
                     .arg("--out")
                     .arg(rows)
-                    .env("CFIMAP_PASSWORD", &self.account.password);
-                if job.saves {
+                    .env("CFIMAP_PASSWORD", &account.password);
+                if let Kind::Messages { folder, .. } = &job.kind {
+                    c.args(["--folder", folder]);
+                }
+                if job.saves() {
                     c.arg("--attachments").arg(files);
                 }
                 c
@@ -329,8 +462,7 @@ fn bench(options: &Options) -> Result<(), String> {
     // The harness has Dovecot log every session of a test user; the bench
     // must not pay for writing every byte to disk. Without the directory
     // Dovecot logs nothing (checked after the runs).
-    let rawlog = home.join("rawlog");
-    fs::remove_dir_all(&rawlog).map_err(|e| format!("{}: {e}", rawlog.display()))?;
+    let mut rawlogs = vec![no_rawlog(&home)?];
 
     eprintln!("cfimap-bench: writing the mail …");
     let owner = dovecot.mail_owner();
@@ -347,6 +479,83 @@ fn bench(options: &Options) -> Result<(), String> {
         report::mb(all.largest),
         all.attachments
     );
+    let mut jobs = vec![
+        Job {
+            name: "getHeaderOnly (a)".into(),
+            slug: "headers".into(),
+            account: account.clone(),
+            peer_job: "headers",
+            kind: Kind::Messages {
+                folder: "BenchHeaders".into(),
+                action: "getHeaderOnly",
+                items: HEADER_ITEMS,
+                written: headers,
+                saves: false,
+            },
+            scale: false,
+        },
+        Job {
+            name: "getAll (b)".into(),
+            slug: "all".into(),
+            account: account.clone(),
+            peer_job: "all",
+            kind: Kind::Messages {
+                folder: "BenchAll".into(),
+                action: "getAll",
+                items: ALL_ITEMS,
+                written: all,
+                saves: true,
+            },
+            scale: false,
+        },
+    ];
+    for (count, seed) in sizes.scale_messages.into_iter().zip(SCALE_SEEDS) {
+        let folder = format!("BenchScale{count}");
+        let written =
+            corpus::write_folder(&home, &folder, owner, corpus::scale_folder(count, seed))
+                .map_err(|e| format!("cannot write folder {folder}: {e}"))?;
+        eprintln!(
+            "cfimap-bench: {folder}: {} messages, {:.1} MiB",
+            written.messages,
+            report::mb(written.bytes)
+        );
+        jobs.push(Job {
+            name: format!("getHeaderOnly, {} messages", thousands(count)),
+            slug: format!("headers-{count}"),
+            account: account.clone(),
+            peer_job: "headers",
+            kind: Kind::Messages {
+                folder,
+                action: "getHeaderOnly",
+                items: HEADER_ITEMS,
+                written,
+                saves: false,
+            },
+            scale: true,
+        });
+    }
+    // Each tree belongs to a fresh user, so that the listing holds the tree
+    // and the harness's folders only.
+    for (count, seed) in sizes.scale_folders.into_iter().zip(TREE_SEEDS) {
+        let user = dovecot.user();
+        let user_home = dovecot.home(&user.username);
+        rawlogs.push(no_rawlog(&user_home)?);
+        let names = corpus::tree_names(count);
+        let tree = corpus::write_tree(&user_home, &names, owner, seed)
+            .map_err(|e| format!("cannot write {count} folders: {e}"))?;
+        eprintln!(
+            "cfimap-bench: {} folders of {}: {} messages",
+            tree.folders, user.username, tree.messages
+        );
+        jobs.push(Job {
+            name: format!("listAllFolders, {} folders", thousands(count)),
+            slug: format!("folders-{count}"),
+            account: user,
+            peer_job: "folders",
+            kind: Kind::Folders { tree, names },
+            scale: true,
+        });
+    }
 
     let setup = Setup {
         dovecot,
@@ -357,28 +566,6 @@ fn bench(options: &Options) -> Result<(), String> {
         bench: std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?,
         out: options.out.clone(),
     };
-    let jobs = [
-        Job {
-            name: "getHeaderOnly (a)",
-            slug: "headers",
-            folder: "BenchHeaders",
-            action: "getHeaderOnly",
-            peer_job: "headers",
-            items: HEADER_ITEMS,
-            written: headers,
-            saves: false,
-        },
-        Job {
-            name: "getAll (b)",
-            slug: "all",
-            folder: "BenchAll",
-            action: "getAll",
-            peer_job: "all",
-            items: ALL_ITEMS,
-            written: all,
-            saves: true,
-        },
-    ];
 
     if options.hold {
         return hold(&setup, &jobs);
@@ -389,7 +576,7 @@ fn bench(options: &Options) -> Result<(), String> {
         for tool in Tool::ALL {
             let samples = measure_tool(&setup, tool, job, options.runs)?;
             let row = Row {
-                job: job.name.into(),
+                job: job.name.clone(),
                 tool: tool.name().into(),
                 samples,
             };
@@ -409,22 +596,24 @@ fn bench(options: &Options) -> Result<(), String> {
     rows.push(Row {
         job: "start-up".into(),
         tool: "cfimap --version".into(),
-        samples: repeat(&mut || measure::run(&mut version, None), runs)?,
+        samples: repeat(&mut || measure::run(&mut version, None), runs, true)?,
     });
-    let mut open = setup.cfimap("open");
+    let mut open = setup.cfimap(&setup.account, "open");
     rows.push(Row {
         job: "start-up".into(),
         tool: "cfimap open + close".into(),
-        samples: repeat(&mut || measure::run(&mut open, None), runs)?,
+        samples: repeat(&mut || measure::run(&mut open, None), runs, true)?,
     });
-    check_no_rawlog(&rawlog)?;
+    for rawlog in &rawlogs {
+        check_no_rawlog(rawlog)?;
+    }
 
     let table = report::table(&rows);
     println!("\n{table}");
     let verdicts = if options.smoke {
         Vec::new()
     } else {
-        verdicts(&rows, &all)
+        verdicts(&rows, &all, &jobs)
     };
     let verdict_text = if options.smoke {
         "Smoke run: every check passed; targets are not judged on a tiny corpus.\n".to_owned()
@@ -437,7 +626,10 @@ fn bench(options: &Options) -> Result<(), String> {
     let markdown = format!(
         "# cfimap bench{}\n\n{}, {}.\n\n\
          Corpus: (a) {} messages, {:.1} MiB; (b) {} messages, {:.1} MiB, {} attachments, the largest message {:.1} MiB.\n\
-         Wall time: median of {} runs after a warm-up, spawn to exit; peak RSS: the largest of the runs (`ru_maxrss`).\n\n\
+         {}\n\
+         Wall time: median of {} runs after a warm-up, spawn to exit; peak RSS: the largest of the runs (`ru_maxrss`).\n\
+         Scale rows: cfimap and the floor median of {} runs after a warm-up; imaplib and IMAPClient {} run(s) each, \
+         without a warm-up of their own (cfimap's warm-up has Dovecot build its index first).\n\n\
          {table}\n{verdict_text}",
         if options.smoke { " (smoke run)" } else { "" },
         context["date"].as_str().unwrap_or(""),
@@ -448,7 +640,10 @@ fn bench(options: &Options) -> Result<(), String> {
         report::mb(all.bytes),
         all.attachments,
         report::mb(all.largest),
-        options.runs
+        scale_corpus(&jobs),
+        options.runs,
+        options.runs.min(SCALE_RUNS),
+        SCALE_PEER_RUNS,
     );
     let json = report::json(&rows, &verdicts, context);
     let md_path = setup.out.join("results.md");
@@ -460,16 +655,68 @@ fn bench(options: &Options) -> Result<(), String> {
     Ok(())
 }
 
-/// One untimed warm-up, then `runs` timed runs of `f`.
+/// `n` with thousands separators, as the table shows sizes: `100,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The scale rows' corpus in a sentence, for `results.md`.
+fn scale_corpus(jobs: &[Job]) -> String {
+    let mut folders = Vec::new();
+    let mut trees = Vec::new();
+    for job in jobs.iter().filter(|j| j.scale) {
+        match &job.kind {
+            Kind::Messages { written, .. } => folders.push(format!(
+                "{} messages ({:.1} MiB)",
+                thousands(written.messages),
+                report::mb(written.bytes)
+            )),
+            Kind::Folders { tree, .. } => trees.push(format!(
+                "{} folders ({} messages)",
+                thousands(tree.folders),
+                thousands(tree.messages)
+            )),
+        }
+    }
+    format!(
+        "Scale: getHeaderOnly of folders of {} of 2–3 KB; listAllFolders --recurse of users with {}, \
+         three levels deep, plus {}.",
+        folders.join(" and "),
+        trees.join(" and "),
+        HARNESS_FOLDERS.join(", ")
+    )
+}
+
+/// Removes the rawlog directory the harness made in `home` (see [`bench`])
+/// and returns its path for [`check_no_rawlog`].
+fn no_rawlog(home: &Path) -> Result<PathBuf, String> {
+    let rawlog = home.join("rawlog");
+    fs::remove_dir_all(&rawlog).map_err(|e| format!("{}: {e}", rawlog.display()))?;
+    Ok(rawlog)
+}
+
+/// An untimed warm-up if `warm_up`, then `runs` timed runs of `f`.
 fn repeat(
     f: &mut dyn FnMut() -> Result<Sample, String>,
     runs: usize,
+    warm_up: bool,
 ) -> Result<Vec<Sample>, String> {
-    f()?;
+    if warm_up {
+        f()?;
+    }
     (0..runs).map(|_| f()).collect()
 }
 
-/// Times `tool` on `job`, checking every run's output.
+/// Times `tool` on `job`, checking every run's output; `runs` is `--runs`
+/// (a scale row takes fewer, see [`Job::runs`]).
 fn measure_tool(setup: &Setup, tool: Tool, job: &Job, runs: usize) -> Result<Vec<Sample>, String> {
     let stem = format!("{}-{}", job.slug, tool.name().to_lowercase());
     let rows = setup.out.join(format!("{stem}.ndjson"));
@@ -479,7 +726,7 @@ fn measure_tool(setup: &Setup, tool: Tool, job: &Job, runs: usize) -> Result<Vec
         if files.exists() {
             fs::remove_dir_all(&files).map_err(|e| format!("{}: {e}", files.display()))?;
         }
-        if job.saves && tool != Tool::Floor {
+        if job.saves() && tool != Tool::Floor {
             fs::create_dir_all(&files).map_err(|e| format!("{}: {e}", files.display()))?;
         }
         let _ = fs::remove_file(&rows);
@@ -492,58 +739,141 @@ fn measure_tool(setup: &Setup, tool: Tool, job: &Job, runs: usize) -> Result<Vec
             .map_err(|e| format!("{} {}: check failed: {e}", tool.name(), job.name))?;
         Ok(sample)
     };
-    repeat(&mut once, runs)
+    let (runs, warm_up) = job.runs(tool, runs);
+    repeat(&mut once, runs, warm_up)
 }
 
-/// The run did the job: one NDJSON row per message (each with a UID), one
-/// saved file per attachment; the floor read at least the folder's bytes.
+/// The run did the job: see [`check_messages`] and [`check_folders`].
 fn check(tool: Tool, job: &Job, rows: &Path, files: &Path) -> Result<(), String> {
-    if tool == Tool::Floor {
-        let text = fs::read_to_string(rows).map_err(|e| format!("{}: {e}", rows.display()))?;
-        let bytes: u64 = text
-            .trim()
-            .parse()
-            .map_err(|_| format!("the floor printed {text:?}, not a byte count"))?;
-        let least = if job.saves { job.written.bytes } else { 0 };
-        if bytes < least.max(1) {
-            return Err(format!(
-                "the FETCH answer had {bytes} bytes, the folder {}",
-                job.written.bytes
-            ));
-        }
-        return Ok(());
+    match &job.kind {
+        Kind::Messages { written, saves, .. } => check_messages(tool, written, *saves, rows, files),
+        Kind::Folders { tree, names } => check_folders(tool, tree, names, rows),
     }
+}
+
+/// The number the floor printed.
+fn floor_number(rows: &Path) -> Result<u64, String> {
+    let text = fs::read_to_string(rows).map_err(|e| format!("{}: {e}", rows.display()))?;
+    text.trim()
+        .parse()
+        .map_err(|_| format!("the floor printed {text:?}, not a number"))
+}
+
+/// Each NDJSON row of `rows`, in order, to `f`; without reading the rows of
+/// 100,000 messages into memory at once.
+fn each_row(
+    rows: &Path,
+    mut f: impl FnMut(&serde_json::Value, &str) -> Result<(), String>,
+) -> Result<(), String> {
     let file = fs::File::open(rows).map_err(|e| format!("{}: {e}", rows.display()))?;
-    let mut count = 0;
-    // Line by line: the rows of 10,000 messages need not be in memory at once.
     for line in BufReader::new(file).lines() {
         let line = line.map_err(|e| format!("{}: {e}", rows.display()))?;
         let row: serde_json::Value = serde_json::from_str(&line)
             .map_err(|e| format!("a line is not JSON ({e}): {line:.200}"))?;
-        if row.get("UID").and_then(serde_json::Value::as_u64).is_none() {
-            return Err(format!("a row without UID: {line:.200}"));
-        }
         if row.get("ERROR").is_some_and(|e| !e.is_null()) {
             return Err(format!("a row with an ERROR: {line:.300}"));
         }
-        count += 1;
+        f(&row, &line)?;
     }
-    if count != job.written.messages {
+    Ok(())
+}
+
+/// A message job was done: one NDJSON row per message (each with a UID),
+/// one saved file per attachment; the floor read at least the folder's
+/// bytes.
+fn check_messages(
+    tool: Tool,
+    written: &Written,
+    saves: bool,
+    rows: &Path,
+    files: &Path,
+) -> Result<(), String> {
+    if tool == Tool::Floor {
+        let bytes = floor_number(rows)?;
+        let least = if saves { written.bytes } else { 0 };
+        if bytes < least.max(1) {
+            return Err(format!(
+                "the FETCH answer had {bytes} bytes, the folder {}",
+                written.bytes
+            ));
+        }
+        return Ok(());
+    }
+    let mut count = 0;
+    each_row(rows, |row, line| {
+        if row.get("UID").and_then(serde_json::Value::as_u64).is_none() {
+            return Err(format!("a row without UID: {line:.200}"));
+        }
+        count += 1;
+        Ok(())
+    })?;
+    if count != written.messages {
         return Err(format!(
             "{count} rows for the folder's {} messages",
-            job.written.messages
+            written.messages
         ));
     }
-    if job.saves {
+    if saves {
         let saved = fs::read_dir(files)
             .map_err(|e| format!("{}: {e}", files.display()))?
             .count();
-        if saved != job.written.attachments {
+        if saved != written.attachments {
             return Err(format!(
                 "{saved} files saved for the folder's {} attachments",
-                job.written.attachments
+                written.attachments
             ));
         }
+    }
+    Ok(())
+}
+
+/// A folder listing was done: one row per folder written plus
+/// [`HARNESS_FOLDERS`], each named once, their TOTALMESSAGES adding up to
+/// the messages written and their UNREAD to the unseen ones; the floor
+/// counted as many folders.
+fn check_folders(tool: Tool, tree: &Tree, names: &[String], rows: &Path) -> Result<(), String> {
+    let expected = names.len() + HARNESS_FOLDERS.len();
+    if tool == Tool::Floor {
+        let counted = floor_number(rows)?;
+        if counted != expected as u64 {
+            return Err(format!(
+                "the floor counted {counted} folders, the user has {expected}"
+            ));
+        }
+        return Ok(());
+    }
+    let mut wanted: std::collections::HashSet<&str> = names
+        .iter()
+        .map(String::as_str)
+        .chain(HARNESS_FOLDERS)
+        .collect();
+    let (mut count, mut messages, mut unseen) = (0, 0, 0);
+    each_row(rows, |row, line| {
+        let number = |key: &str| {
+            row.get(key)
+                .and_then(serde_json::Value::as_u64)
+                .ok_or_else(|| format!("a row without {key}: {line:.200}"))
+        };
+        let name = row
+            .get("FULLNAME")
+            .and_then(serde_json::Value::as_str)
+            .ok_or_else(|| format!("a row without FULLNAME: {line:.200}"))?;
+        if !wanted.remove(name) {
+            return Err(format!("a folder not written, or twice: {line:.200}"));
+        }
+        messages += number("TOTALMESSAGES")?;
+        unseen += number("UNREAD")?;
+        count += 1;
+        Ok(())
+    })?;
+    if count != expected {
+        return Err(format!("{count} rows for the user's {expected} folders"));
+    }
+    if (messages, unseen) != (tree.messages as u64, tree.unseen as u64) {
+        return Err(format!(
+            "the counts add up to {messages} messages, {unseen} unseen; written were {}, {}",
+            tree.messages, tree.unseen
+        ));
     }
     Ok(())
 }
@@ -560,8 +890,9 @@ fn check_no_rawlog(rawlog: &Path) -> Result<(), String> {
     }
 }
 
-/// The issue's targets, judged on this run.
-fn verdicts(rows: &[Row], all: &Written) -> Vec<Verdict> {
+/// The issue's targets, judged on this run: those of issue 5, then the
+/// scale rows' (see [`scale_verdicts`]).
+fn verdicts(rows: &[Row], all: &Written, jobs: &[Job]) -> Vec<Verdict> {
     let floor_ratio = |job: &str, limit: f64| {
         let r = report::wall_ratio(rows, job, "floor").unwrap_or(f64::INFINITY);
         Verdict {
@@ -575,7 +906,7 @@ fn verdicts(rows: &[Row], all: &Written) -> Vec<Verdict> {
     let wall = |name: &str| tool("start-up", name).map_or(Duration::MAX, Row::wall);
     let (headers_rss, all_rss) = (rss("getHeaderOnly (a)"), rss("getAll (b)"));
     let (version, open) = (wall("cfimap --version"), wall("cfimap open + close"));
-    vec![
+    let mut verdicts = vec![
         floor_ratio("getHeaderOnly (a)", 1.5),
         floor_ratio("getAll (b)", 2.5),
         Verdict {
@@ -605,7 +936,64 @@ fn verdicts(rows: &[Row], all: &Written) -> Vec<Verdict> {
             measured: format!("{:.1} ms", report::ms(open)),
             met: open < Duration::from_millis(30),
         },
-    ]
+    ];
+    verdicts.extend(scale_verdicts(rows, jobs));
+    verdicts
+}
+
+/// "Linear when doubled": for each pair of scale rows of one kind (the
+/// second twice the first), cfimap's wall ratio at most [`DOUBLING_WALL`];
+/// for the message folders also its peak RSS ratio at most
+/// [`DOUBLING_RSS`]. Each is shown beside the floor's own ratio, which is
+/// what the server and the machine add.
+fn scale_verdicts(rows: &[Row], jobs: &[Job]) -> Vec<Verdict> {
+    let find = |job: &str, tool: &str| rows.iter().find(|r| r.job == job && r.tool == tool);
+    let ratio = |small: &str, large: &str, tool: &str, of: fn(&Row) -> f64| {
+        let (small, large) = (find(small, tool)?, find(large, tool)?);
+        Some(of(large) / of(small).max(f64::MIN_POSITIVE))
+    };
+    let shown = |r: Option<f64>| r.map_or("–".to_owned(), |r| format!("{r:.2}×"));
+    let wall = |r: &Row| report::ms(r.wall());
+    let rss = |r: &Row| r.peak_rss() as f64;
+    let scale: Vec<&Job> = jobs.iter().filter(|j| j.scale).collect();
+    let mut verdicts = Vec::new();
+    for pair in scale.windows(2) {
+        let (small, large) = (pair[0], pair[1]);
+        if std::mem::discriminant(&small.kind) != std::mem::discriminant(&large.kind) {
+            continue;
+        }
+        let (s, l) = (small.name.as_str(), large.name.as_str());
+        let cfimap = ratio(s, l, "cfimap", wall);
+        verdicts.push(Verdict {
+            target: format!(
+                "linear when doubled: cfimap's wall, {l} / {s}, at most {DOUBLING_WALL}×"
+            ),
+            measured: format!(
+                "{} (floor {})",
+                shown(cfimap),
+                shown(ratio(s, l, "floor", wall))
+            ),
+            met: cfimap.is_some_and(|r| r <= DOUBLING_WALL),
+        });
+        if matches!(small.kind, Kind::Messages { .. }) {
+            let cfimap = ratio(s, l, "cfimap", rss);
+            let mib = |job: &str| find(job, "cfimap").map_or(0.0, |r| report::mb(r.peak_rss()));
+            verdicts.push(Verdict {
+                target: format!(
+                    "flat memory: cfimap's peak RSS, {l} / {s}, at most {DOUBLING_RSS}×"
+                ),
+                measured: format!(
+                    "{:.1} / {:.1} MiB, {} (floor {})",
+                    mib(l),
+                    mib(s),
+                    shown(cfimap),
+                    shown(ratio(s, l, "floor", rss))
+                ),
+                met: cfimap.is_some_and(|r| r <= DOUBLING_RSS),
+            });
+        }
+    }
+    verdicts
 }
 
 /// Machine, date, corpus and runs, for the result files.
@@ -639,13 +1027,26 @@ fn context(options: &Options, jobs: &[Job]) -> serde_json::Value {
         },
         "smoke": options.smoke,
         "runs": options.runs,
-        "corpus": jobs.iter().map(|j| json!({
-            "job": j.name,
-            "folder": j.folder,
-            "messages": j.written.messages,
-            "bytes": j.written.bytes,
-            "largest_bytes": j.written.largest,
-            "attachments": j.written.attachments,
-        })).collect::<Vec<_>>(),
+        "scale_runs": options.runs.min(SCALE_RUNS),
+        "scale_peer_runs": SCALE_PEER_RUNS,
+        "corpus": jobs.iter().map(|j| match &j.kind {
+            Kind::Messages { folder, written, .. } => json!({
+                "job": j.name,
+                "user": j.account.username,
+                "folder": folder,
+                "messages": written.messages,
+                "bytes": written.bytes,
+                "largest_bytes": written.largest,
+                "attachments": written.attachments,
+            }),
+            Kind::Folders { tree, .. } => json!({
+                "job": j.name,
+                "user": j.account.username,
+                "folders": tree.folders,
+                "harness_folders": HARNESS_FOLDERS,
+                "messages": tree.messages,
+                "unseen": tree.unseen,
+            }),
+        }).collect::<Vec<_>>(),
     })
 }

@@ -27,10 +27,10 @@ use cfimap_tests::{target, unique};
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-/// A fresh user of the shared private Dovecot of `flavor` (`None`: an external server is
-/// configured, and these tests need the private one — they seed thousands of messages and
-/// read Dovecot's rawlog).
-fn user(flavor: Flavor) -> Option<Account> {
+/// A fresh user of the shared private Dovecot of `flavor`: these tests seed thousands of
+/// messages and read Dovecot's rawlog, so they need the private server (and are ignored when
+/// the suite is built for an external one).
+fn user(flavor: Flavor) -> Account {
     target::private_account(flavor)
 }
 
@@ -350,10 +350,12 @@ fn rawlog_with(dovecot: &Dovecot, username: &str, needle: &str) -> String {
 // ---- markRead --------------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn mark_read_sets_seen_on_the_selection_only_and_keeps_other_flags() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed(
         &mut client,
@@ -389,10 +391,12 @@ fn mark_read_sets_seen_on_the_selection_only_and_keeps_other_flags() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn mark_read_of_a_window_leaves_the_rest_unread() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed_n(&mut client, "INBOX", 5);
     client.logout().unwrap();
@@ -421,10 +425,12 @@ fn mark_read_of_a_window_leaves_the_rest_unread() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn mark_read_without_a_selection_marks_the_whole_folder_and_only_it() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let inbox = seed(
         &mut client,
@@ -476,10 +482,12 @@ fn mark_read_without_a_selection_marks_the_whole_folder_and_only_it() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn mark_read_by_message_number_and_empty_lists() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed_n(&mut client, "INBOX", 4);
     client.logout().unwrap();
@@ -513,10 +521,12 @@ fn mark_read_by_message_number_and_empty_lists() {
 // ---- delete ----------------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn delete_without_a_selection_is_refused_and_changes_nothing() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed_n(&mut client, "INBOX", 3);
     client.logout().unwrap();
@@ -539,10 +549,12 @@ fn delete_without_a_selection_is_refused_and_changes_nothing() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn delete_by_uid_removes_exactly_those() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed_n(&mut client, "INBOX", 6);
     client.logout().unwrap();
@@ -556,10 +568,12 @@ fn delete_by_uid_removes_exactly_those() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn delete_keeps_a_message_someone_else_flagged_deleted() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed(
         &mut client,
@@ -592,10 +606,12 @@ fn delete_keeps_a_message_someone_else_flagged_deleted() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn delete_by_message_number_means_the_numbers_when_the_action_begins() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed_n(&mut client, "INBOX", 6); // rows 1..6 = m0..m5
     client.logout().unwrap();
@@ -620,10 +636,12 @@ fn delete_by_message_number_means_the_numbers_when_the_action_begins() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn delete_by_message_number_over_several_chunks_is_resolved_up_front() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     // 2,000 scattered numbers make a set of ~9.4 KB: more than one command under the 8 KB
     // line budget. Were later chunks resolved after earlier ones were expunged, they would hit
     // the wrong messages.
@@ -647,10 +665,12 @@ fn delete_by_message_number_over_several_chunks_is_resolved_up_front() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn delete_all_removes_every_message_of_that_folder_only() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     account.seed_folder(&mut client, "Old").unwrap();
     let old = seed(
@@ -681,10 +701,12 @@ fn delete_all_removes_every_message_of_that_folder_only() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn delete_skips_unknown_uids_and_an_empty_list_selects_nothing() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed_n(&mut client, "INBOX", 3);
     client.logout().unwrap();
@@ -716,13 +738,15 @@ fn delete_skips_unknown_uids_and_an_empty_list_selects_nothing() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn delete_of_the_largest_possible_uid_does_not_mean_the_newest_message() {
     // 4294967295 is a valid UID number that no message here has. On the wire it must not
     // become `*` (RFC 3501: the largest UID in use), which would select the newest message;
     // nor may a range ending there (`n:*` always includes the newest message).
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed_n(&mut client, "INBOX", 3);
     client.logout().unwrap();
@@ -744,10 +768,12 @@ fn delete_of_the_largest_possible_uid_does_not_mean_the_newest_message() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn delete_with_a_non_numeric_entry_is_an_invalid_attribute() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed_n(&mut client, "INBOX", 3);
     client.logout().unwrap();
@@ -773,10 +799,12 @@ fn delete_with_a_non_numeric_entry_is_an_invalid_attribute() {
 // ---- moveMail --------------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn move_without_a_selection_is_refused_and_changes_nothing() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed_n(&mut client, "INBOX", 3);
     account.seed_folder(&mut client, "Archive").unwrap();
@@ -804,10 +832,12 @@ fn move_without_a_selection_is_refused_and_changes_nothing() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn move_to_a_missing_folder_is_refused_and_changes_nothing() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed(
         &mut client,
@@ -846,10 +876,12 @@ fn move_to_a_missing_folder_is_refused_and_changes_nothing() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn move_moves_exactly_the_selection_with_its_content_and_flags() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed(
         &mut client,
@@ -914,9 +946,7 @@ fn move_moves_exactly_the_selection_with_its_content_and_flags() {
 
 /// Moves between nested folders with non-ASCII names, given as `/` paths and as FULLNAMEs.
 fn move_between_nested_non_ascii_folders(flavor: Flavor) {
-    let Some(account) = user(flavor) else {
-        return;
-    };
+    let account = user(flavor);
     let (src, dst) = ("Projekte/日本語", "Archive/Entwürfe");
     let mut client = account.connect_with(Secure::Plain).unwrap();
     account.seed_folder(&mut client, src).unwrap();
@@ -981,21 +1011,31 @@ fn move_between_nested_non_ascii_folders(flavor: Flavor) {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn move_between_nested_non_ascii_folders_default() {
     move_between_nested_non_ascii_folders(Flavor::Default);
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn move_between_nested_non_ascii_folders_courier() {
     move_between_nested_non_ascii_folders(Flavor::Courier);
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn move_of_a_10_mb_message_keeps_it_intact() {
     for flavor in [Flavor::Default, Flavor::NoMove] {
-        let Some(account) = user(flavor) else {
-            return;
-        };
+        let account = user(flavor);
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let blob: Vec<u8> = (0..7_600_000 / 8)
             .flat_map(|_| rng.next().to_le_bytes())
@@ -1045,8 +1085,8 @@ fn move_of_a_10_mb_message_keeps_it_intact() {
 /// flags)).
 type Outcome = (Vec<(usize, u32, Vec<String>)>, Vec<(usize, Vec<String>)>);
 
-fn standard_move(flavor: Flavor) -> Option<(Outcome, Account)> {
-    let account = user(flavor)?;
+fn standard_move(flavor: Flavor) -> (Outcome, Account) {
+    let account = user(flavor);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed(
         &mut client,
@@ -1090,14 +1130,16 @@ fn standard_move(flavor: Flavor) -> Option<(Outcome, Account)> {
             .collect(),
     );
     outcome.1.sort();
-    Some((outcome, account))
+    (outcome, account)
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn move_uses_uid_move_when_offered() {
-    let Some((_, account)) = standard_move(Flavor::Default) else {
-        return;
-    };
+    let (_, account) = standard_move(Flavor::Default);
     let log = rawlog_with(
         Dovecot::shared(Flavor::Default),
         &account.username,
@@ -1108,11 +1150,11 @@ fn move_uses_uid_move_when_offered() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn move_without_the_move_capability_copies_then_expunges_with_the_same_outcome() {
-    if target::is_external() {
-        eprintln!("skipped: needs the private Dovecot");
-        return;
-    }
     let dovecot = Dovecot::shared(Flavor::NoMove);
     // The server really hides MOVE after login (and still offers UIDPLUS).
     let probe = dovecot.user();
@@ -1122,8 +1164,8 @@ fn move_without_the_move_capability_copies_then_expunges_with_the_same_outcome()
     assert!(!caps.iter().any(|c| c == "MOVE"), "{caps:?}");
     assert!(caps.iter().any(|c| c == "UIDPLUS"), "{caps:?}");
 
-    let (by_copy, account) = standard_move(Flavor::NoMove).unwrap();
-    let (by_move, _) = standard_move(Flavor::Default).unwrap();
+    let (by_copy, account) = standard_move(Flavor::NoMove);
+    let (by_move, _) = standard_move(Flavor::Default);
     assert_eq!(by_copy, by_move, "COPY path vs MOVE path");
 
     let log = rawlog_with(dovecot, &account.username, "UID EXPUNGE");
@@ -1149,10 +1191,12 @@ fn scattered(n: usize, seed: u64) -> (Vec<bool>, usize) {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn move_of_5000_messages_by_a_scattered_uid_list() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed_bulk(&mut client, "INBOX", 5000);
     account.seed_folder(&mut client, "Archive").unwrap();
@@ -1193,10 +1237,12 @@ fn move_of_5000_messages_by_a_scattered_uid_list() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn delete_of_5000_messages_by_a_scattered_uid_list() {
-    let Some(account) = user(Flavor::Default) else {
-        return;
-    };
+    let account = user(Flavor::Default);
     let mut client = account.connect_with(Secure::Plain).unwrap();
     let m = seed_bulk(&mut client, "INBOX", 5000);
     // One unselected message already flagged \Deleted by someone else must survive too.

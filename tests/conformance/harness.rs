@@ -14,20 +14,20 @@ use cfimap_tests::imap::{self, Client};
 use cfimap_tests::mail::Message;
 use cfimap_tests::{mutf7, ports, target};
 
-fn private(flavor: Flavor) -> Option<&'static Dovecot> {
-    if target::is_external() {
-        eprintln!("skipped: harness self-test of the private Dovecot");
-        return None;
-    }
-    Some(Dovecot::shared(flavor))
+/// The shared private Dovecot of `flavor`: these are self-tests of the harness's own server
+/// (ignored when the suite is built for an external server).
+fn private(flavor: Flavor) -> &'static Dovecot {
+    Dovecot::shared(flavor)
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn dovecot_starts_in_every_flavor_with_its_namespace() {
     for flavor in Flavor::ALL {
-        let Some(dovecot) = private(flavor) else {
-            return;
-        };
+        let dovecot = private(flavor);
         let account = dovecot.user();
         let mut client = account
             .connect_with(Secure::Plain)
@@ -59,11 +59,13 @@ fn dovecot_starts_in_every_flavor_with_its_namespace() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn starttls_is_offered_as_the_flavor_says() {
     for flavor in Flavor::ALL {
-        let Some(dovecot) = private(flavor) else {
-            return;
-        };
+        let dovecot = private(flavor);
         let mut client = Client::connect_plain("127.0.0.1", dovecot.plain_port()).unwrap();
         let caps = client.capabilities().unwrap();
         assert_eq!(
@@ -77,10 +79,12 @@ fn starttls_is_offered_as_the_flavor_says() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn tls_verifies_with_the_harness_ca_only() {
-    let Some(dovecot) = private(Flavor::Default) else {
-        return;
-    };
+    let dovecot = private(Flavor::Default);
     let account = dovecot.user();
     let tls_port = dovecot.tls_port().unwrap();
 
@@ -129,10 +133,12 @@ fn tls_verifies_with_the_harness_ca_only() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn users_are_fresh_and_logins_are_checked() {
-    let Some(dovecot) = private(Flavor::Default) else {
-        return;
-    };
+    let dovecot = private(Flavor::Default);
     let a = dovecot.user();
     let b = dovecot.user();
     assert_ne!(a.username, b.username);
@@ -222,11 +228,13 @@ fn append_and_status_counts() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn folders_with_non_ascii_names_use_modified_utf7() {
     for flavor in [Flavor::Default, Flavor::Courier] {
-        let Some(dovecot) = private(flavor) else {
-            return;
-        };
+        let dovecot = private(flavor);
         let account = dovecot.user();
         let mut client = account.connect().unwrap();
         for path in [
@@ -274,10 +282,12 @@ fn folders_with_non_ascii_names_use_modified_utf7() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn nomove_hides_move_and_nothing_else() {
-    let Some(nomove) = private(Flavor::NoMove) else {
-        return;
-    };
+    let nomove = private(Flavor::NoMove);
     let mut client = nomove.user().connect().unwrap();
     let caps = client.capabilities().unwrap();
     client.logout().unwrap();
@@ -294,10 +304,12 @@ fn nomove_hides_move_and_nothing_else() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn rawlog_shows_what_the_client_sent_after_login() {
-    let Some(dovecot) = private(Flavor::Default) else {
-        return;
-    };
+    let dovecot = private(Flavor::Default);
     let account = dovecot.user();
     let mut client = account.connect_with(Secure::Tls).unwrap();
     client.command("NOOP").unwrap();
@@ -333,10 +345,11 @@ fn rawlog_shows_what_the_client_sent_after_login() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn a_private_instance_stops_on_drop() {
-    if target::is_external() {
-        return;
-    }
     let dovecot = Dovecot::start(Flavor::NoTls);
     let port = dovecot.plain_port();
     let pid = dovecot.pid().unwrap();
@@ -362,10 +375,12 @@ fn a_private_instance_stops_on_drop() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn scratch_folders_are_cleaned_up() {
-    let Some(dovecot) = private(Flavor::Courier) else {
-        return;
-    };
+    let dovecot = private(Flavor::Courier);
     // Pretend this user is a shared external account.
     let mut account = dovecot.user();
     account.scratch = Some(cfimap_tests::unique::scratch_name());
@@ -385,10 +400,12 @@ fn scratch_folders_are_cleaned_up() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn cli_args_name_every_connection_attribute() {
-    let Some(dovecot) = private(Flavor::Default) else {
-        return;
-    };
+    let dovecot = private(Flavor::Default);
     let account = dovecot.user();
     let args = account.cli_args(Secure::Tls);
     let tls = dovecot.tls_port().unwrap().to_string();
@@ -606,10 +623,11 @@ fn cli_runner_captures_output_and_kills_on_timeout() {
 // ---- testbed ---------------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn testbed_demo_runs_commands_with_the_demo_variables() {
-    if target::is_external() {
-        return;
-    }
     let bin = env!("CARGO_BIN_EXE_cfimap-testbed");
     let out = cfimap([
         "demo",
@@ -635,10 +653,11 @@ fn testbed_demo_runs_commands_with_the_demo_variables() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn testbed_serve_seeds_the_demo_mailbox() {
-    if target::is_external() {
-        return;
-    }
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cfimap-testbed"))
         .arg("serve")
@@ -684,16 +703,31 @@ fn testbed_serve_seeds_the_demo_mailbox() {
     assert!(!ca.exists(), "the demo directory is removed");
 }
 
+/// Prints the greeting and capabilities of every flavor (`--nocapture` shows them), and
+/// checks each flavor greets, logs in and hides what it should (Courier: UNSELECT).
 #[test]
-#[ignore = "prints greetings and capabilities of every flavor for inspection"]
-fn print_capabilities() {
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
+fn every_flavor_greets_and_shows_its_capabilities() {
     for flavor in Flavor::ALL {
         let d = Dovecot::shared(flavor);
         let mut c = Client::connect_plain("127.0.0.1", d.plain_port()).unwrap();
         println!("{flavor:?} greeting: {}", c.greeting());
-        println!("{flavor:?} pre-login: {:?}", c.capabilities().unwrap());
+        let before = c.capabilities().unwrap();
+        println!("{flavor:?} pre-login: {before:?}");
+        assert!(before.iter().any(|c| c == "IMAP4REV1"), "{flavor:?}");
         let a = d.user();
         c.login(&a.username, &a.password).unwrap();
-        println!("{flavor:?} post-login: {:?}", c.capabilities().unwrap());
+        let after = c.capabilities().unwrap();
+        println!("{flavor:?} post-login: {after:?}");
+        assert!(after.iter().any(|c| c == "IMAP4REV1"), "{flavor:?}");
+        for hidden in flavor.hidden_capabilities() {
+            assert!(
+                !after.iter().any(|c| c == hidden),
+                "{flavor:?} hides {hidden}"
+            );
+        }
     }
 }

@@ -172,7 +172,13 @@ impl Invocation {
             }
         };
         let mut timed_out = false;
+        // The child's peak RSS is sampled from /proc while it runs: wait4's ru_maxrss would
+        // include this test process's own memory, which Linux carries across fork and exec.
+        let mut peak_rss_kib = None;
         let status = loop {
+            if let Some(kib) = high_water_mark_kib(child.id()) {
+                peak_rss_kib = peak_rss_kib.max(Some(kib));
+            }
             match child.try_wait() {
                 Ok(Some(status)) => break Some(status),
                 Ok(None) if Instant::now() >= deadline => {
@@ -181,7 +187,7 @@ impl Invocation {
                     let _ = child.kill();
                     break child.wait().ok();
                 }
-                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                Ok(None) => std::thread::sleep(Duration::from_millis(2)),
                 Err(_) => break None,
             }
         };
@@ -206,12 +212,20 @@ impl Invocation {
             } else {
                 status.and_then(|s| s.code())
             },
+            peak_rss_kib,
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
             timed_out,
             elapsed,
         }
     }
+}
+
+/// `VmHWM` of process `pid` from `/proc/<pid>/status`: its peak resident set so far, in KiB.
+fn high_water_mark_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn redact(args: &[OsString]) -> Vec<String> {
@@ -249,6 +263,9 @@ pub struct CliOutput {
     pub timed_out: bool,
     /// Wall-clock run time.
     pub elapsed: Duration,
+    /// The child's peak resident set size in KiB (`VmHWM`, sampled every 2 ms while it ran), if
+    /// it ran long enough to be sampled.
+    pub peak_rss_kib: Option<u64>,
 }
 
 impl fmt::Display for CliOutput {
@@ -259,7 +276,11 @@ impl fmt::Display for CliOutput {
             None if self.timed_out => format!("killed after the {:?} timeout", self.elapsed),
             None => "killed by a signal".into(),
         };
-        writeln!(f, "exit: {code} ({:?})", self.elapsed)?;
+        let rss = self
+            .peak_rss_kib
+            .map(|k| format!(", peak RSS {:.1} MiB", k as f64 / 1024.0))
+            .unwrap_or_default();
+        writeln!(f, "exit: {code} ({:?}{rss})", self.elapsed)?;
         writeln!(f, "--- stdout ---\n{}", self.stdout)?;
         write!(f, "--- stderr ---\n{}", self.stderr)
     }

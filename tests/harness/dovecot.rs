@@ -56,7 +56,8 @@ pub enum Flavor {
     /// Sent, Trash (auto-created) and Junk; STARTTLS on the plain port and an implicit-TLS port.
     Default,
     /// Courier-style: Maildir++ layout, separator `.`, personal namespace prefix `INBOX.`
-    /// (`inbox = yes`); the same special-use folders, under `INBOX.`.
+    /// (`inbox = yes`); the same special-use folders, under `INBOX.`; `UNSELECT` not announced
+    /// (as for [`Flavor::NoMove`], with the same quirk).
     Courier,
     /// As [`Flavor::Default`] but `ssl = no`: STARTTLS is not offered and there is no TLS port.
     NoTls,
@@ -96,6 +97,21 @@ impl Flavor {
         !matches!(self, Flavor::NoTls)
     }
 
+    /// Capabilities the flavor hides (its `imap_capability` is the server's own list without
+    /// them).
+    pub fn hidden_capabilities(self) -> &'static [&'static str] {
+        match self {
+            Flavor::Courier => &["UNSELECT"],
+            Flavor::NoMove => &["MOVE"],
+            _ => &[],
+        }
+    }
+
+    /// The flavor of a name as [`Flavor::name`] gives it (`default`, `courier`, ...).
+    pub fn parse(name: &str) -> Option<Flavor> {
+        Flavor::ALL.into_iter().find(|f| f.name() == name)
+    }
+
     fn index(self) -> usize {
         match self {
             Flavor::Default => 0,
@@ -105,7 +121,8 @@ impl Flavor {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// The flavor's name: `default`, `courier`, `notls` or `nomove`.
+    pub fn name(self) -> &'static str {
         match self {
             Flavor::Default => "default",
             Flavor::Courier => "courier",
@@ -442,15 +459,19 @@ impl Dovecot {
             secret,
             owner,
         };
-        let capability = if flavor == Flavor::NoMove {
+        let hidden = flavor.hidden_capabilities();
+        let capability = if hidden.is_empty() {
+            None
+        } else {
             dovecot.launch(None)?;
             let caps = dovecot.probe_capabilities()?;
             dovecot.stop();
             // An explicit imap_capability is used verbatim (2.3.19 appends nothing after login).
-            let kept: Vec<String> = caps.into_iter().filter(|c| c != "MOVE").collect();
+            let kept: Vec<String> = caps
+                .into_iter()
+                .filter(|c| !hidden.contains(&c.as_str()))
+                .collect();
             Some(kept.join(" "))
-        } else {
-            None
         };
         dovecot.launch(capability.as_deref())?;
         Ok(dovecot)

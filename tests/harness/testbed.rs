@@ -1,10 +1,15 @@
 //! `cfimap-testbed`: a throwaway Dovecot with sample mail, for `make demo` (and later benches).
 //!
 //! ```text
-//! cfimap-testbed demo [-- COMMAND ...]   start, seed, run each COMMAND (a shell command line)
-//!                                        with the CFIMAP_DEMO_* variables set, then stop
-//! cfimap-testbed serve                   start, seed, print the variables, wait for Enter
+//! cfimap-testbed demo [--flavor F] [-- COMMAND ...]   start, seed, run each COMMAND (a shell
+//!                                                    command line) with the CFIMAP_DEMO_*
+//!                                                    variables set, then stop
+//! cfimap-testbed serve [--flavor F]                  start, seed, print the variables, wait
+//!                                                    for Enter
 //! ```
+//!
+//! `--flavor` picks the server's configuration (`default`, `courier`, `notls`, `nomove`; see
+//! `Flavor`): `make test` runs the suite's external-server mode against `courier`.
 //!
 //! Variables given to the commands: `CFIMAP_DEMO_SERVER` (127.0.0.1), `CFIMAP_DEMO_PORT` (the
 //! plain port, STARTTLS offered), `CFIMAP_DEMO_TLS_PORT` (implicit TLS), `CFIMAP_DEMO_USER`,
@@ -20,7 +25,8 @@ use cfimap_tests::dovecot::{Dovecot, Flavor};
 use cfimap_tests::imap::Client;
 use cfimap_tests::mail::Message;
 
-const USAGE: &str = "usage: cfimap-testbed demo [-- COMMAND ...] | cfimap-testbed serve";
+const USAGE: &str =
+    "usage: cfimap-testbed demo [--flavor F] [-- COMMAND ...] | cfimap-testbed serve [--flavor F]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +37,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let (flavor, rest) = match rest {
+        [flag, name, rest @ ..] if flag == "--flavor" => match Flavor::parse(name) {
+            Some(f) => (f, rest),
+            None => {
+                eprintln!("cfimap-testbed: unknown flavor {name:?}\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => (Flavor::Default, rest),
+    };
     let commands: Vec<String> = match rest.split_first() {
         None => Vec::new(),
         Some((sep, cmds)) if sep == "--" => cmds.to_vec(),
@@ -40,8 +56,8 @@ fn main() -> ExitCode {
         }
     };
     match mode {
-        "demo" => demo(commands),
-        "serve" => serve(),
+        "demo" => demo(flavor, commands),
+        "serve" if commands.is_empty() => serve(flavor),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -53,9 +69,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn start() -> Result<(Dovecot, Account), String> {
-    let dovecot =
-        Dovecot::try_start(Flavor::Default).map_err(|e| format!("cannot start Dovecot: {e}"))?;
+fn start(flavor: Flavor) -> Result<(Dovecot, Account), String> {
+    let dovecot = Dovecot::try_start(flavor).map_err(|e| format!("cannot start Dovecot: {e}"))?;
     let account = dovecot.user();
     seed(&account).map_err(|e| format!("cannot seed the demo mailbox: {e}\n{}", dovecot.log()))?;
     Ok((dovecot, account))
@@ -100,8 +115,8 @@ fn banner(dovecot: &Dovecot, account: &Account) {
     );
 }
 
-fn demo(commands: Vec<String>) -> ExitCode {
-    let (dovecot, account) = match start() {
+fn demo(flavor: Flavor, commands: Vec<String>) -> ExitCode {
+    let (dovecot, account) = match start(flavor) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("cfimap-testbed: {e}");
@@ -151,8 +166,8 @@ fn demo(commands: Vec<String>) -> ExitCode {
     result
 }
 
-fn serve() -> ExitCode {
-    let (dovecot, account) = match start() {
+fn serve(flavor: Flavor) -> ExitCode {
+    let (dovecot, account) = match start(flavor) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("cfimap-testbed: {e}");

@@ -1,0 +1,254 @@
+//! Fuzz target `rows`: a message as the tag's row (`cfimap::rows`), with
+//! what it is made of — RFC 2047 encoded-words (`cfimap::encoded_words`),
+//! RFC 2231 parameters (`cfimap::parameters`), transfer encodings
+//! (`cfimap::transfer_encoding`), attachments and their file names
+//! (`cfimap::attachments`).
+//!
+//! The input is the message, as the server's `BODY[]` literal holds it.
+//!
+//! Checked, beyond "no panic" and "terminates" (libFuzzer's `-timeout`):
+//!
+//! - `rows::build` gives a row for any bytes, for getHeaderOnly and getAll,
+//!   with the fetched numbers and flags, the size of the bytes, and no
+//!   body or attachment for getHeaderOnly;
+//! - every attachment's name sanitises to a file name that stays in its
+//!   directory (no separator, no control or bidirectional character, no
+//!   dot or blank at either end, at most 200 bytes, never `.` or `..`);
+//! - the attachments found with bodies left encoded (as `rows::build`
+//!   reads a message) decode to the bytes mail-parser decodes itself when
+//!   it reads the same message with bodies decoded, part for part, where
+//!   the body is valid in its encoding;
+//! - each transfer decoding written into a writer gives what the in-memory
+//!   decoding gives, a body that does not decode is kept as it came, and a
+//!   valid base64 body decodes as mail-parser's base64 decoder has it;
+//! - the input as a header value, a header block and a subject goes
+//!   through the RFC 2231 and RFC 2047 decoders.
+
+#![no_main]
+
+use std::borrow::Cow;
+
+use cfimap::attachments;
+use cfimap::encoded_words;
+use cfimap::fetch::{Depth, Fetched};
+use cfimap::parameters;
+use cfimap::rows;
+use cfimap::transfer_encoding::{Decoded, TransferEncoding};
+use imap_codec::imap_types::flag::{Flag, FlagFetch};
+use libfuzzer_sys::fuzz_target;
+use mail_parser::{HeaderName, MessageParser, MimeHeaders, PartType};
+
+/// The longest file name `attachments::sanitize` makes (its private
+/// `MAX_NAME_BYTES`).
+const MAX_NAME_BYTES: usize = 200;
+
+fuzz_target!(|data: &[u8]| {
+    for depth in [Depth::Headers, Depth::Whole] {
+        check_row(data, depth);
+    }
+    check_attachments(data);
+    for encoding in [
+        TransferEncoding::Identity,
+        TransferEncoding::Base64,
+        TransferEncoding::QuotedPrintable,
+    ] {
+        check_transfer_decoding(encoding, data);
+    }
+    let text = String::from_utf8_lossy(data);
+    let _ = encoded_words::decode_joined(&text);
+    let _ = parameters::extended(&text, "filename");
+    if let Some(value) = parameters::header_value(data, "content-type") {
+        let _ = parameters::extended(&value, "name");
+    }
+    check_sanitized(&text, 1);
+});
+
+/// `data` as the row of a fetched message, for getHeaderOnly or getAll.
+fn check_row(data: &[u8], depth: Depth) {
+    let fetched = Fetched {
+        seq: 7,
+        uid: 4711,
+        flags: vec![
+            FlagFetch::Recent,
+            FlagFetch::Flag(Flag::Seen),
+            FlagFetch::Flag(Flag::Keyword("$Label1".try_into().unwrap())),
+        ],
+        size: None,
+        internal_date: None,
+        bytes: Some(Cow::Borrowed(data)),
+        lines: None,
+    };
+    // Only writing attachments can fail, and there is no `attachmentpath`.
+    let row = rows::build(fetched, depth, None).unwrap();
+    assert_eq!((row.messagenumber, row.uid), (7, 4711));
+    assert!(row.recent && row.seen && !row.deleted);
+    assert_eq!(row.user, ["$Label1"]);
+    assert_eq!(row.size, data.len() as u64);
+    assert!(
+        row.header.len() <= 2 * data.len(),
+        "a header out of nowhere"
+    );
+    if depth == Depth::Headers {
+        assert!(row.body.is_none() && row.attachments.is_empty());
+    }
+    assert!(
+        row.cids
+            .iter()
+            .all(|(name, _)| row.attachments.contains(name))
+    );
+    for (n, name) in row.attachments.iter().enumerate() {
+        check_sanitized(name, n + 1);
+    }
+}
+
+/// What `attachments::sanitize` promises of a file name.
+fn check_sanitized(name: &str, n: usize) {
+    let file = attachments::sanitize(name, n);
+    assert!(!file.is_empty() && file != "." && file != "..", "{file:?}");
+    assert!(file.len() <= MAX_NAME_BYTES, "{file:?} is too long");
+    let dot_or_blank = |c: char| c == '.' || c.is_whitespace();
+    assert!(
+        !file.starts_with(dot_or_blank) && !file.ends_with(dot_or_blank),
+        "{file:?} starts or ends with a dot or space"
+    );
+    let bad = |c: char| {
+        c.is_control()
+            || matches!(c, '/' | '\\' | '<' | '>' | ':' | '"' | '|' | '?' | '*')
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    assert!(!file.contains(bad), "{file:?} holds a forbidden character");
+}
+
+/// The parsers `rows` reads messages with (its private `parser` and
+/// `decoding_parser`): the structure with bodies left encoded, and with
+/// bodies decoded. Kept in step with src/rows.rs by hand.
+fn parsers() -> (MessageParser, MessageParser) {
+    let rows = |parser: MessageParser| {
+        parser
+            .header_text(HeaderName::Subject)
+            .header_address(HeaderName::From)
+            .header_address(HeaderName::To)
+            .header_address(HeaderName::Cc)
+            .header_address(HeaderName::ReplyTo)
+            .header_date(HeaderName::Date)
+            .default_header_ignore()
+    };
+    (
+        rows(
+            MessageParser::new()
+                .with_mime_headers()
+                .ignore_header(HeaderName::ContentTransferEncoding),
+        ),
+        rows(MessageParser::new().with_mime_headers()),
+    )
+}
+
+/// Attachments decoded late (by cfimap, as it writes them) against the same
+/// attachments decoded by mail-parser while parsing, when both readings see
+/// the same parts.
+fn check_attachments(data: &[u8]) {
+    let (lean, decoding) = parsers();
+    let (Some(lean), Some(decoded)) = (lean.parse(data), decoding.parse(data)) else {
+        return;
+    };
+    // A forwarded message in a transfer encoding is read differently on
+    // purpose (rows::build then parses with bodies decoded), and a part
+    // mail-parser could not decode is kept raw as text, another structure.
+    let forwarded = |m: &mail_parser::Message<'_>| {
+        m.parts.iter().any(|p| {
+            matches!(p.body, PartType::Message(_))
+                || p.content_type()
+                    .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("message"))
+        })
+    };
+    if lean.parts.len() != decoded.parts.len()
+        || forwarded(&lean)
+        || forwarded(&decoded)
+        || decoded.parts.iter().any(|p| p.is_encoding_problem)
+    {
+        return;
+    }
+    let chosen = [None, None];
+    let late = attachments::collect(&lean, &chosen);
+    let early = attachments::collect(&decoded, &chosen);
+    if late.len() != early.len() {
+        return;
+    }
+    for (late, early) in late.iter().zip(&early) {
+        assert_eq!(late.name, early.name);
+        assert_eq!(late.content_id, early.content_id);
+        // What a broken body decodes to is a matter of taste (a lone base64
+        // symbol at the end: mail-parser writes a byte of its 6 bits, cfimap
+        // nothing): compared only for bodies valid in their encoding.
+        if !well_formed(late.content.encoding, late.content.body) {
+            continue;
+        }
+        assert_eq!(
+            late.content.decoded(),
+            early.content.decoded(),
+            "{:?} decodes otherwise than mail-parser decodes it",
+            late.name
+        );
+    }
+}
+
+/// Whether `body` is valid in `encoding` as RFC 2045 writes it: base64 of
+/// whole quanta with padding only at the end (white space anywhere), or
+/// quoted-printable text (CR only in CRLF; raw 8-bit bytes allowed, as
+/// mailers send them) with every `=` escaping two hex digits or a line
+/// break.
+fn well_formed(encoding: TransferEncoding, body: &[u8]) -> bool {
+    match encoding {
+        TransferEncoding::Identity => true,
+        TransferEncoding::Base64 => strict_base64(body).is_some(),
+        TransferEncoding::QuotedPrintable => body.iter().enumerate().all(|(i, &b)| {
+            let text = matches!(b, b'\t' | b'\n' | b' '..=b'~' | 0x80..=0xff)
+                || (b == b'\r' && body.get(i + 1) == Some(&b'\n'));
+            text && (b != b'='
+                || body[i + 1..].starts_with(b"\r\n")
+                || body[i + 1..].starts_with(b"\n")
+                || body
+                    .get(i + 1..i + 3)
+                    .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)))
+        }),
+    }
+}
+
+/// The symbols of a strictly valid base64 body, white space removed.
+fn strict_base64(body: &[u8]) -> Option<Vec<u8>> {
+    let symbols: Vec<u8> = body
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let data = symbols
+        .strip_suffix(b"==")
+        .or_else(|| symbols.strip_suffix(b"="))
+        .unwrap_or(&symbols);
+    let valid = symbols.len().is_multiple_of(4)
+        && data
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+    valid.then_some(symbols)
+}
+
+/// `body` undone from `encoding`, in memory and into a writer.
+fn check_transfer_decoding(encoding: TransferEncoding, body: &[u8]) {
+    let in_memory = encoding.decode(body);
+    let mut written = Vec::new();
+    match encoding.decode_into(body, &mut written).unwrap() {
+        Decoded::Complete => assert_eq!(written, in_memory),
+        Decoded::Malformed => assert_eq!(in_memory, body, "a broken body is not kept"),
+    }
+    if encoding == TransferEncoding::Identity {
+        assert_eq!(in_memory, body);
+    }
+    // A valid base64 body, however its lines and blanks fall, decodes to
+    // what an independent decoder (mail-parser's) makes of its symbols.
+    if encoding == TransferEncoding::Base64
+        && let Some(symbols) = strict_base64(body)
+    {
+        let reference = mail_parser::decoders::base64::base64_decode(&symbols);
+        assert_eq!(Some(in_memory), reference, "base64 decodes otherwise");
+    }
+}
