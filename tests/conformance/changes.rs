@@ -1318,32 +1318,6 @@ fn cli_fault(port: u16, action: &str, extra: &[&str]) -> CliOutput {
         .run()
 }
 
-/// Login with `caps`, no NAMESPACE (so the client asks `LIST "" ""` for the delimiter).
-fn fault_session(caps: &str) -> Script {
-    Script::logged_in(caps)
-        .expect(r#"^\S+ LIST "" ""$"#)
-        .line(r#"* LIST (\Noselect) "/" """#)
-        .tagged("OK List completed.")
-}
-
-fn select_inbox(script: Script, exists: usize) -> Script {
-    script
-        .expect(r"(?i)^\S+ SELECT (INBOX|\x22INBOX\x22)$")
-        .line(r"* FLAGS (\Answered \Flagged \Deleted \Seen \Draft)")
-        .line(&format!("* {exists} EXISTS"))
-        .line("* 0 RECENT")
-        .line("* OK [UIDVALIDITY 1700000000] UIDs valid")
-        .line("* OK [UIDNEXT 20000] Predicted next UID")
-        .tagged("OK [READ-WRITE] Select completed.")
-}
-
-fn logout(script: Script) -> Script {
-    script
-        .expect_command("LOGOUT")
-        .line("* BYE Logging out")
-        .tagged("OK Logout completed.")
-}
-
 /// The commands a fault server read, from its first connection.
 fn commands(server: &FaultServer) -> Vec<String> {
     let t = server.transcripts();
@@ -1391,7 +1365,8 @@ fn delete_with_stoponerror_stops_at_a_refused_chunk_and_says_what_was_done() {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let script = select_inbox(fault_session("IMAP4rev1 UIDPLUS"), uids.len())
+    let script = Script::session("IMAP4rev1 UIDPLUS")
+        .select_inbox(uids.len())
         .expect(r"(?i)^\S+ UID SEARCH ALL$")
         .line(&search)
         .tagged("OK Search completed.")
@@ -1401,7 +1376,7 @@ fn delete_with_stoponerror_stops_at_a_refused_chunk_and_says_what_was_done() {
         .tagged("OK Expunge completed.")
         .expect(STORE_DELETED)
         .tagged("NO Simulated refusal of this chunk.");
-    let server = FaultServer::start(logout(script));
+    let server = FaultServer::start(script.logout());
 
     let out = cli_fault(server.port(), "delete", &["--all"]);
     out.assert_code(5);
@@ -1456,7 +1431,8 @@ fn mark_read_without_stoponerror_reports_a_refused_chunk_and_goes_on() {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let script = select_inbox(fault_session("IMAP4rev1 UIDPLUS"), uids.len())
+    let script = Script::session("IMAP4rev1 UIDPLUS")
+        .select_inbox(uids.len())
         .expect(r"(?i)^\S+ UID SEARCH ALL$")
         .line(&search)
         .tagged("OK Search completed.")
@@ -1464,7 +1440,7 @@ fn mark_read_without_stoponerror_reports_a_refused_chunk_and_goes_on() {
         .tagged("NO Simulated refusal of this chunk.")
         .expect(STORE_SEEN)
         .tagged("OK Store completed.");
-    let server = FaultServer::start(logout(script));
+    let server = FaultServer::start(script.logout());
 
     let out = cli_fault(server.port(), "markRead", &["--stoponerror=false"]);
     out.assert_success();
@@ -1495,14 +1471,15 @@ fn mark_read_without_stoponerror_reports_a_refused_chunk_and_goes_on() {
 
 #[test]
 fn delete_without_uidplus_refuses_when_another_message_is_flagged_deleted() {
-    let script = select_inbox(fault_session("IMAP4rev1"), 3)
+    let script = Script::session("IMAP4rev1")
+        .select_inbox(3)
         .expect(r"(?i)^\S+ UID SEARCH UID 2$")
         .line("* SEARCH 2")
         .tagged("OK Search completed.")
         .expect(r"(?i)^\S+ (UID )?SEARCH (.* )?DELETED( |$)")
         .line("* SEARCH 3")
         .tagged("OK Search completed.");
-    let server = FaultServer::start(logout(script));
+    let server = FaultServer::start(script.logout());
 
     let out = cli_fault(server.port(), "delete", &["--uid", "2"]);
     out.assert_code(5);
@@ -1527,7 +1504,8 @@ fn delete_without_uidplus_refuses_when_another_message_is_flagged_deleted() {
 #[test]
 fn delete_without_uidplus_expunges_when_no_other_message_is_flagged_deleted() {
     // The selected message itself is already flagged \Deleted: that is no reason to refuse.
-    let script = select_inbox(fault_session("IMAP4rev1"), 3)
+    let script = Script::session("IMAP4rev1")
+        .select_inbox(3)
         .expect(r"(?i)^\S+ UID SEARCH UID 2$")
         .line("* SEARCH 2")
         .tagged("OK Search completed.")
@@ -1539,7 +1517,7 @@ fn delete_without_uidplus_expunges_when_no_other_message_is_flagged_deleted() {
         .expect(r"(?i)^\S+ EXPUNGE$")
         .line("* 2 EXPUNGE")
         .tagged("OK Expunge completed.");
-    let server = FaultServer::start(logout(script));
+    let server = FaultServer::start(script.logout());
 
     let out = cli_fault(server.port(), "delete", &["--uid", "2"]);
     assert_report(&out, "delete", "INBOX", &[2]);
@@ -1577,7 +1555,8 @@ fn archive_exists(script: Script) -> Script {
 fn delete_acts_only_on_uids_asked_for_even_if_the_server_answers_more() {
     // A faulty server answers the UID SEARCH with a UID that was not asked for. The server's
     // answer may narrow a UID selection (unknown UIDs are skipped), never widen it.
-    let script = select_inbox(fault_session("IMAP4rev1 UIDPLUS"), 3)
+    let script = Script::session("IMAP4rev1 UIDPLUS")
+        .select_inbox(3)
         .expect(r"(?i)^\S+ UID SEARCH UID 1,3$")
         .line("* SEARCH 1 2 3")
         .tagged("OK Search completed.")
@@ -1587,7 +1566,7 @@ fn delete_acts_only_on_uids_asked_for_even_if_the_server_answers_more() {
         .line("* 3 EXPUNGE")
         .line("* 1 EXPUNGE")
         .tagged("OK Expunge completed.");
-    let server = FaultServer::start(logout(script));
+    let server = FaultServer::start(script.logout());
 
     let out = cli_fault(server.port(), "delete", &["--uid", "1,3"]);
     let sent = commands(&server);
@@ -1608,7 +1587,8 @@ fn delete_acts_only_on_uids_asked_for_even_if_the_server_answers_more() {
 #[test]
 fn capabilities_announced_only_after_login_are_used() {
     // delete: UID EXPUNGE (UIDPLUS), so no check for other \Deleted messages is needed.
-    let delete = select_inbox(caps_after_login(), 3)
+    let delete = caps_after_login()
+        .select_inbox(3)
         .expect(r"(?i)^\S+ UID SEARCH UID 2$")
         .line("* SEARCH 2")
         .tagged("OK Search completed.")
@@ -1617,7 +1597,7 @@ fn capabilities_announced_only_after_login_are_used() {
         .expect(r"(?i)^\S+ UID EXPUNGE 2$")
         .line("* 2 EXPUNGE")
         .tagged("OK Expunge completed.");
-    let server = FaultServer::start(logout(delete));
+    let server = FaultServer::start(delete.logout());
     let out = cli_fault(server.port(), "delete", &["--uid", "2"]);
     assert_report(&out, "delete", "INBOX", &[2]);
     assert!(
@@ -1627,7 +1607,8 @@ fn capabilities_announced_only_after_login_are_used() {
     );
 
     // moveMail: UID MOVE.
-    let move_ = select_inbox(archive_exists(caps_after_login()), 3)
+    let move_ = archive_exists(caps_after_login())
+        .select_inbox(3)
         .expect(r"(?i)^\S+ UID SEARCH UID 2$")
         .line("* SEARCH 2")
         .tagged("OK Search completed.")
@@ -1635,7 +1616,7 @@ fn capabilities_announced_only_after_login_are_used() {
         .line("* OK [COPYUID 1700000001 2 7] Moved")
         .line("* 2 EXPUNGE")
         .tagged("OK Move completed.");
-    let server = FaultServer::start(logout(move_));
+    let server = FaultServer::start(move_.logout());
     let out = cli_fault(
         server.port(),
         "moveMail",
@@ -1651,13 +1632,14 @@ fn capabilities_announced_only_after_login_are_used() {
 
 #[test]
 fn move_by_copy_leaves_every_original_when_the_copy_fails() {
-    let script = select_inbox(archive_exists(fault_session("IMAP4rev1 UIDPLUS")), 3)
+    let script = archive_exists(Script::session("IMAP4rev1 UIDPLUS"))
+        .select_inbox(3)
         .expect(r"(?i)^\S+ UID SEARCH UID 1:3$")
         .line("* SEARCH 1 2 3")
         .tagged("OK Search completed.")
         .expect(r"(?i)^\S+ UID COPY 1:3 .?Archive.?$")
         .tagged("NO [OVERQUOTA] Quota exceeded (mailbox for user is full)");
-    let server = FaultServer::start(logout(script));
+    let server = FaultServer::start(script.logout());
 
     let out = cli_fault(
         server.port(),
@@ -1679,7 +1661,8 @@ fn move_by_copy_leaves_every_original_when_the_copy_fails() {
 #[test]
 fn move_by_copy_removes_only_the_originals_whose_copy_was_confirmed() {
     // COPYUID names 1 and 3 only: 2 was not copied and must stay where it is.
-    let script = select_inbox(archive_exists(fault_session("IMAP4rev1 UIDPLUS")), 3)
+    let script = archive_exists(Script::session("IMAP4rev1 UIDPLUS"))
+        .select_inbox(3)
         .expect(r"(?i)^\S+ UID SEARCH UID 1:3$")
         .line("* SEARCH 1 2 3")
         .tagged("OK Search completed.")
@@ -1691,7 +1674,7 @@ fn move_by_copy_removes_only_the_originals_whose_copy_was_confirmed() {
         .line("* 3 EXPUNGE")
         .line("* 1 EXPUNGE")
         .tagged("OK Expunge completed.");
-    let server = FaultServer::start(logout(script));
+    let server = FaultServer::start(script.logout());
 
     let out = cli_fault(
         server.port(),

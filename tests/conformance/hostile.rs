@@ -43,52 +43,15 @@ const STARTUP: Duration = Duration::from_secs(2);
 
 // ---- the scripted sessions ----------------------------------------------------------------------
 
-/// Greeting and login, then the delimiter probe (`LIST "" ""`): where every action starts.
-fn session(caps: &str) -> Script {
-    Script::logged_in(caps)
-        .expect(r#"^\S+ LIST "" ""$"#)
-        .line(r#"* LIST (\Noselect) "/" """#)
-        .tagged("OK List completed.")
-}
-
-/// `session`, then EXAMINE of INBOX with three messages (UIDs 1–3) and their UID SEARCH: what
-/// getHeaderOnly and getAll do before their UID FETCH (the next command expected).
+/// [`Script::session`], then EXAMINE of three messages and their UID SEARCH: getHeaderOnly
+/// and getAll up to their UID FETCH.
 fn read_session() -> Script {
-    session(CAPS)
-        .expect_command("EXAMINE")
-        .line("* 3 EXISTS")
-        .line("* 0 RECENT")
-        .line("* OK [UIDVALIDITY 7] ok")
-        .line("* OK [UIDNEXT 4] ok")
-        .tagged("OK [READ-ONLY] EXAMINE done")
-        .expect_command("UID SEARCH")
-        .line("* SEARCH 1 2 3")
-        .tagged("OK SEARCH done")
-        .expect_command("UID FETCH")
+    Script::session(CAPS).examine_three()
 }
 
-/// `session`, then SELECT of INBOX with three messages: what a change starts with.
+/// [`Script::session`], then SELECT of INBOX with three messages: what a change starts with.
 fn change_session(caps: &str) -> Script {
-    select_inbox(session(caps))
-}
-
-/// SELECT of INBOX with three messages.
-fn select_inbox(script: Script) -> Script {
-    script
-        .expect(r"(?i)^\S+ SELECT (INBOX|\x22INBOX\x22)$")
-        .line(r"* FLAGS (\Answered \Flagged \Deleted \Seen \Draft)")
-        .line("* 3 EXISTS")
-        .line("* OK [UIDVALIDITY 1700000000] UIDs valid")
-        .line("* OK [UIDNEXT 4] Predicted next UID")
-        .tagged("OK [READ-WRITE] Select completed.")
-}
-
-/// The end of a session that went well.
-fn logout(script: Script) -> Script {
-    script
-        .expect_command("LOGOUT")
-        .line("* BYE Logging out")
-        .tagged("OK Logout completed.")
+    Script::session(caps).select_inbox(3)
 }
 
 /// The header block of message `n`.
@@ -511,7 +474,7 @@ fn a_flood_of_exists_and_expunge_during_a_read_changes_no_row() {
         .send(noise.as_bytes())
         .send(fetch_line(3, 3))
         .tagged("OK Fetch completed.");
-    let (out, _) = Case::new(logout(script), "getHeaderOnly", 0).run();
+    let (out, _) = Case::new(script.logout(), "getHeaderOnly", 0).run();
     assert_three_rows(&out);
 }
 
@@ -525,7 +488,7 @@ fn a_flood_of_fetch_responses_for_other_messages_adds_no_row() {
         }
     });
     let script = read_session().send(noise.as_bytes());
-    let (out, _) = Case::new(logout(all_three(script)), "getHeaderOnly", 0).run();
+    let (out, _) = Case::new(all_three(script).logout(), "getHeaderOnly", 0).run();
     assert_three_rows(&out);
 }
 
@@ -546,7 +509,7 @@ fn a_flood_during_a_change_leaves_its_report_as_it_was() {
         .expect(r"(?i)^\S+ UID STORE 1:3 \+FLAGS\.SILENT \(\\Seen\)$")
         .send(noise.as_bytes())
         .tagged("OK Store completed.");
-    let (out, _) = Case::new(logout(script), "markRead", 0)
+    let (out, _) = Case::new(script.logout(), "markRead", 0)
         .args(&["--uid", "1,2,3"])
         .run();
     let report = out.json();
@@ -568,7 +531,7 @@ fn wrong_uid_answers() -> Script {
         .send(fetch_line(2, 99))
         .send(fetch_line(3, 3))
         .tagged("OK Fetch completed.");
-    logout(script)
+    script.logout()
 }
 
 #[test]
@@ -637,7 +600,7 @@ fn a_message_nested_ten_thousand_multiparts_deep_reads_in_bounded_time() {
          BODY[] {{{len}}}\r\n{message})\r\n",
         len = message.len()
     );
-    let script = session(CAPS)
+    let script = Script::session(CAPS)
         .expect_command("EXAMINE")
         .line("* 1 EXISTS")
         .line("* OK [UIDVALIDITY 7] ok")
@@ -648,7 +611,7 @@ fn a_message_nested_ten_thousand_multiparts_deep_reads_in_bounded_time() {
         .expect_command("UID FETCH")
         .send(fetch)
         .tagged("OK Fetch completed.");
-    let (out, _) = Case::new(logout(script), "getAll", 0).run();
+    let (out, _) = Case::new(script.logout(), "getAll", 0).run();
     let rows = out.rows();
     assert_eq!(rows.len(), 1, "{out}");
     assert_eq!(rows[0].get("SUBJECT").and_then(Value::as_str), Some("deep"));
@@ -693,17 +656,18 @@ fn starttls_refused_by_a_server_that_offered_it_sends_no_credentials() {
 
 #[test]
 fn move_advertised_then_refused_keeps_every_original() {
-    let archive = session("IMAP4rev1 UIDPLUS MOVE")
+    let archive = Script::session("IMAP4rev1 UIDPLUS MOVE")
         .expect(r#"(?i)^\S+ LIST "" "?Archive"?$"#)
         .line(r#"* LIST (\HasNoChildren) "/" Archive"#)
         .tagged("OK List completed.");
-    let script = select_inbox(archive)
+    let script = archive
+        .select_inbox(3)
         .expect(r"(?i)^\S+ UID SEARCH UID 1:3$")
         .line("* SEARCH 1 2 3")
         .tagged("OK Search completed.")
         .expect(r"(?i)^\S+ UID MOVE 1:3 .?Archive.?$")
         .tagged("BAD Unknown command MOVE");
-    let (_, server) = Case::new(logout(script), "moveMail", 5)
+    let (_, server) = Case::new(script.logout(), "moveMail", 5)
         .args(&["--uid", "1,2,3", "--newfolder", "Archive"])
         .says("MOVE")
         .run();
@@ -722,7 +686,7 @@ fn uidplus_advertised_then_uid_expunge_refused_never_falls_back_to_expunge() {
         .tagged("OK Store completed.")
         .expect(r"(?i)^\S+ UID EXPUNGE 2$")
         .tagged("BAD Unknown command");
-    let (_, server) = Case::new(logout(script), "delete", 5)
+    let (_, server) = Case::new(script.logout(), "delete", 5)
         .args(&["--uid", "2"])
         .says("EXPUNGE")
         .run();
@@ -750,10 +714,10 @@ fn login_refused_with_authenticationfailed_is_exit_4() {
 
 #[test]
 fn examine_refused_with_nonexistent_is_a_missing_folder() {
-    let script = session(CAPS)
+    let script = Script::session(CAPS)
         .expect_command("EXAMINE")
         .tagged("NO [NONEXISTENT] Mailbox doesn't exist: Gone");
-    Case::new(logout(script), "getHeaderOnly", 5)
+    Case::new(script.logout(), "getHeaderOnly", 5)
         .args(&["--folder", "Gone"])
         .says("not found")
         .run();
@@ -762,7 +726,7 @@ fn examine_refused_with_nonexistent_is_a_missing_folder() {
 #[test]
 fn a_bad_answer_to_a_read_is_a_refusal_naming_the_command() {
     let script = read_session().tagged("BAD Error in IMAP command UID FETCH: Invalid arguments");
-    Case::new(logout(script), "getHeaderOnly", 5)
+    Case::new(script.logout(), "getHeaderOnly", 5)
         .says("Invalid arguments")
         .run();
 }
@@ -827,7 +791,7 @@ fn every_response_code_of_a_refusal_reaches_the_host_typed() {
     for (status, word) in [(CommandStatus::No, "NO"), (CommandStatus::Bad, "BAD")] {
         for (atom, code) in &codes {
             let script = read_session().tagged(&format!("{word} [{atom}] refused for a reason"));
-            let server = FaultServer::start(logout(script));
+            let server = FaultServer::start(script.logout());
             match library_read(&server) {
                 Err(Error::ServerRefused {
                     command,
@@ -863,11 +827,12 @@ fn response_codes_with_a_meaning_of_their_own_become_their_own_errors() {
         );
     }
     // The folder refused with NONEXISTENT: FolderNotFound.
-    let server = FaultServer::start(logout(
-        session(CAPS)
+    let server = FaultServer::start(
+        Script::session(CAPS)
             .expect_command("EXAMINE")
-            .tagged("NO [NONEXISTENT] Mailbox doesn't exist"),
-    ));
+            .tagged("NO [NONEXISTENT] Mailbox doesn't exist")
+            .logout(),
+    );
     let err = library_read(&server).unwrap_err();
     assert!(matches!(err, Error::FolderNotFound(_)), "{err:?}");
 }

@@ -1682,21 +1682,7 @@ fn fetch_line(n: u32, body: bool) -> String {
 
 /// Login, namespace, EXAMINE of three messages, their UIDs: then `fetch` answers the UID FETCH.
 fn fault_script(fetch: impl FnOnce(Script) -> Script) -> Script {
-    let s = Script::logged_in(FAULT_CAPS)
-        .expect_command("LIST")
-        .line("* LIST (\\Noselect) \"/\" \"\"")
-        .tagged("OK LIST done")
-        .expect_command("EXAMINE")
-        .line("* 3 EXISTS")
-        .line("* 0 RECENT")
-        .line("* OK [UIDVALIDITY 7] ok")
-        .line("* OK [UIDNEXT 4] ok")
-        .tagged("OK [READ-ONLY] EXAMINE done")
-        .expect_command("UID SEARCH")
-        .line("* SEARCH 1 2 3")
-        .tagged("OK SEARCH done")
-        .expect_command("UID FETCH");
-    fetch(s).expect_command("LOGOUT").bye("bye").close()
+    fetch(Script::session(FAULT_CAPS).examine_three()).logout()
 }
 
 fn fault_cli(server: &FaultServer, stoponerror: &str) -> CliOutput {

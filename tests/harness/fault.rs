@@ -163,6 +163,51 @@ impl Script {
     pub fn close(self) -> Script {
         self.step(Step::Close)
     }
+
+    // ---- how cfimap's actions begin and end, for scripts of whole actions ----
+
+    /// [`Script::logged_in`], then the delimiter probe a client without NAMESPACE sends
+    /// (`LIST "" ""`, answered with the delimiter `/`): how every action begins.
+    pub fn session(caps: &str) -> Script {
+        Script::logged_in(caps)
+            .expect(r#"^\S+ LIST "" ""$"#)
+            .line(r#"* LIST (\Noselect) "/" """#)
+            .tagged("OK List completed.")
+    }
+
+    /// `SELECT INBOX` answered with `exists` messages, read-write: how a change opens its
+    /// folder.
+    pub fn select_inbox(self, exists: usize) -> Script {
+        self.expect(r"(?i)^\S+ SELECT (INBOX|\x22INBOX\x22)$")
+            .line(r"* FLAGS (\Answered \Flagged \Deleted \Seen \Draft)")
+            .line(&format!("* {exists} EXISTS"))
+            .line("* 0 RECENT")
+            .line("* OK [UIDVALIDITY 1700000000] UIDs valid")
+            .line("* OK [UIDNEXT 20000] Predicted next UID")
+            .tagged("OK [READ-WRITE] Select completed.")
+    }
+
+    /// `EXAMINE` of the folder answered with three messages, and their `UID SEARCH` with UIDs
+    /// 1–3: how getHeaderOnly and getAll begin; their `UID FETCH` is the next command.
+    pub fn examine_three(self) -> Script {
+        self.expect_command("EXAMINE")
+            .line("* 3 EXISTS")
+            .line("* 0 RECENT")
+            .line("* OK [UIDVALIDITY 7] ok")
+            .line("* OK [UIDNEXT 4] ok")
+            .tagged("OK [READ-ONLY] EXAMINE done")
+            .expect_command("UID SEARCH")
+            .line("* SEARCH 1 2 3")
+            .tagged("OK SEARCH done")
+            .expect_command("UID FETCH")
+    }
+
+    /// `LOGOUT` answered: how an action that went well ends.
+    pub fn logout(self) -> Script {
+        self.expect_command("LOGOUT")
+            .line("* BYE Logging out")
+            .tagged("OK Logout completed.")
+    }
 }
 
 /// What happened on one connection.
