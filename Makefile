@@ -155,12 +155,15 @@ FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_SECONDS ?= 300
 
 fuzz-deps:
+	@# libfuzzer-sys builds libFuzzer with a C++ compiler.
+	@command -v c++ >/dev/null || { $(APT) update -qq && $(APT) install -y -qq g++; }
 	@rustup toolchain list | grep -q '^nightly-' || rustup toolchain install nightly --profile minimal
 	@cargo fuzz --version 2>/dev/null | grep -q ' $(CARGO_FUZZ_VERSION)$$' || \
 	  $(CARGO) install --locked cargo-fuzz --version $(CARGO_FUZZ_VERSION)
 
 ## fuzz-smoke: every fuzz target built, then run for FUZZ_SMOKE_SECONDS
-## (default 5) over a copy of its committed corpus: libFuzzer adds what it
+## (default 5) over a copy of its committed corpus and of its open findings
+## in fuzz/regressions (replayed first, so none may fail): libFuzzer adds what it
 ## finds to the corpus it runs on, and fuzz/corpus must stay as committed.
 ## Fails on a panic, a failed check or a hang (the input is kept in
 ## fuzz/artifacts). Part of test.
@@ -168,6 +171,7 @@ fuzz-smoke: fuzz-deps
 	$(FUZZ) build $(FUZZ_BUILD)
 	@for t in $(FUZZ_TARGETS); do \
 	  work=$$(mktemp -d) && mkdir "$$work/corpus" && cp fuzz/corpus/$$t/* "$$work/corpus"/ && \
+	  for r in fuzz/regressions/$$t-*; do test ! -e "$$r" || cp "$$r" "$$work/corpus"/; done && \
 	  if $(FUZZ) run $(FUZZ_BUILD) $$t "$$work/corpus" -- -max_total_time=$(FUZZ_SMOKE_SECONDS) \
 	       $(FUZZ_ARGS) >"$$work/log" 2>&1; then \
 	    echo "fuzz-smoke $$t: $$(grep -h '^Done' "$$work/log")"; rm -rf "$$work"; \

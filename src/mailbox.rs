@@ -142,12 +142,14 @@ pub fn resolve(namespace: &Namespace, attribute: &'static str, input: &str) -> R
                     format!("{input:?} has an empty level"),
                 ));
             }
-            // The input as a whole is trimmed, so a level with white space
-            // at an end would name a folder its own FULLNAME cannot reach.
-            if let Some(level) = levels.iter().find(|l| l.trim() != **l) {
+            // The input as a whole is trimmed, so a path whose outer slashes
+            // hid white space (`x /`) would name a folder (`x `) its own
+            // FULLNAME cannot reach. Inner levels keep theirs (`x /T`).
+            let core = input.trim_matches('/');
+            if core.trim() != core {
                 return Err(Error::invalid(
                     attribute,
-                    format!("level {level:?} of {input:?} begins or ends with white space"),
+                    format!("{input:?} begins or ends with white space inside its slashes"),
                 ));
             }
             // A name without '/' is a FULLNAME relative to the prefix; with
@@ -270,7 +272,7 @@ mod tests {
 
     #[test]
     fn hostile_names_are_invalid() {
-        for bad in ["a\r\nb", "x\0", "", "   ", "a//b", "x /", "a / b", "a/ b"] {
+        for bad in ["a\r\nb", "x\0", "", "   ", "a//b", "x /", "/ x", "/x /"] {
             let e = resolve(&dovecot(), "folder", bad).unwrap_err();
             assert!(
                 matches!(
@@ -295,6 +297,13 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn inner_levels_keep_their_white_space() {
+        let f = resolve(&dovecot(), "folder", "x /T").unwrap();
+        assert_eq!(f.full, "x /T");
+        assert_eq!(resolve(&dovecot(), "folder", &f.full).unwrap(), f);
     }
 
     #[test]

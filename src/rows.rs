@@ -289,8 +289,9 @@ fn address_header(message: &Message<'_>, name: HeaderName<'static>) -> String {
         .map(|value| format!("{}: {value}\r\n\r\n", name.as_str()));
     if let Some(text) = rewritten
         && let Some(reparsed) = parser().parse_headers(text.as_bytes())
+        && let Some(address) = reparsed.header(name.clone()).and_then(|v| v.as_address())
     {
-        return addresses(reparsed.header(name).and_then(|v| v.as_address()));
+        return addresses(Some(address));
     }
     addresses(message.header(name).and_then(|v| v.as_address()))
 }

@@ -98,7 +98,13 @@ fn quoted_printable(body: &[u8]) -> Vec<u8> {
                 None => (line, &b""[..]),
             },
         };
-        let trimmed = text.trim_ascii_end();
+        // Rule 3: transport padding is spaces and tabs.
+        let blanks = text
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+        let trimmed = &text[..text.len() - blanks];
         if let Some(joined) = trimmed.strip_suffix(b"=") {
             out.extend(unescaped(joined, b'='));
         } else if end.is_empty() {

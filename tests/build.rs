@@ -7,7 +7,8 @@
 //! - `cfimap_external_secure = "yes" | "starttls" | "no"`: the external server's mode, so the
 //!   tests of the other modes are ignored;
 //! - `cfimap_no_public_ipv4`: this machine has no non-loopback IPv4 address to test the
-//!   plaintext refusal against.
+//!   plaintext refusal against (decided when the build script runs: a machine that gains or
+//!   loses its network later needs `cargo clean -p cfimap-tests`).
 //!
 //! `CFIMAP_TEST_REQUIRE_ALL=1` (set by `make test` and `.ci/run`) sets none of them: every
 //! test runs, and one that cannot fails, naming what it lacked.
@@ -34,7 +35,7 @@ fn main() {
     if var("CFIMAP_TEST_SERVER").is_some() {
         println!("cargo::rustc-cfg=cfimap_external");
         // The same spellings the harness accepts (`account::Secure::parse`); its default is yes.
-        let secure = match var("CFIMAP_TEST_SECURE").map(|s| s.to_ascii_lowercase()) {
+        let secure = match var("CFIMAP_TEST_SECURE").map(|s| s.trim().to_ascii_lowercase()) {
             Some(s) if s == "starttls" => "starttls",
             Some(s) if s == "no" || s == "false" || s == "plain" => "no",
             _ => "yes",

@@ -138,10 +138,10 @@ fn check_folder(namespace: &Namespace, input: &str) {
     assert!(folder.mailbox().is_ok(), "cannot be sent: {folder:?}");
     let _ = mailbox::exact(&folder);
     // listAllFolders shows `full` as FULLNAME; as an attribute it names the
-    // same folder again. (Attributes are trimmed, and a `/` path with a
-    // level that begins or ends with white space is refused, so no name
-    // resolved here has white space at an end; the guard keeps the check
-    // honest should that change.)
+    // same folder again. (Attributes are trimmed, and a `/` path with white
+    // space just inside its outer slashes is refused, so no name resolved
+    // here has white space at an end; the guard keeps the check honest
+    // should that change.)
     if folder.full.trim() == folder.full {
         match mailbox::resolve(namespace, "folder", &folder.full) {
             Ok(again) => assert_eq!(again, folder, "its FULLNAME resolves elsewhere"),

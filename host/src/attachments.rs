@@ -18,9 +18,13 @@
 //!   — file, directory or link — is there, with no gap between the check and
 //!   the create;
 //! - a file that replaces another is synced to disk before its rename, so a
-//!   crash leaves the old file or the new one, never an empty one; a new
-//!   name is not synced (nothing is lost if a crash empties it: the message
-//!   is still on the server), which keeps a getAll of many attachments fast;
+//!   crash leaves the old file or the new one, never an empty one (the
+//!   directory is not synced: after a crash the name may still hold the old
+//!   file). A new name is not synced, which keeps a getAll of many
+//!   attachments fast (one `fsync` each cost most of its time): a crash
+//!   right after it can leave that file empty or short, and the next getAll
+//!   then finds the name taken (`exists`, or a numbered name beside it). The
+//!   message is still on the server; delete the file and read it again;
 //! - a file dropped before `finish` removes only its own temporary file.
 //!
 //! A name is one plain path component: no separator, no NUL, not `.` or
