@@ -54,13 +54,14 @@ test: build dovecot lint bench-smoke fuzz-smoke
 ## Courier-flavoured Dovecot: `INBOX.` namespace, `.` delimiter, no UNSELECT,
 ## implicit TLS verified against its own CA. The tests that need the private
 ## servers ran above and are reported as ignored here, so this run clears
-## CFIMAP_TEST_REQUIRE_ALL.
+## CFIMAP_TEST_REQUIRE_ALL. (The same packages as test's run: another set
+## unifies other dependency features and rebuilds wasmtime.)
 EXTERNAL_ENV := CFIMAP_TEST_SERVER="$$CFIMAP_DEMO_SERVER" CFIMAP_TEST_PORT="$$CFIMAP_DEMO_TLS_PORT" \
   CFIMAP_TEST_SECURE=yes CFIMAP_TEST_USER="$$CFIMAP_DEMO_USER" CFIMAP_TEST_PASSWORD="$$CFIMAP_DEMO_PASSWORD" \
   CFIMAP_TEST_CAFILE="$$CFIMAP_DEMO_CAFILE" CFIMAP_TEST_REQUIRE_ALL=
 test-external: build dovecot
 	$(TARGET)/release/cfimap-testbed demo --flavor courier -- \
-	  '$(EXTERNAL_ENV) $(CARGO) test --release -p cfimap-tests'
+	  '$(EXTERNAL_ENV) $(CARGO) test --release -p cfimap-host -p cfimap-cli -p cfimap-tests'
 
 ## fresh-embed: a project made by `cargo new` outside this workspace, depending
 ## on host/ by path, builds without CFIMAP_COMPONENT (the host's build script
