@@ -93,7 +93,10 @@ pub fn build(fetched: Fetched<'_>, depth: Depth, saver: Option<&mut Saver>) -> R
 /// they are written, a chunk at a time ([`TransferEncoding`]), and encoded
 /// body texts are decoded on their own ([`body_text`]). Decoding every
 /// attachment inside the parser was over half of getAll's time.
-fn parser() -> &'static MessageParser {
+///
+/// Public for the fuzz target `rows`, which checks it against mail-parser's
+/// own decoding.
+pub fn parser() -> &'static MessageParser {
     static PARSER: OnceLock<MessageParser> = OnceLock::new();
     PARSER.get_or_init(|| {
         row_headers(
@@ -106,7 +109,9 @@ fn parser() -> &'static MessageParser {
 
 /// A parser that decodes bodies: for a body text taken on its own, and for
 /// the rare message whose structure needs its transfer encodings undone.
-fn decoding_parser() -> &'static MessageParser {
+///
+/// Public for the fuzz target `rows`, as [`parser`].
+pub fn decoding_parser() -> &'static MessageParser {
     static PARSER: OnceLock<MessageParser> = OnceLock::new();
     PARSER.get_or_init(|| row_headers(MessageParser::new().with_mime_headers()))
 }

@@ -36,7 +36,7 @@ use cfimap::rows;
 use cfimap::transfer_encoding::{Decoded, TransferEncoding};
 use imap_codec::imap_types::flag::{Flag, FlagFetch};
 use libfuzzer_sys::fuzz_target;
-use mail_parser::{HeaderName, MessageParser, MimeHeaders, PartType};
+use mail_parser::{MimeHeaders, PartType};
 
 /// The longest file name `attachments::sanitize` makes (its private
 /// `MAX_NAME_BYTES`).
@@ -119,35 +119,11 @@ fn check_sanitized(name: &str, n: usize) {
     assert!(!file.contains(bad), "{file:?} holds a forbidden character");
 }
 
-/// The parsers `rows` reads messages with (its private `parser` and
-/// `decoding_parser`): the structure with bodies left encoded, and with
-/// bodies decoded. Kept in step with src/rows.rs by hand.
-fn parsers() -> (MessageParser, MessageParser) {
-    let rows = |parser: MessageParser| {
-        parser
-            .header_text(HeaderName::Subject)
-            .header_address(HeaderName::From)
-            .header_address(HeaderName::To)
-            .header_address(HeaderName::Cc)
-            .header_address(HeaderName::ReplyTo)
-            .header_date(HeaderName::Date)
-            .default_header_ignore()
-    };
-    (
-        rows(
-            MessageParser::new()
-                .with_mime_headers()
-                .ignore_header(HeaderName::ContentTransferEncoding),
-        ),
-        rows(MessageParser::new().with_mime_headers()),
-    )
-}
-
 /// Attachments decoded late (by cfimap, as it writes them) against the same
 /// attachments decoded by mail-parser while parsing, when both readings see
 /// the same parts.
 fn check_attachments(data: &[u8]) {
-    let (lean, decoding) = parsers();
+    let (lean, decoding) = (cfimap::rows::parser(), cfimap::rows::decoding_parser());
     let (Some(lean), Some(decoded)) = (lean.parse(data), decoding.parse(data)) else {
         return;
     };
