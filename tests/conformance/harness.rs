@@ -12,6 +12,7 @@ use cfimap_tests::dovecot::{Dovecot, Flavor, UTF8_PASSWORD};
 use cfimap_tests::fault::{FaultServer, Script};
 use cfimap_tests::imap::{self, Client};
 use cfimap_tests::mail::Message;
+use cfimap_tests::refusals::{self, Feature};
 use cfimap_tests::{mutf7, ports, target};
 
 /// The shared private Dovecot of `flavor`: these are self-tests of the harness's own server
@@ -581,6 +582,130 @@ fn fault_server_sends_huge_literals() {
 fn closed_ports_refuse() {
     let port = ports::closed_port().unwrap();
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
+// ---- refusal probes --------------------------------------------------------------------------
+
+/// An account on the fault server (plain, no scratch folder, `/` namespace).
+fn fault_account(server: &FaultServer) -> cfimap_tests::Account {
+    cfimap_tests::Account {
+        server: "127.0.0.1".into(),
+        port_plain: Some(server.port()),
+        port_tls: None,
+        starttls: false,
+        username: "joe".into(),
+        password: "secret".into(),
+        ca_file: None,
+        unknown_ca_file: None,
+        delimiter: '/',
+        prefix: String::new(),
+        scratch: None,
+        private: false,
+    }
+}
+
+#[test]
+fn a_refused_feature_is_reported_with_the_servers_answer() {
+    let quote = FaultServer::start(
+        Script::logged_in("IMAP4rev1")
+            .expect(r#"^\S+ CREATE "cfimap probe \\"q\\""$"#)
+            .tagged("NO [CANNOT] Invalid mailbox name: '\"' not allowed")
+            .logout(),
+    );
+    let answer = Feature::QuoteInFolderNames
+        .probe(&fault_account(&quote))
+        .expect("the probe itself works");
+    assert_eq!(
+        answer.as_deref(),
+        Some("CREATE: NO [CANNOT] Invalid mailbox name: '\"' not allowed"),
+        "{:?}",
+        quote.transcripts()
+    );
+    assert!(quote.failures().is_empty(), "{:?}", quote.failures());
+
+    // The 8-bit refusal comes on APPEND; the probe's folder is removed all the same.
+    let eight_bit = FaultServer::start(
+        Script::logged_in("IMAP4rev1")
+            .expect_command("CREATE")
+            .tagged("OK created")
+            .expect("(?s)^\\S+ APPEND .*Subject: Grüße")
+            .tagged("BAD [PARSE] 8-bit data in header")
+            .expect_command("DELETE")
+            .tagged("OK deleted")
+            .logout(),
+    );
+    let answer = Feature::EightBitHeaders
+        .probe(&fault_account(&eight_bit))
+        .expect("the probe itself works");
+    assert_eq!(
+        answer.as_deref(),
+        Some("APPEND: BAD [PARSE] 8-bit data in header")
+    );
+    let t = &eight_bit.transcripts()[0];
+    assert!(t.completed && t.failure.is_none(), "{t:?}");
+}
+
+#[test]
+fn an_accepted_feature_leaves_nothing_behind_and_a_broken_probe_is_an_error() {
+    let accepted = FaultServer::start(
+        Script::logged_in("IMAP4rev1")
+            .expect_command("CREATE")
+            .tagged("OK created")
+            .expect(r#"^\S+ DELETE "cfimap probe \\"q\\""$"#)
+            .tagged("OK deleted")
+            .logout(),
+    );
+    let answer = Feature::QuoteInFolderNames.probe(&fault_account(&accepted));
+    assert!(matches!(answer, Ok(None)), "{answer:?}");
+    assert!(
+        accepted.transcripts()[0].completed,
+        "the probe deleted its folder"
+    );
+
+    // A connection dropped mid-probe is no answer from the server: never a reason to skip.
+    let dropped = FaultServer::start(
+        Script::logged_in("IMAP4rev1")
+            .expect_command("CREATE")
+            .close(),
+    );
+    let err = Feature::QuoteInFolderNames
+        .probe(&fault_account(&dropped))
+        .expect_err("a dropped connection is an error, not a refusal");
+    assert!(
+        !matches!(err, imap::Error::No { .. } | imap::Error::Bad { .. }),
+        "{err}"
+    );
+
+    // Against the private Dovecot, both are accepted.
+    let account = private(Flavor::Default).user();
+    for feature in [Feature::QuoteInFolderNames, Feature::EightBitHeaders] {
+        let answer = feature.probe(&account);
+        assert!(matches!(answer, Ok(None)), "{feature:?}: {answer:?}");
+    }
+}
+
+#[test]
+fn a_refusal_skips_unless_every_test_is_required() {
+    let answers = |f: Feature| match f {
+        Feature::QuoteInFolderNames => Ok(Some("CREATE: NO [CANNOT] no quotes".to_string())),
+        Feature::EightBitHeaders => Ok(None),
+    };
+    let both = [Feature::EightBitHeaders, Feature::QuoteInFolderNames];
+    assert_eq!(
+        refusals::decide(&both, answers, false),
+        Ok(Some(
+            "the server refuses a folder name with '\"': CREATE: NO [CANNOT] no quotes".into()
+        ))
+    );
+    let required = refusals::decide(&both, answers, true).expect_err("a skip is a failure");
+    assert!(required.contains("NO [CANNOT] no quotes") && required.contains("REQUIRE_ALL"));
+    assert_eq!(
+        refusals::decide(&[Feature::EightBitHeaders], answers, true),
+        Ok(None)
+    );
+    // A probe that failed fails the test whatever the setting.
+    let broken = |_: Feature| Err("probing failed: i/o: reset".to_string());
+    assert!(refusals::decide(&both, broken, false).is_err());
 }
 
 // ---- CLI runner ------------------------------------------------------------------------------

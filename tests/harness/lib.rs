@@ -4,6 +4,8 @@
 //!   (shared per test binary), with generated certificates ([`certs`]) and pre-created users.
 //! - [`target`]: where a test runs — the private Dovecot, or the server named by the
 //!   `CFIMAP_TEST_*` environment variables — handing out an [`account::Account`] per test.
+//! - [`refusals`]: what a server may lawfully refuse (`"` in folder names, 8-bit headers),
+//!   probed so that a test needing it is skipped with the server's answer as the reason.
 //! - [`imap`]: a tiny blocking IMAP client to seed mail and check the server's state
 //!   independently of the product.
 //! - [`fault`]: a scripted fault server replaying a transcript (quirky, broken or stalling
@@ -28,6 +30,7 @@ pub mod imap;
 pub mod mail;
 pub mod mutf7;
 pub mod ports;
+pub mod refusals;
 pub mod target;
 pub mod unique;
 

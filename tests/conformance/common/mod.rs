@@ -308,3 +308,89 @@ pub fn eventually<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Opt
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The folders a summary object says were changed.
+pub fn summary_folders(out: &CliOutput) -> Vec<String> {
+    match &out.json()["folders"] {
+        Value::Array(items) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .unwrap_or_else(|| panic!("folders holds a non-string\n{out}"))
+                    .to_string()
+            })
+            .collect(),
+        other => panic!("folders is not an array: {other}\n{out}"),
+    }
+}
+
+/// Creates each of `names` (`/` paths, Unicode) on every account of [`accounts`], checks the
+/// server holds it under its modified UTF-7 wire name as a real folder, that listAllFolders
+/// shows it decoded with empty counts, and that its FULLNAME is accepted back by renameFolder
+/// (messages kept) and deleteFolder.
+pub fn names_round_trip_through_every_folder_action(names: &[&str]) {
+    for account in accounts() {
+        let _cleanup = account.guard();
+        let l = label(&account);
+        if account.scratch.is_some() {
+            seed(&account, "", 0, 0);
+        }
+        for &name in names {
+            ok(&account, "createFolder", &["--folder", &account.path(name)]);
+            // The server has it under the right modified UTF-7 wire name, as a real folder.
+            assert_real_folder(&account, name);
+        }
+        let rows: Vec<Row> = if account.scratch.is_some() {
+            list(&account, &["--folder", &account.path(""), "--recurse"])
+        } else {
+            list(&account, &["--recurse"])
+        };
+        for &name in names {
+            let full = account.full_name(name);
+            let r = row(&rows, &full);
+            let last = name.rsplit('/').next().unwrap();
+            assert_eq!(text(r, "NAME"), last, "{l} {r:?}");
+            assert_eq!(counts(r), (Some(0), Some(0), Some(0)), "{l} {r:?}");
+        }
+        // No row shows a wire name instead of the Unicode one.
+        let listed = fullnames(&rows);
+        for &name in names {
+            let wire = account.wire_name(name);
+            if wire != account.full_name(name) {
+                assert!(
+                    !listed.contains(&wire),
+                    "{l} FULLNAMEs must be decoded, found {wire:?}: {listed:?}"
+                );
+            }
+        }
+
+        // The FULLNAME is accepted back: rename by FULLNAME, then delete by FULLNAME.
+        for &name in names {
+            let full = account.full_name(name);
+            let renamed = format!("{name} 2");
+            seed(&account, name, 1, 0);
+            ok(
+                &account,
+                "renameFolder",
+                &["--folder", &full, "--newfolder", &account.path(&renamed)],
+            );
+            assert_absent(&account, name);
+            assert_eq!(
+                assert_real_folder(&account, &renamed).messages,
+                1,
+                "{l} {renamed:?} keeps the message"
+            );
+            let out = ok(
+                &account,
+                "deleteFolder",
+                &["--folder", &account.full_name(&renamed)],
+            );
+            assert_eq!(
+                summary_folders(&out),
+                [account.full_name(&renamed)],
+                "{l}\n{out}"
+            );
+            assert_absent(&account, &renamed);
+        }
+    }
+}
