@@ -51,7 +51,7 @@ test: build dovecot lint bench-smoke fuzz-smoke
 
 ## test-external: the conformance suite as a user runs it against a server of
 ## their own (CFIMAP_TEST_SERVER, see tests/harness/target.rs), here a private
-## Courier-flavoured Dovecot: `INBOX.` namespace, `.` delimiter, no UNSELECT,
+## Courier-flavoured Dovecot: `INBOX.` namespace, `.` delimiter, no UNSELECT or ESEARCH,
 ## implicit TLS verified against its own CA. The tests that need the private
 ## servers ran above and are reported as ignored here, so this run clears
 ## CFIMAP_TEST_REQUIRE_ALL. (The same packages as test's run: another set

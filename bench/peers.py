@@ -1,7 +1,7 @@
 """cfimap's peers in `make bench`: its jobs done with Python's imaplib and with IMAPClient.
 
     python3 bench/peers.py {imaplib|imapclient} {headers|all} --host H --port P --user U
-                           --folder F --out FILE [--attachments DIR]
+                           --folder F --out FILE [--attachments DIR] [--header NAME:TEXT]
     python3 bench/peers.py {imaplib|imapclient} folders --host H --port P --user U --out FILE
 
 The password comes from CFIMAP_PASSWORD (never the command line). Each run logs in (plain
@@ -16,6 +16,8 @@ into --out.
   LINES from the BODY structure (single text parts only, as cfimap).
 - all (cfimap getAll --attachmentpath): UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[];
   the bodies too, and every attachment saved into --attachments.
+- --header NAME:TEXT (cfimap --filter header=NAME:TEXT): only the messages whose header NAME
+  contains TEXT, found by one `UID SEARCH HEADER NAME TEXT`, then fetched by UID.
 - folders (cfimap listAllFolders --recurse): `LIST "" "*"`, then `STATUS (MESSAGES UNSEEN
   RECENT)` of every selectable folder, one command at a time (neither library pipelines);
   one row per folder with cfimap's columns. No EXAMINE and no --folder.
@@ -180,7 +182,17 @@ def run_imaplib(args, out):
     if typ != "OK":
         raise SystemExit(f"EXAMINE {args.folder}: {data}")
     items = "(" + " ".join(HEADER_ITEMS if args.job == "headers" else ALL_ITEMS) + ")"
-    typ, data = conn.uid("FETCH", "1:*", items)
+    uids = "1:*"
+    if args.header:
+        name, text = args.header.split(":", 1)
+        typ, found = conn.uid("SEARCH", "HEADER", name, '"' + text + '"')
+        if typ != "OK":
+            raise SystemExit(f"UID SEARCH: {typ} {found}")
+        uids = b",".join(found[0].split()).decode()
+        if not uids:
+            conn.logout()
+            return
+    typ, data = conn.uid("FETCH", uids, items)
     if typ != "OK":
         raise SystemExit(f"UID FETCH: {typ} {data}")
     # Each message: a (text up to the literal, literal) tuple, then the rest of its line.
@@ -304,7 +316,11 @@ def run_imapclient(args, out):
     # and fetches them. It sends them one by one, never as ranges, and Dovecot refuses a
     # command line over 64 KiB: so at most FETCH_BATCH UIDs a UID FETCH (one FETCH for up to
     # 10,000 messages, as for folder (a); ten for the 100,000 of the scale rows).
-    uids = client.search("ALL")
+    if args.header:
+        name, text = args.header.split(":", 1)
+        uids = client.search(["HEADER", name, text])
+    else:
+        uids = client.search("ALL")
     for start in range(0, len(uids), FETCH_BATCH):
         fetch_batch(client, uids[start : start + FETCH_BATCH], items, key, args, out)
     client.logout()
@@ -360,6 +376,7 @@ def main():
     p.add_argument("--folder", help="headers, all: the folder to read")
     p.add_argument("--out", required=True, help="the NDJSON rows")
     p.add_argument("--attachments", help="all: save attachments here")
+    p.add_argument("--header", help="headers, all: only messages whose header NAME contains TEXT")
     args = p.parse_args()
     if "CFIMAP_PASSWORD" not in os.environ:
         p.error("set CFIMAP_PASSWORD")

@@ -1,5 +1,7 @@
 //! The read actions, getHeaderOnly and getAll: EXAMINE, resolve the
-//! selection, then one `UID FETCH` per window of messages.
+//! selection and the filters (one `UID SEARCH`, [`crate::search`]), then one
+//! `UID FETCH` per window of messages. Newest first, windows are taken from
+//! the newest end and each is handed out reversed once it is complete.
 //!
 //! Reading never changes the mailbox: the folder is opened with EXAMINE and
 //! bodies are fetched with `BODY.PEEK`, so `\Seen` stays as it was.
@@ -28,8 +30,13 @@ use crate::bindings::cfimap::imap::types::{MessageRow, ReadOptions, Selection};
 use crate::error::{Error, Result};
 use crate::mailbox::{self, Folder};
 use crate::rows;
+use crate::search::Criteria;
 use crate::selection;
 use crate::session::{Next, Pending, Session};
+
+/// Messages per window of a newest-first read: its rows are held until the
+/// window is complete, to be handed out in reverse.
+const NEWEST_FIRST_WINDOW: usize = 100;
 
 /// What the server sent for one message, borrowed from the receive buffer
 /// (or owned, for the rare answer split over several responses).
@@ -146,6 +153,8 @@ impl Read {
         options: ReadOptions,
         depth: Depth,
     ) -> Result<Read> {
+        // Filters are checked before anything is sent.
+        let criteria = Criteria::of(&options.filters)?;
         let saver = match &options.attachmentpath {
             Some(dir) => Some(Saver::new(dir.clone(), options.generateuniquefilenames)?),
             None => None,
@@ -156,12 +165,23 @@ impl Read {
             Some(f) => mailbox::resolve(session.namespace(), "folder", f)?,
         };
         let opened = selection::open(session, folder, true)?;
-        let uids = selection::resolve(session, &opened, selection)?;
+        let uids =
+            selection::matching(session, &opened, selection, &criteria, options.newest_first)?;
+        let windows = if options.newest_first {
+            // Small windows from the newest end, each handed out reversed
+            // once complete: rows newest first, never more than one window
+            // of them held.
+            uids.rchunks(NEWEST_FIRST_WINDOW)
+                .flat_map(selection::sets)
+                .collect()
+        } else {
+            selection::sets(&uids).into()
+        };
         Ok(Read {
             depth,
             options,
             saver,
-            windows: selection::sets(&uids).into(),
+            windows,
             current: None,
             ready: VecDeque::new(),
         })
@@ -205,9 +225,13 @@ impl Read {
             match session.next_of(pending, |data| {
                 window.receive(data, depth, options, saver.as_mut())
             })? {
+                Next::Data(()) if options.newest_first => {}
                 Next::Data(()) => self.ready.extend(window.rows.drain(..)),
                 Next::Done(refusal) => {
                     let finished = window.finish(refusal, options);
+                    if options.newest_first {
+                        window.rows.sort_by_key(|r| std::cmp::Reverse(r.uid));
+                    }
                     self.ready.extend(window.rows.drain(..));
                     self.current = None;
                     finished?;
@@ -218,7 +242,8 @@ impl Read {
     }
 }
 
-/// Runs getHeaderOnly or getAll to the end: every row, by message number.
+/// Runs getHeaderOnly or getAll to the end: every row, by message number
+/// (newest first with `newest-first`).
 pub fn read(
     session: &mut Session,
     folder: Option<&str>,
@@ -226,6 +251,7 @@ pub fn read(
     options: ReadOptions,
     depth: Depth,
 ) -> Result<Vec<MessageRow>> {
+    let newest_first = options.newest_first;
     let mut read = Read::start(session, folder, selection, options, depth)?;
     let mut rows = Vec::new();
     loop {
@@ -235,7 +261,11 @@ pub fn read(
         }
         rows.extend(batch);
     }
-    rows.sort_by_key(|r| (r.messagenumber, r.uid));
+    if newest_first {
+        rows.sort_by_key(|r| std::cmp::Reverse(r.uid));
+    } else {
+        rows.sort_by_key(|r| (r.messagenumber, r.uid));
+    }
     Ok(rows)
 }
 

@@ -3,9 +3,11 @@
 //!
 //! The modules follow the protocol's flow: [`transport`] moves bytes over the
 //! host's connection (the imported `transport` byte pipe), [`responses`]
-//! decodes what the server sends, [`session`] runs commands and logs in,
+//! decodes what the server sends (with [`esearch`] for the one answer
+//! imap-codec lacks), [`session`] runs commands and logs in,
 //! [`folders`] and the other action modules turn the tag's attributes into
-//! commands, [`attachments`] writes files through the host's imported sink,
+//! commands ([`search`] turns `<cfimapfilter>`s into search keys),
+//! [`attachments`] writes files through the host's imported sink,
 //! and [`component`] maps the results onto the WIT face. The component
 //! touches no file, socket, clock or environment of its own.
 
@@ -42,12 +44,14 @@ pub mod changes;
 pub mod component;
 pub mod encoded_words;
 pub mod error;
+pub mod esearch;
 pub mod fetch;
 pub mod folders;
 pub mod mailbox;
 pub mod parameters;
 pub mod responses;
 pub mod rows;
+pub mod search;
 pub mod selection;
 pub mod session;
 pub mod transfer_encoding;

@@ -30,6 +30,7 @@ use imap_codec::imap_types::utils::escape_byte_string;
 use imap_codec::{GreetingCodec, ResponseCodec};
 
 use crate::error::{Error, Result};
+use crate::esearch;
 use crate::transport::{Link, READ_CHUNK};
 
 /// How much of a malformed message an error quotes.
@@ -360,8 +361,12 @@ impl Decoder {
 /// Decodes one whole message, as [`Scan::frame`] found it: a large FETCH
 /// literal is lifted out first ([`Lifted`]), anything else is decoded as it
 /// came. The result is imap-codec's for the whole message, only faster; the
-/// fuzz target `responses` (fuzz/) holds the two paths to that.
+/// fuzz target `responses` (fuzz/) holds the two paths to that. An ESEARCH
+/// answer, which imap-codec does not know, is decoded by [`esearch`].
 pub fn decode(message: &[u8]) -> Result<Response<'_>> {
+    if esearch::is_esearch(message) {
+        return esearch::decode(message);
+    }
     match Lifted::find(message).and_then(|lifted| lifted.decode(message)) {
         Some(response) => Ok(response),
         None => match ResponseCodec::default().decode(message) {

@@ -3,7 +3,9 @@
 //! the UIDs it means at this moment.
 //!
 //! UIDs are resolved before anything changes, so a `messagenumber` list
-//! means the messages that had those numbers when the action began. Long
+//! means the messages that had those numbers when the action began. A read
+//! with filters ([`crate::search`]) resolves selection and filters in one
+//! `UID SEARCH`, as `RETURN (ALL)` when the server has ESEARCH. Long
 //! UID sets are compressed into ranges and split under the server's
 //! command-line budget.
 
@@ -11,13 +13,15 @@ use std::num::NonZeroU32;
 use std::str::FromStr;
 
 use imap_codec::imap_types::command::CommandBody;
+use imap_codec::imap_types::core::{Atom, Charset, Vec1};
 use imap_codec::imap_types::response::{Code, Data};
 use imap_codec::imap_types::search::SearchKey;
 use imap_codec::imap_types::sequence::SequenceSet;
 
-use crate::bindings::cfimap::imap::types::Selection;
+use crate::bindings::cfimap::imap::types::{RowWindow, Selection};
 use crate::error::{Error, Result, Status};
 use crate::mailbox::Folder;
+use crate::search::Criteria;
 use crate::session::Session;
 
 /// Bytes a sequence set may take in one command: well under the 8 KB line
@@ -70,30 +74,44 @@ pub fn open(session: &mut Session, folder: Folder, read_only: bool) -> Result<Op
 /// The UIDs `selection` means in the opened folder, ascending, each once.
 /// Numbers that match no message are skipped.
 pub fn resolve(session: &mut Session, opened: &Opened, selection: &Selection) -> Result<Vec<u32>> {
-    let keys: Vec<SearchKey<'static>> = match selection {
-        Selection::All => {
-            if opened.exists == 0 {
-                return Ok(Vec::new());
-            }
-            vec![SearchKey::All]
+    matching(session, opened, selection, &Criteria::default(), false)
+}
+
+/// The UIDs `selection` means among the messages matching `criteria` (the
+/// read's filters), ascending, each once: `uids` and `message-numbers` keep
+/// those that match, a `rows` window counts the matching messages in
+/// sequence order — from the newest with `newest_first`. With filters this
+/// is one `UID SEARCH` (more only for a UID or number list too long for one
+/// command line).
+pub fn matching(
+    session: &mut Session,
+    opened: &Opened,
+    selection: &Selection,
+    criteria: &Criteria,
+    newest_first: bool,
+) -> Result<Vec<u32>> {
+    if let Selection::Rows(window) = selection {
+        if window.startrow == 0 {
+            return Err(Error::invalid("startrow", "must be 1 or more"));
         }
+        if window.maxrows == Some(0) {
+            return Err(Error::invalid("maxrows", "must be 1 or more"));
+        }
+    }
+    if opened.exists == 0 {
+        return Ok(Vec::new());
+    }
+    // What the selection adds to each search; several when a list needs
+    // more than one command line.
+    let parts: Vec<SearchKey<'static>> = match selection {
+        Selection::All => Vec::new(),
+        Selection::Rows(_) if !criteria.is_empty() => Vec::new(),
         Selection::Rows(window) => {
-            if window.startrow == 0 {
-                return Err(Error::invalid("startrow", "must be 1 or more"));
-            }
-            if window.maxrows == Some(0) {
-                return Err(Error::invalid("maxrows", "must be 1 or more"));
-            }
-            if window.startrow > opened.exists {
+            let Some((first, last)) = window_bounds(window, opened.exists, newest_first) else {
                 return Ok(Vec::new());
-            }
-            let last = match window.maxrows {
-                Some(n) => window.startrow.saturating_add(n - 1).min(opened.exists),
-                None => opened.exists,
             };
             vec![SearchKey::SequenceSet(parse_set(&format!(
-                "{}:{last}",
-                window.startrow
+                "{first}:{last}"
             ))?)]
         }
         Selection::MessageNumbers(numbers) => {
@@ -102,8 +120,11 @@ pub fn resolve(session: &mut Session, opened: &Opened, selection: &Selection) ->
                 .copied()
                 .filter(|n| (1..=opened.exists).contains(n))
                 .collect();
-            sets(&numbers)
-                .iter()
+            let sets = sets(&numbers);
+            if sets.is_empty() {
+                return Ok(Vec::new());
+            }
+            sets.iter()
                 .map(|s| parse_set(s).map(SearchKey::SequenceSet))
                 .collect::<Result<_>>()?
         }
@@ -113,43 +134,104 @@ pub fn resolve(session: &mut Session, opened: &Opened, selection: &Selection) ->
                 .copied()
                 .filter(|&n| n > 0 && n < u32::MAX)
                 .collect();
-            sets(&uids)
-                .iter()
+            let sets = sets(&uids);
+            if sets.is_empty() {
+                return Ok(Vec::new());
+            }
+            sets.iter()
                 .map(|s| parse_set(s).map(SearchKey::Uid))
                 .collect::<Result<_>>()?
         }
     };
-    let mut found = search(session, keys)?;
+    let searches: Vec<Vec<SearchKey<'static>>> = if parts.is_empty() {
+        let keys = if criteria.is_empty() {
+            vec![SearchKey::All]
+        } else {
+            criteria.keys.clone()
+        };
+        vec![keys]
+    } else {
+        parts
+            .into_iter()
+            .map(|part| std::iter::once(part).chain(criteria.keys.clone()).collect())
+            .collect()
+    };
+    let mut found = search(session, searches, criteria.utf8)?;
     // Keep only what was asked for: a server may answer more, and UID
     // 4294967295 is `*` (the newest message) on the wire.
     if let Selection::Uids(asked) = selection {
         let asked: std::collections::HashSet<u32> = asked.iter().copied().collect();
         found.retain(|u| asked.contains(u));
     }
+    if let Selection::Rows(window) = selection
+        && !criteria.is_empty()
+    {
+        // UIDs ascend with sequence numbers: the window counts in `found`.
+        let count = u32::try_from(found.len()).unwrap_or(u32::MAX);
+        found = match window_bounds(window, count, newest_first) {
+            Some((first, last)) => found[(first - 1) as usize..last as usize].to_vec(),
+            None => Vec::new(),
+        };
+    }
     Ok(found)
+}
+
+/// The first and last of `count` positions (1-based) a window covers,
+/// counted from the oldest or, with `newest_first`, from the newest; `None`
+/// when it starts past the end.
+fn window_bounds(window: &RowWindow, count: u32, newest_first: bool) -> Option<(u32, u32)> {
+    if window.startrow > count {
+        return None;
+    }
+    let span = window.maxrows.unwrap_or(u32::MAX).max(1) - 1;
+    if newest_first {
+        let last = count - (window.startrow - 1);
+        Some((last.saturating_sub(span).max(1), last))
+    } else {
+        Some((
+            window.startrow,
+            window.startrow.saturating_add(span).min(count),
+        ))
+    }
 }
 
 /// UIDs of the messages in the opened folder flagged `\Deleted`.
 pub fn flagged_deleted(session: &mut Session) -> Result<Vec<u32>> {
-    search(session, vec![SearchKey::Deleted])
+    search(session, vec![vec![SearchKey::Deleted]], false)
 }
 
-/// Runs one `UID SEARCH` per key, pipelined, and merges the answers.
-fn search(session: &mut Session, keys: Vec<SearchKey<'static>>) -> Result<Vec<u32>> {
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let commands = keys
+/// Runs one `UID SEARCH` per list of keys (each list ANDed) and merges the
+/// answers. With ESEARCH (RFC 4731) each asks `RETURN (ALL)`, whose answer
+/// is a compact set rather than a number per message; without it the
+/// searches are pipelined.
+fn search(
+    session: &mut Session,
+    searches: Vec<Vec<SearchKey<'static>>>,
+    utf8: bool,
+) -> Result<Vec<u32>> {
+    let commands: Vec<CommandBody<'static>> = searches
         .into_iter()
-        .map(|key| CommandBody::Search {
-            charset: None,
-            criteria: key.into(),
+        .filter_map(|keys| Vec1::try_from(keys).ok())
+        .map(|criteria| CommandBody::Search {
+            charset: utf8.then(|| Charset::from(Atom::unvalidated("UTF-8"))),
+            criteria,
             uid: true,
         })
         .collect();
-    let (data, outcomes) = session.run_pipelined(commands)?;
-    for outcome in outcomes {
-        outcome?;
+    if commands.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut data = Vec::new();
+    if session.has_capability("ESEARCH") {
+        for command in commands {
+            data.extend(session.run_extended(command, "RETURN (ALL)")?.data);
+        }
+    } else {
+        let (answers, outcomes) = session.run_pipelined(commands)?;
+        for outcome in outcomes {
+            outcome?;
+        }
+        data = answers;
     }
     let mut uids: Vec<u32> = data
         .into_iter()

@@ -152,6 +152,29 @@ impl Session {
         self.run_with(body, |_| Err(()))
     }
 
+    /// Runs one command with `extension` written after its name, where
+    /// RFC 4466 §2.6 puts the options of extended commands (ESEARCH's
+    /// `RETURN (ALL)`) and imap-codec writes none: `C5 UID SEARCH RETURN
+    /// (ALL) ...`.
+    pub fn run_extended(&mut self, body: CommandBody<'_>, extension: &str) -> Result<Done> {
+        let name = body.name();
+        let (tag, mut fragments) = self.encode(body)?;
+        let Some(Fragment::Line { data }) = fragments.first_mut() else {
+            return Err(Error::ProtocolViolation(format!(
+                "{name} encoded without a line"
+            )));
+        };
+        let head = format!(" {name} ").into_bytes();
+        let at = memchr::memmem::find(data, &head)
+            .ok_or_else(|| Error::ProtocolViolation(format!("{name} encoded without its name")))?
+            + head.len();
+        data.splice(at..at, format!("{extension} ").into_bytes());
+        match self.exchange(&tag, name, fragments, &mut |_| Err(()))? {
+            (done, None) => Ok(done),
+            (_, Some(refusal)) => Err(refusal),
+        }
+    }
+
     /// Runs commands pipelined: all are written at once, then every answer
     /// is read. Untagged data of all of them comes back together; each
     /// command has its own outcome. Commands with synchronising literals are

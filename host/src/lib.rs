@@ -61,7 +61,8 @@
 //! environment, no arguments, no files and no sockets of its own.
 //!
 //! Reads of any size go a batch at a time through a [`RowReader`]
-//! ([`Session::begin_get_header_only`], [`Session::begin_get_all`]).
+//! ([`Session::begin_get_header_only`], [`Session::begin_get_all`]). A read
+//! narrowed by `<cfimapfilter>`s is [`ReadOptions::filter`] ([`filters`]).
 
 #![warn(missing_docs)]
 
@@ -69,6 +70,7 @@ pub mod attachments;
 mod bindings;
 pub mod component;
 mod error;
+pub mod filters;
 pub mod policy;
 mod runtime;
 mod session;
@@ -86,17 +88,6 @@ pub use session::{ConnectOptions, Credentials, RowReader, Session};
 /// package `cfimap:imap` (interface `types`). They derive `serde::Serialize`
 /// with the WIT field names (lower case, e.g. `fullname`).
 pub use bindings::types::{
-    ChangeReport, FolderChange, FolderRow, MessageRow, ReadOptions, RowWindow, Security, Selection,
+    ChangeReport, Criterion, Day, DayRange, Filter, FlagState, FolderChange, FolderRow,
+    HeaderMatch, MessageRow, ReadOptions, RowWindow, Security, Selection, UidRange,
 };
-
-impl Default for ReadOptions {
-    /// No attachment directory, no unique file names, stop on the first
-    /// error (the tag's defaults).
-    fn default() -> Self {
-        ReadOptions {
-            attachmentpath: None,
-            generateuniquefilenames: false,
-            stoponerror: true,
-        }
-    }
-}

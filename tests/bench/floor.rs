@@ -1,8 +1,8 @@
 //! The floor: what reading the same answer costs with no client at all.
 //!
 //! A raw socket logs in, examines the folder, sends the FETCH cfimap sends
-//! and reads until the tagged completion, parsing nothing: no literals, no
-//! responses, no messages. The end is found by scanning the bytes for
+//! (after the `UID SEARCH` of a filtered job) and reads until the tagged
+//! completion, parsing nothing: no literals, no responses, no messages. The end is found by scanning the bytes for
 //! `CRLF <tag> `; the tags are chosen so that no line of the bench's mail
 //! starts with one (a literal could otherwise end the read early).
 //!
@@ -101,7 +101,18 @@ fn login(port: u16, user: &str, password: &str) -> io::Result<(TcpStream, Vec<u8
 
 /// Logs in, sends `UID FETCH 1:* (<items>)` on `folder`, reads the whole
 /// answer, logs out. Returns the bytes of the FETCH answer.
-pub fn run(port: u16, user: &str, password: &str, folder: &str, items: &str) -> io::Result<u64> {
+///
+/// With `search` (criteria of `UID SEARCH`, e.g. `HEADER Message-ID "<777"`)
+/// it searches first and fetches only the UIDs found (none: no FETCH). The
+/// search answer is the one thing the floor reads: a `* SEARCH` line.
+pub fn run(
+    port: u16,
+    user: &str,
+    password: &str,
+    folder: &str,
+    items: &str,
+    search: Option<&str>,
+) -> io::Result<u64> {
     let (mut stream, mut buffer) = login(port, user, password)?;
     command(
         &mut stream,
@@ -109,14 +120,51 @@ pub fn run(port: u16, user: &str, password: &str, folder: &str, items: &str) -> 
         "fb2",
         &format!("EXAMINE {}", quote(folder)),
     )?;
+    let set = match search {
+        None => "1:*".to_owned(),
+        Some(criteria) => {
+            let uids = search_uids(&mut stream, criteria)?;
+            if uids.is_empty() {
+                command(&mut stream, &mut buffer, "fb4", "LOGOUT")?;
+                return Ok(0);
+            }
+            uids.join(",")
+        }
+    };
     let fetched = command(
         &mut stream,
         &mut buffer,
         "fb3",
-        &format!("UID FETCH 1:* ({items})"),
+        &format!("UID FETCH {set} ({items})"),
     )?;
     command(&mut stream, &mut buffer, "fb4", "LOGOUT")?;
     Ok(fetched)
+}
+
+/// `UID SEARCH <criteria>` (tag `fb5`): the UIDs of its `* SEARCH` lines.
+fn search_uids(stream: &mut TcpStream, criteria: &str) -> io::Result<Vec<String>> {
+    stream.write_all(format!("fb5 UID SEARCH {criteria}\r\n").as_bytes())?;
+    // Byte by byte: nothing after the tagged line may be taken from the
+    // stream, and the answer is a line or two.
+    let mut reader = BufReader::with_capacity(1, stream.try_clone()?);
+    let mut uids = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        read_line(&mut reader, &mut line)?;
+        if let Some(ok) = completion(&line, "fb5") {
+            if !ok {
+                return Err(io::Error::other("UID SEARCH was refused"));
+            }
+            return Ok(uids);
+        }
+        if let Some(rest) = line.strip_prefix(b"* SEARCH") {
+            uids.extend(
+                String::from_utf8_lossy(rest)
+                    .split_whitespace()
+                    .map(str::to_owned),
+            );
+        }
+    }
 }
 
 /// Reads one line (to its LF) into `line`; the end of the stream is an error.

@@ -13,8 +13,10 @@
 //! processes, each job and tool once untimed (the warm-up, which also has
 //! Dovecot build its index) and then `--runs` times:
 //!
-//! - cfimap: getHeaderOnly of (a); getAll of (b) with an `attachmentpath`;
-//!   rows as NDJSON into a file;
+//! - cfimap: getHeaderOnly of (a); getHeaderOnly of (a) filtered to a
+//!   handful of messages (`--filter header=Message-ID:<777`: 11 of them,
+//!   issue 14);
+//!   getAll of (b) with an `attachmentpath`; rows as NDJSON into a file;
 //! - the same jobs with Python's imaplib + email package and with IMAPClient
 //!   (`bench/peers.py` at the workspace root), one `UID FETCH 1:*` each;
 //! - the floor ([`floor`]): a raw socket sending the same FETCH and reading
@@ -80,7 +82,7 @@ use measure::Sample;
 use report::{Row, Verdict};
 
 const USAGE: &str = "usage: cfimap-bench [--smoke] [--runs N] [--out DIR] [--hold]\n       \
-                     cfimap-bench floor --port P --user U [--password W] --folder F --items ITEMS\n       \
+                     cfimap-bench floor --port P --user U [--password W] --folder F --items ITEMS [--search CRITERIA]\n       \
                      cfimap-bench floor --port P --user U [--password W] --list-status\n\
                      (the floor takes the password from CFIMAP_PASSWORD without --password)";
 
@@ -88,6 +90,10 @@ const USAGE: &str = "usage: cfimap-bench [--smoke] [--runs N] [--out DIR] [--hol
 const HEADER_ITEMS: &str = "UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER] BODY";
 /// getAll's FETCH items.
 const ALL_ITEMS: &str = "UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[]";
+
+/// The most a read filtered to a handful of folder (a)'s messages may take,
+/// as a share of cfimap reading the whole folder ("a small fraction").
+const FILTERED_SHARE: f64 = 0.25;
 
 /// Runs of `cfimap --version` and of `cfimap open`: they are short, so more.
 const STARTUP_RUNS: usize = 10;
@@ -233,7 +239,14 @@ fn floor_command(args: &[String]) -> ExitCode {
     ) else {
         return usage();
     };
-    match floor::run(port, &user, &password, &folder, &items) {
+    match floor::run(
+        port,
+        &user,
+        &password,
+        &folder,
+        &items,
+        value("--search").as_deref(),
+    ) {
         Ok(bytes) => {
             println!("{bytes}");
             ExitCode::SUCCESS
@@ -276,6 +289,8 @@ enum Kind {
         written: Written,
         /// Whether attachments are saved.
         saves: bool,
+        /// Only the messages of a filter (`written` then counts those).
+        filter: Option<HeaderFilter>,
     },
     /// `listAllFolders --recurse` of the job's user: every folder and its
     /// counts.
@@ -300,6 +315,34 @@ impl Job {
             Tool::Imaplib | Tool::ImapClient => (SCALE_PEER_RUNS, false),
             Tool::Cfimap | Tool::Floor => (runs.min(SCALE_RUNS), true),
         }
+    }
+}
+
+/// A filtered read: the messages whose header `name` contains `value`, as
+/// each tool asks the server for them (one `UID SEARCH HEADER`).
+#[derive(Debug, Clone, Copy)]
+struct HeaderFilter {
+    name: &'static str,
+    value: &'static str,
+}
+
+impl HeaderFilter {
+    /// The filtered job's filter: folder (a)'s Message-IDs are `<n.hex@…>`,
+    /// so `<777` keeps messages 777 and 7770–7779, a handful of 10,000 (on
+    /// the smoke corpus, `<3` keeps 3 and 30–39 of 40).
+    fn for_folder(messages: usize) -> HeaderFilter {
+        HeaderFilter {
+            name: "Message-ID",
+            value: if messages >= 10_000 { "<777" } else { "<3" },
+        }
+    }
+
+    /// How many of the messages `0..count` of folder (a) it keeps.
+    fn matches(self, count: usize) -> usize {
+        let prefix = self.value.trim_start_matches('<');
+        (0..count)
+            .filter(|n| n.to_string().starts_with(prefix))
+            .count()
     }
 }
 
@@ -362,12 +405,17 @@ impl Setup {
                     folder,
                     action,
                     saves,
+                    filter,
                     ..
                 } => {
                     let mut c = self.cfimap(account, action);
                     c.args(["--folder", folder, "--format", "ndjson"]);
                     if *saves {
                         c.arg("--attachmentpath").arg(files);
+                    }
+                    if let Some(f) = filter {
+                        c.arg("--filter")
+                            .arg(format!("header={}:{}", f.name, f.value));
                     }
                     c
                 }
@@ -383,10 +431,21 @@ impl Setup {
                     .args(["--port", &self.port(), "--user", &account.username])
                     .env("CFIMAP_PASSWORD", &account.password);
                 match &job.kind {
-                    Kind::Messages { folder, items, .. } => {
-                        c.args(["--folder", folder, "--items", items])
+                    Kind::Messages {
+                        folder,
+                        items,
+                        filter,
+                        ..
+                    } => {
+                        c.args(["--folder", folder, "--items", items]);
+                        if let Some(f) = filter {
+                            c.arg("--search")
+                                .arg(format!("HEADER {} \"{}\"", f.name, f.value));
+                        }
                     }
-                    Kind::Folders { .. } => c.arg("--list-status"),
+                    Kind::Folders { .. } => {
+                        c.arg("--list-status");
+                    }
                 };
                 c
             }
@@ -404,8 +463,11 @@ impl Setup {
                     .arg("--out")
                     .arg(rows)
                     .env("CFIMAP_PASSWORD", &account.password);
-                if let Kind::Messages { folder, .. } = &job.kind {
+                if let Kind::Messages { folder, filter, .. } = &job.kind {
                     c.args(["--folder", folder]);
+                    if let Some(f) = filter {
+                        c.arg("--header").arg(format!("{}:{}", f.name, f.value));
+                    }
                 }
                 if job.saves() {
                     c.arg("--attachments").arg(files);
@@ -479,6 +541,7 @@ fn bench(options: &Options) -> Result<(), String> {
         report::mb(all.largest),
         all.attachments
     );
+    let filter = HeaderFilter::for_folder(headers.messages);
     let mut jobs = vec![
         Job {
             name: "getHeaderOnly (a)".into(),
@@ -491,6 +554,28 @@ fn bench(options: &Options) -> Result<(), String> {
                 items: HEADER_ITEMS,
                 written: headers,
                 saves: false,
+                filter: None,
+            },
+            scale: false,
+        },
+        Job {
+            name: format!(
+                "getHeaderOnly (a), filtered to {}",
+                filter.matches(headers.messages)
+            ),
+            slug: "headers-filtered".into(),
+            account: account.clone(),
+            peer_job: "headers",
+            kind: Kind::Messages {
+                folder: "BenchHeaders".into(),
+                action: "getHeaderOnly",
+                items: HEADER_ITEMS,
+                written: Written {
+                    messages: filter.matches(headers.messages),
+                    ..headers
+                },
+                saves: false,
+                filter: Some(filter),
             },
             scale: false,
         },
@@ -505,6 +590,7 @@ fn bench(options: &Options) -> Result<(), String> {
                 items: ALL_ITEMS,
                 written: all,
                 saves: true,
+                filter: None,
             },
             scale: false,
         },
@@ -530,6 +616,7 @@ fn bench(options: &Options) -> Result<(), String> {
                 items: HEADER_ITEMS,
                 written,
                 saves: false,
+                filter: None,
             },
             scale: true,
         });
@@ -791,7 +878,9 @@ fn check_messages(
     if tool == Tool::Floor {
         let bytes = floor_number(rows)?;
         let least = if saves { written.bytes } else { 0 };
-        if bytes < least.max(1) {
+        // Nothing to fetch (a filter that keeps nothing) is the only way to
+        // read no bytes.
+        if bytes < least.max(u64::from(written.messages > 0)) {
             return Err(format!(
                 "the FETCH answer had {bytes} bytes, the folder {}",
                 written.bytes
@@ -937,8 +1026,37 @@ fn verdicts(rows: &[Row], all: &Written, jobs: &[Job]) -> Vec<Verdict> {
             met: open < Duration::from_millis(30),
         },
     ];
+    verdicts.extend(filter_verdict(rows, jobs));
     verdicts.extend(scale_verdicts(rows, jobs));
     verdicts
+}
+
+/// Issue 14: a filter that keeps a handful of folder (a)'s messages costs a
+/// small fraction of reading the folder — at most [`FILTERED_SHARE`] of
+/// cfimap's own full read, beside the floor's share.
+fn filter_verdict(rows: &[Row], jobs: &[Job]) -> Option<Verdict> {
+    let filtered = jobs.iter().find(|j| {
+        matches!(
+            j.kind,
+            Kind::Messages {
+                filter: Some(_),
+                ..
+            }
+        )
+    })?;
+    let share = |tool: &str| report::wall_ratio_of(rows, &filtered.name, "getHeaderOnly (a)", tool);
+    let (ours, floor) = (share("cfimap")?, share("floor"));
+    Some(Verdict {
+        target: format!(
+            "{} within {FILTERED_SHARE}× of reading the whole folder",
+            filtered.name
+        ),
+        measured: format!(
+            "{ours:.2}× (the floor's: {})",
+            floor.map_or("–".to_owned(), |f| format!("{f:.2}×"))
+        ),
+        met: ours <= FILTERED_SHARE,
+    })
 }
 
 /// "Linear when doubled": for each pair of scale rows of one kind (the

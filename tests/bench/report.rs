@@ -69,6 +69,12 @@ pub fn wall_ratio(rows: &[Row], job: &str, tool: &str) -> Option<f64> {
     Some(ms(cfimap_of(rows, job)?.wall()) / ms(other.wall()).max(f64::MIN_POSITIVE))
 }
 
+/// Wall ratio of `tool` on job `a` to the same tool on job `b`.
+pub fn wall_ratio_of(rows: &[Row], a: &str, b: &str, tool: &str) -> Option<f64> {
+    let of = |job: &str| rows.iter().find(|r| r.job == job && r.tool == tool);
+    Some(ms(of(a)?.wall()) / ms(of(b)?.wall()).max(f64::MIN_POSITIVE))
+}
+
 /// RSS ratio cfimap / `tool` on `job`.
 pub fn rss_ratio(rows: &[Row], job: &str, tool: &str) -> Option<f64> {
     let other = rows.iter().find(|r| r.job == job && r.tool == tool)?;

@@ -829,7 +829,7 @@ fn testbed_serve_seeds_the_demo_mailbox() {
 }
 
 /// Prints the greeting and capabilities of every flavor (`--nocapture` shows them), and
-/// checks each flavor greets, logs in and hides what it should (Courier: UNSELECT).
+/// checks each flavor greets, logs in and hides what it should (Courier: UNSELECT, ESEARCH).
 #[test]
 #[cfg_attr(
     cfimap_external,

@@ -8,8 +8,8 @@ mod common;
 use std::future::Future;
 
 use cfimap_host::{
-    ConnectOptions, Credentials, Error, Policy, ReadOptions, Runtime, RuntimeOptions, Security,
-    Selection,
+    ConnectOptions, Credentials, Day, DayRange, Error, Filter, FlagState, Policy, ReadOptions,
+    RowWindow, Runtime, RuntimeOptions, Security, Selection,
 };
 use cfimap_tests::account::{Account, Secure};
 use cfimap_tests::fault::{FaultServer, Script};
@@ -151,6 +151,96 @@ fn the_policy_denies_every_server_it_does_not_name() {
         result.err()
     );
     assert_eq!(server.connections(), 1);
+}
+
+#[test]
+fn filters_built_in_rust_narrow_a_read_and_newest_first_reverses_it() {
+    let account = target::account();
+    let _cleanup = account.guard();
+    let secure = account.best_secure();
+    // Messages 0–3 seen, 4–9 unseen.
+    common::seed(&account, "Filtered", 4, 6);
+    let folder = account.path("Filtered");
+    let runtime = Runtime::new(RuntimeOptions {
+        extra_ca: account.ca_file.clone(),
+        ..RuntimeOptions::new(Policy::only(&account.server, account.port(secure).unwrap()))
+    })
+    .expect("Runtime::new");
+    let connect = connect_options(&account, secure);
+    let subjects = |rows: &[cfimap_host::MessageRow]| -> Vec<String> {
+        rows.iter()
+            .map(|r| r.subject.clone().unwrap_or_default())
+            .collect()
+    };
+
+    block_on(async {
+        let mut session = runtime.open(&connect).await.expect("open");
+        // The three newest unseen messages but message 9, newest first.
+        let options = ReadOptions::default()
+            .filter(Filter::flag(FlagState::Unseen))
+            .filter(!Filter::subject("message 9"))
+            .newest_first();
+        let window = Selection::Rows(RowWindow {
+            startrow: 1,
+            maxrows: Some(3),
+        });
+        let want = [
+            "Filtered message 8",
+            "Filtered message 7",
+            "Filtered message 6",
+        ];
+        let rows = session
+            .get_header_only(Some(&folder), &window, &options)
+            .await
+            .expect("get_header_only");
+        assert_eq!(subjects(&rows), want);
+
+        // The reader hands out the same rows in the same order.
+        let mut reader = session
+            .begin_get_all(Some(&folder), &window, &options)
+            .await
+            .expect("begin_get_all");
+        let mut batched = Vec::new();
+        loop {
+            let rows = reader.next(2).await.expect("next");
+            if rows.is_empty() {
+                break;
+            }
+            batched.extend(rows);
+        }
+        drop(reader);
+        assert_eq!(subjects(&batched), want);
+
+        // An impossible day is the caller's mistake, named, and the session goes on.
+        let err = session
+            .get_header_only(
+                Some(&folder),
+                &Selection::All,
+                &ReadOptions::default().filter(Filter::received(DayRange::between(
+                    Day::new(2024, 2, 30),
+                    Day::new(2024, 3, 1),
+                ))),
+            )
+            .await
+            .expect_err("2024-02-30 is no day");
+        match err {
+            Error::InvalidArgument { attribute, reason } => {
+                assert_eq!(attribute, "filter");
+                assert!(reason.contains("2024-02-30"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let seen = session
+            .get_header_only(
+                Some(&folder),
+                &Selection::All,
+                &ReadOptions::default().filter(Filter::flag(FlagState::Seen)),
+            )
+            .await
+            .expect("the session is still usable");
+        assert_eq!(seen.len(), 4);
+        session.close().await.expect("close");
+    });
 }
 
 #[test]

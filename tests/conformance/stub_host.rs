@@ -256,6 +256,8 @@ fn a_host_written_from_the_wit_alone_runs_every_kind_of_call() {
         attachmentpath: None,
         generateuniquefilenames: false,
         stoponerror: true,
+        filters: Vec::new(),
+        newest_first: false,
     };
 
     // A reader hands out rows; while it reads, the session refuses other actions.

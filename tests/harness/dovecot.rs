@@ -56,8 +56,9 @@ pub enum Flavor {
     /// Sent, Trash (auto-created) and Junk; STARTTLS on the plain port and an implicit-TLS port.
     Default,
     /// Courier-style: Maildir++ layout, separator `.`, personal namespace prefix `INBOX.`
-    /// (`inbox = yes`); the same special-use folders, under `INBOX.`; `UNSELECT` not announced
-    /// (as for [`Flavor::NoMove`], with the same quirk).
+    /// (`inbox = yes`); the same special-use folders, under `INBOX.`; `UNSELECT` and `ESEARCH`
+    /// not announced, as Courier-IMAP announces neither (the quirk of [`Flavor::NoMove`]: the
+    /// commands still work when sent).
     Courier,
     /// As [`Flavor::Default`] but `ssl = no`: STARTTLS is not offered and there is no TLS port.
     NoTls,
@@ -101,7 +102,7 @@ impl Flavor {
     /// them).
     pub fn hidden_capabilities(self) -> &'static [&'static str] {
         match self {
-            Flavor::Courier => &["UNSELECT"],
+            Flavor::Courier => &["UNSELECT", "ESEARCH"],
             Flavor::NoMove => &["MOVE"],
             _ => &[],
         }

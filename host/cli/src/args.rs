@@ -149,6 +149,7 @@ pub enum Format {
     after_help = "Examples:\n  \
         cfimap listAllFolders --server imap.example.com --username alice --recurse\n  \
         cfimap getHeaderOnly --server imap.example.com --username alice --folder INBOX --maxrows 20\n  \
+        cfimap getHeaderOnly --server imap.example.com --username alice --filter flag=unseen --filter timeReceived=2024-03-01.. --newest\n  \
         cfimap moveMail --server imap.example.com --username alice --uid 42,43 --newfolder Archive/2024\n\n\
         The password comes from --password, else CFIMAP_PASSWORD, else a prompt on a terminal.\n\
         open connects, logs in and logs out again (a credentials check); close does nothing and\n\
@@ -219,8 +220,8 @@ pub struct Args {
     #[arg(long, value_name = "FOLDER")]
     pub newfolder: Option<String>,
 
-    /// First message of a window, 1 = the oldest (ignored with --uid or
-    /// --messagenumber).
+    /// First message of a window, 1 = the oldest (the newest with
+    /// --newest; ignored with --uid or --messagenumber).
     #[arg(long, value_name = "N", value_parser = parse_positive, allow_negative_numbers = true)]
     pub startrow: Option<u32>,
 
@@ -235,6 +236,28 @@ pub struct Args {
     /// Message UIDs, comma-separated. An empty list selects nothing.
     #[arg(long, value_name = "LIST", allow_hyphen_values = true)]
     pub uid: Option<String>,
+
+    /// getHeaderOnly, getAll: only messages matching NAME=VALUE, the tag's
+    /// <cfimapfilter> (repeatable: all must match). NAME is subject, from,
+    /// to, flag (seen, unseen, answered, …), timeReceived or timeSent
+    /// (FIRST..LAST as YYYY-MM-DD, both included, either side may be
+    /// empty), or an extension: cc, body, text, header (Name:text), keyword,
+    /// larger, smaller (bytes), uid (1:100,200). The selection then applies
+    /// to the matching messages.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub filter: Vec<String>,
+
+    /// getHeaderOnly, getAll: only messages NOT matching NAME=VALUE (the
+    /// names of --filter; repeatable). Beyond the tag.
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub exclude: Vec<String>,
+
+    /// getHeaderOnly, getAll: newest first — rows come newest first, and
+    /// --startrow counts from the newest message (--maxrows 20 alone: the
+    /// 20 newest). Beyond the tag.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = parse_bool)]
+    pub newest: Option<bool>,
 
     /// Select every message of the folder (delete and moveMail need a
     /// selection by name).

@@ -10,6 +10,7 @@
 
 mod args;
 mod exit;
+mod filter;
 mod output;
 mod plan;
 

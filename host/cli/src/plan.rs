@@ -10,6 +10,7 @@ use std::time::Duration;
 use cfimap_host::{ConnectOptions, Credentials, ReadOptions, RowWindow, Selection};
 
 use super::args::{Action, Args};
+use super::filter;
 
 /// A mistake in the command line: exit status 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +127,27 @@ pub fn plan(args: Args, prompt: &dyn PasswordPrompt) -> Result<Plan, UsageError>
         None => None,
     };
     let stoponerror = args.stoponerror.unwrap_or(true);
+    let reads = matches!(action, Action::GetHeaderOnly | Action::GetAll);
+    let newest_first = args.newest.unwrap_or(false);
+    if !reads && (!args.filter.is_empty() || !args.exclude.is_empty() || args.newest.is_some()) {
+        let flag = if !args.filter.is_empty() {
+            "--filter"
+        } else if !args.exclude.is_empty() {
+            "--exclude"
+        } else {
+            "--newest"
+        };
+        return Err(UsageError::new(format!(
+            "{flag} applies to getHeaderOnly and getAll only, not to {action}"
+        )));
+    }
+    let filters = args
+        .filter
+        .iter()
+        .map(|spec| filter::parse(spec, false))
+        .chain(args.exclude.iter().map(|spec| filter::parse(spec, true)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(UsageError)?;
     Ok(Plan {
         action,
         connect,
@@ -138,6 +160,8 @@ pub fn plan(args: Args, prompt: &dyn PasswordPrompt) -> Result<Plan, UsageError>
             attachmentpath,
             generateuniquefilenames: args.generateuniquefilenames.unwrap_or(false),
             stoponerror,
+            filters,
+            newest_first,
         },
         cafile: args.cafile,
         deadline: match args.deadline {
@@ -286,6 +310,34 @@ mod tests {
         assert!(e.0.contains("uid"), "{}", e.0);
         let e = plan_of(&["getAll", "--messagenumber", "-1"]).unwrap_err();
         assert!(e.0.contains("messagenumber"), "{}", e.0);
+    }
+
+    #[test]
+    fn filters_apply_to_reads_only() {
+        let p = plan_of(&[
+            "getHeaderOnly",
+            "--filter",
+            "flag=unseen",
+            "--exclude",
+            "from=noreply",
+            "--newest",
+            "--maxrows",
+            "20",
+        ])
+        .unwrap();
+        assert_eq!(p.read.filters.len(), 2);
+        assert!(!p.read.filters[0].negated && p.read.filters[1].negated);
+        assert!(p.read.newest_first);
+        for argv in [
+            &["delete", "--all", "--filter", "flag=seen"][..],
+            &["markRead", "--all", "--exclude", "flag=seen"],
+            &["listAllFolders", "--newest"],
+        ] {
+            let e = plan_of(argv).unwrap_err();
+            assert!(e.0.contains("getHeaderOnly and getAll only"), "{}", e.0);
+        }
+        let e = plan_of(&["getAll", "--filter", "colour=red"]).unwrap_err();
+        assert!(e.0.contains("unknown filter"), "{}", e.0);
     }
 
     #[test]
