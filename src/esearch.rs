@@ -8,7 +8,10 @@
 //! it already understands. The set is expanded, so the answer is capped:
 //! never more UIDs than a `* SEARCH` line within the line limit could carry
 //! ([`MAX_UIDS`]); a server claiming more ends the action as a protocol
-//! violation.
+//! violation, and so does one whose answers to one command add up to more
+//! (counted by [`crate::responses::Decoder`]). An answer must carry the
+//! `UID` marker, as answers to `UID SEARCH` do; the correlator's tag is not
+//! checked, since a search is the only command in flight when it is sent.
 //!
 //! ```text
 //! esearch-response  = "ESEARCH" [search-correlator] [SP "UID"] *(SP search-return-data)
@@ -61,8 +64,10 @@ pub fn decode(message: &[u8]) -> Result<Response<'static>> {
         rest = &after[close..];
     }
     let mut words = rest.split(' ').filter(|w| !w.is_empty()).peekable();
-    if words.peek().is_some_and(|w| w.eq_ignore_ascii_case("UID")) {
-        words.next();
+    // Without `UID` the numbers would be message numbers (RFC 4731 §3.1):
+    // cfimap only sends `UID SEARCH`, so that answer is not to its command.
+    if words.next_if(|w| w.eq_ignore_ascii_case("UID")).is_none() {
+        return Err(malformed("no UID marker: message numbers, not UIDs"));
     }
     while let Some(label) = words.next() {
         let value = words
@@ -70,18 +75,31 @@ pub fn decode(message: &[u8]) -> Result<Response<'static>> {
             .ok_or_else(|| malformed("a return item without its value"))?;
         if label.eq_ignore_ascii_case("ALL") {
             all = expand(value).map_err(|why| malformed(&why))?;
-        } else if value.starts_with('(') && !value.ends_with(')') {
-            // An extension's parenthesised value: skip to its end.
-            let mut depth = value.matches('(').count() - value.matches(')').count();
-            while depth > 0 {
-                let w = words
-                    .next()
-                    .ok_or_else(|| malformed("unbalanced parentheses"))?;
-                depth = (depth + w.matches('(').count()).saturating_sub(w.matches(')').count());
-            }
+            continue;
+        }
+        // An extension's value may be a parenthesised list spanning words:
+        // skip to where its parentheses balance.
+        let mut depth = nesting(value);
+        while depth > 0 {
+            let w = words
+                .next()
+                .ok_or_else(|| malformed("unbalanced parentheses"))?;
+            depth += nesting(w);
+        }
+        if depth < 0 {
+            return Err(malformed("unbalanced parentheses"));
         }
     }
     Ok(Response::Data(Data::Search(all)))
+}
+
+/// How many more `(` than `)` a word has.
+fn nesting(word: &str) -> isize {
+    word.bytes().fold(0, |depth, b| match b {
+        b'(' => depth + 1,
+        b')' => depth - 1,
+        _ => depth,
+    })
 }
 
 /// Where the correlator after ` (` ends (just past its `)`): `TAG` and a
@@ -154,8 +172,12 @@ mod tests {
             [2, 4, 5, 6, 9]
         );
         assert_eq!(uids("* ESEARCH (TAG \"C5\") UID\r\n"), Vec::<u32>::new());
+        assert_eq!(
+            uids("* ESEARCH (TAG \"C1\") UID X-EXT ((a) b) ALL 1:2\r\n"),
+            [1, 2]
+        );
         assert_eq!(uids("* ESEARCH UID COUNT 2 ALL 7,3\r\n"), [3, 7]);
-        assert_eq!(uids("* ESEARCH (TAG \"a \\\" )b\") ALL 1\r\n"), [1]);
+        assert_eq!(uids("* ESEARCH (TAG \"a \\\" )b\") UID ALL 1\r\n"), [1]);
         assert_eq!(
             uids("* ESEARCH (TAG \"C1\") UID X-EXT (a (b) c) ALL 10:11\r\n"),
             [10, 11]
@@ -170,6 +192,10 @@ mod tests {
             "* ESEARCH UID ALL 1:*\r\n",
             "* ESEARCH UID ALL x\r\n",
             "* ESEARCH UID ALL 1",
+            "* ESEARCH ALL 1:3\r\n",
+            "* ESEARCH (TAG \"C1\") COUNT 3\r\n",
+            "* ESEARCH UID X ())a ALL 1\r\n",
+            "* ESEARCH UID X (a (b) ALL 1\r\n",
         ] {
             assert!(
                 matches!(decode(bad.as_bytes()), Err(Error::ProtocolViolation(_))),

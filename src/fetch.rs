@@ -34,9 +34,15 @@ use crate::search::Criteria;
 use crate::selection;
 use crate::session::{Next, Pending, Session};
 
-/// Messages per window of a newest-first read: its rows are held until the
-/// window is complete, to be handed out in reverse.
-const NEWEST_FIRST_WINDOW: usize = 100;
+/// Messages per window of a newest-first read, whose rows are held until the
+/// window is complete, to be handed out in reverse: headers are small, but
+/// getAll's rows carry whole bodies, so its windows hold a few only.
+const fn newest_first_window(depth: Depth) -> usize {
+    match depth {
+        Depth::Headers => 100,
+        Depth::Whole => 8,
+    }
+}
 
 /// What the server sent for one message, borrowed from the receive buffer
 /// (or owned, for the rare answer split over several responses).
@@ -171,7 +177,7 @@ impl Read {
             // Small windows from the newest end, each handed out reversed
             // once complete: rows newest first, never more than one window
             // of them held.
-            uids.rchunks(NEWEST_FIRST_WINDOW)
+            uids.rchunks(newest_first_window(depth))
                 .flat_map(selection::sets)
                 .collect()
         } else {
@@ -187,8 +193,8 @@ impl Read {
         })
     }
 
-    /// Up to `max` further rows, in the order the server sends them; an
-    /// empty list once the read is complete. After an error the read is over.
+    /// Up to `max` further rows, in the order the server sends them (newest
+    /// first: descending UID); an empty list once the read is complete. After an error the read is over.
     pub fn next(&mut self, session: &mut Session, max: usize) -> Result<Vec<MessageRow>> {
         let result = self.fill(session, max);
         if result.is_err() {

@@ -25,7 +25,7 @@ use imap_codec::decode::Decoder as _;
 use imap_codec::imap_types::IntoStatic;
 use imap_codec::imap_types::core::{IString, Literal, NString, Vec1};
 use imap_codec::imap_types::fetch::MessageDataItem;
-use imap_codec::imap_types::response::{Code, Data, Greeting, Response};
+use imap_codec::imap_types::response::{Code, Data, Greeting, Response, Status};
 use imap_codec::imap_types::utils::escape_byte_string;
 use imap_codec::{GreetingCodec, ResponseCodec};
 
@@ -47,6 +47,9 @@ pub struct Decoder {
     limits: Limits,
     /// How far framing got in the message at `start`.
     scan: Scan,
+    /// UIDs of the ESEARCH answers since the last tagged completion: their
+    /// sets are expanded, so their sum is capped like each of them.
+    searched: usize,
 }
 
 /// The most a server may send, checked as bytes arrive.
@@ -263,6 +266,7 @@ impl Decoder {
             start: 0,
             limits,
             scan: Scan::default(),
+            searched: 0,
         }
     }
 
@@ -297,7 +301,23 @@ impl Decoder {
         f: impl FnOnce(Response<'_>) -> R,
     ) -> Result<R> {
         let end = self.fill(link)?;
-        let decoded = decode(&self.buffer[self.start..end]).map(f);
+        let message = &self.buffer[self.start..end];
+        let decoded = decode(message).and_then(|response| {
+            match &response {
+                Response::Data(Data::Search(uids)) if esearch::is_esearch(message) => {
+                    self.searched = self.searched.saturating_add(uids.len());
+                    if self.searched > esearch::MAX_UIDS {
+                        return Err(Error::ProtocolViolation(format!(
+                            "the ESEARCH answers to one command list more than {} UIDs",
+                            esearch::MAX_UIDS
+                        )));
+                    }
+                }
+                Response::Status(Status::Tagged(_)) => self.searched = 0,
+                _ => {}
+            }
+            Ok(f(response))
+        });
         self.start = end;
         decoded
     }

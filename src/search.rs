@@ -12,9 +12,10 @@
 //! | `keyword`, `larger`, `smaller`, `uid` | `KEYWORD`, `LARGER`, `SMALLER`, `UID set` |
 //! | negated | `NOT key` |
 //!
-//! Dates are days: IMAP compares days without a time of day, in the
-//! server's time zone, so `to` is made inclusive by asking for `BEFORE` the
-//! day after it. A text that is not ASCII goes as a literal under
+//! Dates are days: IMAP compares days without a time of day (the internal
+//! date's day in the server's time zone, the Date header's day as written
+//! in it), so `to` is made inclusive by asking for `BEFORE` the day after
+//! it. A text that is not ASCII goes as a literal under
 //! `CHARSET UTF-8`; a server that does not know the charset answers `NO
 //! [BADCHARSET]`, which reaches the caller as `server-refused` with that
 //! code.

@@ -24,20 +24,6 @@ use crate::bindings::types::{
     Criterion, Day, DayRange, Filter, FlagState, HeaderMatch, ReadOptions, UidRange,
 };
 
-impl Default for ReadOptions {
-    /// No attachment directory, no unique file names, stop on the first
-    /// error (the tag's defaults), no filters, oldest first.
-    fn default() -> Self {
-        ReadOptions {
-            attachmentpath: None,
-            generateuniquefilenames: false,
-            stoponerror: true,
-            filters: Vec::new(),
-            newest_first: false,
-        }
-    }
-}
-
 impl ReadOptions {
     /// These options with `filter` added: a message is read only if it
     /// matches every filter.

@@ -91,3 +91,17 @@ pub use bindings::types::{
     ChangeReport, Criterion, Day, DayRange, Filter, FlagState, FolderChange, FolderRow,
     HeaderMatch, MessageRow, ReadOptions, RowWindow, Security, Selection, UidRange,
 };
+
+impl Default for ReadOptions {
+    /// No attachment directory, no unique file names, stop on the first
+    /// error (the tag's defaults), no filters, oldest first.
+    fn default() -> Self {
+        ReadOptions {
+            attachmentpath: None,
+            generateuniquefilenames: false,
+            stoponerror: true,
+            filters: Vec::new(),
+            newest_first: false,
+        }
+    }
+}

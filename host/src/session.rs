@@ -505,7 +505,8 @@ impl fmt::Debug for RowReader<'_> {
 
 impl RowReader<'_> {
     /// The next rows, at most `max` (at least 1), in the order the server
-    /// sends them; empty once all were taken. An error ends the read.
+    /// sends them (with [`ReadOptions::newest_first`]: descending UID); empty
+    /// once all were taken. An error ends the read.
     pub async fn next(&mut self, max: u32) -> Result<Vec<MessageRow>, Error> {
         let reader = self.handle.ok_or(Error::SessionClosed)?;
         self.session.handle.ok_or(Error::SessionClosed)?;

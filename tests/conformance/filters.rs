@@ -448,13 +448,33 @@ fn the_selection_applies_to_the_matching_messages() {
         let mut want: Vec<u32> = unseen[unseen.len() - 3..].to_vec();
         want.reverse();
         assert_eq!(newest, want, "{l} the 3 newest unseen, newest first");
-        let past = uids(&rows(
+        // Past the matches (not past the folder) is empty, from either end.
+        let past = (unseen.len() + 1).to_string();
+        for newest in [&[][..], &["--newest"][..]] {
+            let got = uids(&rows(
+                &account,
+                &folder,
+                "getAll",
+                &[&f[..], &["--startrow", &past], newest].concat(),
+            ));
+            assert!(
+                got.is_empty(),
+                "{l} {newest:?} a window past the matches: {got:?}"
+            );
+        }
+        // Newest first, a window further in: the 2nd and 3rd newest unseen.
+        let got = uids(&rows(
             &account,
             &folder,
             "getAll",
-            &[&f[..], &["--startrow", "99"]].concat(),
+            &[&f[..], &["--newest", "--startrow", "2", "--maxrows", "2"]].concat(),
         ));
-        assert!(past.is_empty(), "{l} a window past the matches is empty");
+        let n = unseen.len();
+        assert_eq!(
+            got,
+            [unseen[n - 2], unseen[n - 3]],
+            "{l} --newest --startrow 2"
+        );
 
         // uid and messagenumber keep those that match.
         let asked = format!("{},{},{},{}", seeded[0], seeded[2], seeded[4], seeded[8]);

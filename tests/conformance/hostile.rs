@@ -482,6 +482,42 @@ fn a_flood_of_exists_and_expunge_during_a_read_changes_no_row() {
     assert_three_rows(&out);
 }
 
+/// ESEARCH answers are sets, expanded on arrival: 30 bytes can stand for 8 million UIDs. One
+/// answer is capped, and so is the sum of the answers to one command.
+#[test]
+fn esearch_answers_that_expand_past_the_cap_are_a_violation_in_bounded_memory() {
+    let esearch = || {
+        Script::session("IMAP4rev1 ESEARCH")
+            .expect_command("EXAMINE")
+            .line("* 3 EXISTS")
+            .line("* OK [UIDVALIDITY 7] ok")
+            .tagged("OK [READ-ONLY] EXAMINE done")
+            .expect(r"^\S+ UID SEARCH RETURN \(ALL\) FROM ")
+    };
+    // One answer over the cap: refused before anything is expanded.
+    let one = esearch().line("* ESEARCH (TAG \"x\") UID ALL 1:4294967294");
+    let (out, _) = Case::new(one.logout(), "getHeaderOnly", 6)
+        .args(&["--filter", "from=x"])
+        .says("more than 8388608 UIDs")
+        .run();
+    assert!(
+        out.stdout.trim().is_empty() || out.stdout.trim() == "[",
+        "{out}"
+    );
+    // Each under the cap, together over it.
+    let many = (0..3).fold(esearch(), |script, i| {
+        script.line(&format!(
+            "* ESEARCH (TAG \"x\") UID ALL {}:{}",
+            i * 3_000_000 + 1,
+            (i + 1) * 3_000_000
+        ))
+    });
+    Case::new(many.logout(), "getHeaderOnly", 6)
+        .args(&["--filter", "from=x"])
+        .says("answers to one command list more than 8388608 UIDs")
+        .run();
+}
+
 #[test]
 fn a_flood_of_fetch_responses_for_other_messages_adds_no_row() {
     let noise = flood(60_000, |i| {

@@ -37,36 +37,62 @@ impl Feature {
 
     /// Asks the server on `account`: `Ok(None)` if it accepts the feature, `Ok(Some(answer))`
     /// with its tagged `NO`/`BAD` answer if it refuses. What the probe creates is removed
-    /// (the account's scratch folder on an external server; nothing is left on a private user).
+    /// whatever happens (the account's scratch folder on an external server; nothing is left
+    /// on a private user).
     pub fn probe(self, account: &Account) -> imap::Result<Option<String>> {
         let mut client = account.connect()?;
+        let answer = self.ask(account, &mut client);
+        let _ = client.logout();
+        let cleaned = account.cleanup();
+        let answer = answer?;
+        cleaned?;
+        Ok(answer)
+    }
+
+    fn ask(self, account: &Account, client: &mut imap::Client) -> imap::Result<Option<String>> {
         if account.scratch.is_some() {
             client.create(&account.wire_name(""))?;
         }
-        let answer = match self {
+        match self {
             Feature::QuoteInFolderNames => {
                 let wire = account.wire_name("cfimap probe \"q\"");
                 let answer = refusal(client.create(&wire))?;
                 if answer.is_none() {
                     client.delete(&wire)?;
                 }
-                answer
+                Ok(answer)
             }
             Feature::EightBitHeaders => {
                 let wire = account.wire_name("cfimap probe 8-bit");
                 client.create(&wire)?;
-                let message = "From: Jürgen Größe <j@example.de>\r\nSubject: Grüße ✓\r\n\
-                               Date: Thu, 6 Mar 2025 12:00:00 +0000\r\n\r\nbody\r\n";
-                let answer = refusal(client.append(&wire, &[], message.as_bytes()).map(drop))?;
+                let mut answer = None;
+                for message in EIGHT_BIT_MESSAGES {
+                    answer = refusal(client.append(&wire, &[], message).map(drop))?;
+                    if answer.is_some() {
+                        break;
+                    }
+                }
                 client.delete(&wire)?;
-                answer
+                Ok(answer)
             }
-        };
-        let _ = client.logout();
-        account.cleanup()?;
-        Ok(answer)
+        }
     }
 }
+
+/// The 8-bit headers the tests append: raw UTF-8, raw Latin-1, and raw UTF-8 in a MIME part's
+/// file name. A server may check one kind and not another, so each is tried.
+const EIGHT_BIT_MESSAGES: [&[u8]; 3] = [
+    "From: Jürgen Größe <j@example.de>\r\nSubject: Grüße ✓\r\n\
+     Date: Thu, 6 Mar 2025 12:00:00 +0000\r\n\r\nbody\r\n"
+        .as_bytes(),
+    b"From: a@example.org\r\nSubject: Gr\xFC\xDFe\r\n\
+      Date: Thu, 6 Mar 2025 12:00:00 +0000\r\n\r\nbody\r\n",
+    "From: a@example.org\r\nSubject: file\r\nMIME-Version: 1.0\r\n\
+     Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+     Content-Type: text/plain; charset=utf-8\r\n\
+     Content-Disposition: attachment; filename=\"Grüße.txt\"\r\n\r\nx\r\n--b--\r\n"
+        .as_bytes(),
+];
 
 /// `Ok(Some(answer))` for a tagged `NO` or `BAD`, the error itself for anything else.
 fn refusal(result: imap::Result<()>) -> imap::Result<Option<String>> {
