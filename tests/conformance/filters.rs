@@ -10,8 +10,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cfimap_tests::account::Account;
 use cfimap_tests::cli::{CliOutput, cfimap};
@@ -526,37 +525,13 @@ fn the_selection_applies_to_the_matching_messages() {
 
 // ---- on the wire -----------------------------------------------------------------------------
 
-fn rawlog_files(dovecot: &Dovecot, user: &str) -> Vec<PathBuf> {
-    let dir = dovecot.dir().join("mail").join(user).join("rawlog");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().and_then(|e| e.to_str()) == Some("in"));
-    files.sort();
-    files
-}
-
 /// What the CLI sent in its session for `extra`, from the server's rawlog.
 fn sent(dovecot: &Dovecot, account: &Account, folder: &str, extra: &[&str]) -> String {
-    let before = rawlog_files(dovecot, &account.username);
-    let out = run(account, folder, "getHeaderOnly", extra);
-    out.assert_success();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text: String = rawlog_files(dovecot, &account.username)
-            .into_iter()
-            .filter(|f| !before.contains(f))
-            .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap_or_default()).into_owned())
-            .collect();
-        if text.contains("LOGOUT") {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no rawlog of the session: {text:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let before = dovecot.rawlog_files(&account.username);
+    run(account, folder, "getHeaderOnly", extra).assert_success();
+    dovecot
+        .rawlog_since(&account.username, &before)
+        .unwrap_or_else(|text| panic!("no rawlog of the session: {text:?}"))
 }
 
 /// The lines of `session` that are SEARCH commands.
@@ -613,19 +588,18 @@ fn filters_are_one_uid_search_with_esearch_when_offered() {
 
 // ---- what servers refuse, and bad filters ----------------------------------------------------
 
-#[test]
-fn a_server_without_the_charset_is_a_badcharset_refusal() {
-    let server = FaultServer::start(
-        Script::session("IMAP4rev1")
-            .expect_command("EXAMINE")
-            .line("* 3 EXISTS")
-            .line("* OK [UIDVALIDITY 7] ok")
-            .tagged("OK [READ-ONLY] EXAMINE done")
-            .expect(r"(?s)^\S+ UID SEARCH CHARSET UTF-8 SUBJECT \{7\}\r\nGrüße$")
-            .tagged("NO [BADCHARSET (US-ASCII)] unknown charset")
-            .logout(),
-    );
-    let out = cfimap(["getHeaderOnly", "--format", "json", "--secure", "no"])
+/// A session on the fault server up to the read's search: login, EXAMINE of three messages.
+fn examined(caps: &str) -> Script {
+    Script::session(caps)
+        .expect_command("EXAMINE")
+        .line("* 3 EXISTS")
+        .line("* OK [UIDVALIDITY 7] ok")
+        .tagged("OK [READ-ONLY] EXAMINE done")
+}
+
+/// `cfimap getHeaderOnly --filter <filter>` against the fault server.
+fn fault_cli(server: &FaultServer, filter: &str) -> CliOutput {
+    cfimap(["getHeaderOnly", "--format", "json", "--secure", "no"])
         .args([
             "--server",
             "127.0.0.1",
@@ -635,9 +609,20 @@ fn a_server_without_the_charset_is_a_badcharset_refusal() {
             "p",
         ])
         .args(["--port", &server.port().to_string()])
-        .args(["--filter", "subject=Grüße"])
+        .args(["--filter", filter])
         .timeout(Duration::from_secs(30))
-        .run();
+        .run()
+}
+
+#[test]
+fn a_server_without_the_charset_is_a_badcharset_refusal() {
+    let server = FaultServer::start(
+        examined("IMAP4rev1")
+            .expect(r"(?s)^\S+ UID SEARCH CHARSET UTF-8 SUBJECT \{7\}\r\nGrüße$")
+            .tagged("NO [BADCHARSET (US-ASCII)] unknown charset")
+            .logout(),
+    );
+    let out = fault_cli(&server, "subject=Grüße");
     assert_eq!(out.code, Some(5), "a refusal is exit 5\n{out}");
     assert!(
         out.stderr.contains("BADCHARSET") && out.stderr.contains("SEARCH"),
@@ -649,11 +634,7 @@ fn a_server_without_the_charset_is_a_badcharset_refusal() {
 #[test]
 fn an_esearch_answer_is_read_as_its_set() {
     let server = FaultServer::start(
-        Script::session("IMAP4rev1 ESEARCH")
-            .expect_command("EXAMINE")
-            .line("* 3 EXISTS")
-            .line("* OK [UIDVALIDITY 7] ok")
-            .tagged("OK [READ-ONLY] EXAMINE done")
+        examined("IMAP4rev1 ESEARCH")
             .expect(r#"^\S+ UID SEARCH RETURN \(ALL\) FROM "bob"$"#)
             .line("* ESEARCH (TAG \"whatever\") UID ALL 2:3")
             .tagged("OK SEARCH done")
@@ -663,19 +644,7 @@ fn an_esearch_answer_is_read_as_its_set() {
             .tagged("OK FETCH done")
             .logout(),
     );
-    let out = cfimap(["getHeaderOnly", "--format", "json", "--secure", "no"])
-        .args([
-            "--server",
-            "127.0.0.1",
-            "--username",
-            "u",
-            "--password",
-            "p",
-        ])
-        .args(["--port", &server.port().to_string()])
-        .args(["--filter", "from=bob"])
-        .timeout(Duration::from_secs(30))
-        .run();
+    let out = fault_cli(&server, "from=bob");
     assert_eq!(out.code, Some(0), "{out}\n{:?}", server.transcripts());
     assert_eq!(uids(&out.rows()), [2, 3]);
     assert!(server.failures().is_empty(), "{:?}", server.failures());
@@ -704,19 +673,7 @@ fn bad_filters_exit_2_naming_the_filter_before_anything_is_sent() {
         ("header=Bad Name:x", "header"),
         ("uid=5:3", "5:3"),
     ] {
-        let out = cfimap(["getHeaderOnly", "--format", "json", "--secure", "no"])
-            .args([
-                "--server",
-                "127.0.0.1",
-                "--username",
-                "u",
-                "--password",
-                "p",
-            ])
-            .args(["--port", &server.port().to_string()])
-            .args(["--filter", filter])
-            .timeout(Duration::from_secs(30))
-            .run();
+        let out = fault_cli(&server, filter);
         assert_eq!(out.code, Some(2), "--filter {filter}\n{out}");
         assert!(
             out.stderr.contains(says),

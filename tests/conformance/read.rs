@@ -1546,40 +1546,13 @@ fn large_message_with_a_10_mb_attachment() {
 // ---- one UID FETCH per window ----------------------------------------------------------------
 
 /// The rawlog files (`*.in`) of `user`.
-fn rawlog_files(dovecot: &Dovecot, user: &str) -> Vec<PathBuf> {
-    let dir = dovecot.dir().join("mail").join(user).join("rawlog");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().and_then(|e| e.to_str()) == Some("in"));
-    files.sort();
-    files
-}
-
 /// Runs `action` and returns what the CLI sent after login (from Dovecot's rawlog).
 fn sent_by(mb: &Mailbox, dovecot: &Dovecot, action: &str, extra: &[&str]) -> String {
-    let before = rawlog_files(dovecot, &mb.account.username);
-    let out = mb.cli(action, extra);
-    out.assert_success();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let new: Vec<PathBuf> = rawlog_files(dovecot, &mb.account.username)
-            .into_iter()
-            .filter(|f| !before.contains(f))
-            .collect();
-        let text: String = new
-            .iter()
-            .map(|f| String::from_utf8_lossy(&std::fs::read(f).unwrap_or_default()).into_owned())
-            .collect();
-        if text.contains("LOGOUT") {
-            return text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no rawlog of the {action} session: {text:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let before = dovecot.rawlog_files(&mb.account.username);
+    mb.cli(action, extra).assert_success();
+    dovecot
+        .rawlog_since(&mb.account.username, &before)
+        .unwrap_or_else(|text| panic!("no rawlog of the {action} session: {text:?}"))
 }
 
 #[test]

@@ -641,6 +641,39 @@ impl Dovecot {
         &self.dir
     }
 
+    /// The rawlog files of what `user`'s sessions sent to the server (`*.in`), oldest first.
+    pub fn rawlog_files(&self, user: &str) -> Vec<PathBuf> {
+        let dir = self.dir.join("mail").join(user).join("rawlog");
+        let mut files: Vec<PathBuf> = fs::read_dir(dir)
+            .map(|rd| rd.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().and_then(|e| e.to_str()) == Some("in"));
+        files.sort();
+        files
+    }
+
+    /// What `user`'s sessions sent since `before` (as [`Dovecot::rawlog_files`] gave it), once
+    /// one of them has logged out — Dovecot writes the rawlog as the session runs, so it is
+    /// awaited for up to 10 s; `Err` with what was there if no LOGOUT came.
+    pub fn rawlog_since(&self, user: &str, before: &[PathBuf]) -> Result<String, String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text: String = self
+                .rawlog_files(user)
+                .into_iter()
+                .filter(|f| !before.contains(f))
+                .map(|f| String::from_utf8_lossy(&fs::read(f).unwrap_or_default()).into_owned())
+                .collect();
+            if text.contains("LOGOUT") {
+                return Ok(text);
+            }
+            if Instant::now() >= deadline {
+                return Err(text);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The generated `dovecot.conf`.
     pub fn config_file(&self) -> &Path {
         &self.conf
