@@ -169,10 +169,7 @@ impl Session {
             .ok_or_else(|| Error::ProtocolViolation(format!("{name} encoded without its name")))?
             + head.len();
         data.splice(at..at, format!("{extension} ").into_bytes());
-        match self.exchange(&tag, name, fragments, &mut |_| Err(()))? {
-            (done, None) => Ok(done),
-            (_, Some(refusal)) => Err(refusal),
-        }
+        self.complete(&tag, name, fragments, &mut |_| Err(()))
     }
 
     /// Runs commands pipelined: all are written at once, then every answer
@@ -247,7 +244,21 @@ impl Session {
     ) -> Result<Done> {
         let name = body.name();
         let (tag, fragments) = self.encode(body)?;
-        match self.exchange(&tag, name, fragments, &mut respond)? {
+        self.complete(&tag, name, fragments, &mut respond)
+    }
+
+    /// Sends an encoded command and reads it to its end: its outcome, a
+    /// refusal as `Err`.
+    fn complete(
+        &mut self,
+        tag: &str,
+        name: &'static str,
+        fragments: Vec<Fragment>,
+        respond: &mut dyn FnMut(
+            &CommandContinuationRequest<'_>,
+        ) -> std::result::Result<Vec<u8>, ()>,
+    ) -> Result<Done> {
+        match self.exchange(tag, name, fragments, respond)? {
             (done, None) => Ok(done),
             (_, Some(refusal)) => Err(refusal),
         }

@@ -599,16 +599,8 @@ fn examined(caps: &str) -> Script {
 
 /// `cfimap getHeaderOnly --filter <filter>` against the fault server.
 fn fault_cli(server: &FaultServer, filter: &str) -> CliOutput {
-    cfimap(["getHeaderOnly", "--format", "json", "--secure", "no"])
-        .args([
-            "--server",
-            "127.0.0.1",
-            "--username",
-            "u",
-            "--password",
-            "p",
-        ])
-        .args(["--port", &server.port().to_string()])
+    cfimap(["getHeaderOnly", "--format", "json"])
+        .args(server.cli_args())
         .args(["--filter", filter])
         .timeout(Duration::from_secs(30))
         .run()

@@ -1632,16 +1632,8 @@ fn fault_script(fetch: impl FnOnce(Script) -> Script) -> Script {
 }
 
 fn fault_cli(server: &FaultServer, stoponerror: &str) -> CliOutput {
-    cfimap(["getHeaderOnly", "--format", "json", "--secure", "no"])
-        .args([
-            "--server",
-            "127.0.0.1",
-            "--username",
-            "u",
-            "--password",
-            "p",
-        ])
-        .args(["--port", &server.port().to_string()])
+    cfimap(["getHeaderOnly", "--format", "json"])
+        .args(server.cli_args())
         .arg(format!("--stoponerror={stoponerror}"))
         .timeout(Duration::from_secs(30))
         .run()

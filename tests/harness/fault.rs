@@ -279,6 +279,26 @@ impl FaultServer {
         self.addr.port()
     }
 
+    /// The connection attributes of `cfimap` for this server: `--server 127.0.0.1 --port <port>
+    /// --username u --password p --secure no` (the scripts accept any login).
+    pub fn cli_args(&self) -> Vec<String> {
+        let port = self.port().to_string();
+        [
+            "--server",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--username",
+            "u",
+            "--password",
+            "p",
+        ]
+        .into_iter()
+        .chain(["--secure", "no"])
+        .map(str::to_owned)
+        .collect()
+    }
+
     /// How many connections were accepted so far.
     pub fn connections(&self) -> usize {
         self.lock().len()
