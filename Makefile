@@ -16,7 +16,7 @@ WASM_TOOLS := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin/wasm-tools
 # the guest a second time into its own target directory.
 export CFIMAP_COMPONENT := $(abspath $(GUEST))
 
-.PHONY: all build guest test test-external fresh-embed demo bench bench-smoke bench-deps lint wasm-tools toolchain dovecot clean
+.PHONY: all build install guest test test-external fresh-embed demo bench bench-smoke bench-deps lint wasm-tools toolchain dovecot clean
 
 all: build
 
@@ -110,7 +110,18 @@ demo: build dovecot
 	  '$(DEMO_AUTH) "$$CFIMAP_BIN" listAllFolders --recurse $(DEMO_CONN) --format table' \
 	  '$(DEMO_AUTH) "$$CFIMAP_BIN" getHeaderOnly --folder INBOX $(DEMO_CONN) --format table' \
 	  '$(DEMO_AUTH) "$$CFIMAP_BIN" getAll --uid 3 --attachmentpath $(DEMO_FILES) $(DEMO_CONN) --format json' \
-	  'ls -l $(DEMO_FILES)'
+	  'ls -l $(DEMO_FILES)' \
+	  '$(DEMO_AUTH) "$$CFIMAP_BIN" run examples/inbox-report.cfm $(DEMO_CONN)'
+	@echo
+	@echo 'The demo server is gone. To keep one to try things on, see "make demo" in README.md:'
+	@echo '  $(TARGET)/release/cfimap-testbed serve'
+
+## install: cfimap and its manual page under $(PREFIX) (DESTDIR for staging).
+PREFIX ?= /usr/local
+install: build
+	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/man/man1"
+	install -m 755 $(CLI) "$(DESTDIR)$(PREFIX)/bin/cfimap"
+	$(CLI) man > "$(DESTDIR)$(PREFIX)/share/man/man1/cfimap.1"
 
 ## bench: cfimap against imaplib, IMAPClient and a raw-socket floor on a
 ## private Dovecot (10,000 + 2,000 messages, and the scale rows: 50,000 and

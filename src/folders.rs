@@ -321,6 +321,11 @@ fn already_exists(error: Error, folder: &Folder) -> Error {
     }
 }
 
+/// Whether `folder` exists, by LIST.
+pub fn exists(session: &mut Session, folder: &Folder) -> Result<bool> {
+    Ok(lookup(session, folder)?.is_some())
+}
+
 /// What LIST says of exactly `folder`.
 fn lookup(session: &mut Session, folder: &Folder) -> Result<Option<Listed>> {
     let done = session.run(list(&mailbox::exact(folder)?))?;

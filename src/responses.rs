@@ -276,8 +276,25 @@ impl Decoder {
     }
 
     /// Reads the server's greeting.
+    ///
+    /// A TLS record where the greeting belongs (content type 21 or 22,
+    /// version 3.x) means the port speaks implicit TLS: said at once rather
+    /// than after waiting for a line end that will never come. A wait that
+    /// times out says it was for the greeting, the usual sign of the same
+    /// mistake with a server that waits for the client to speak TLS first.
     pub fn greeting(&mut self, link: &mut Link) -> Result<Greeting<'static>> {
-        let end = self.fill(link)?;
+        if !self.has_unread_bytes() {
+            let bytes = link.read_some().map_err(waiting_for_greeting)?;
+            self.buffer.extend_from_slice(&bytes);
+        }
+        if let [21 | 22, 3, ..] = &self.buffer[self.start..] {
+            return Err(Error::ProtocolViolation(
+                "the server answered with a TLS record instead of an IMAP greeting: this \
+                 port expects implicit TLS (secure=yes)"
+                    .into(),
+            ));
+        }
+        let end = self.fill(link).map_err(waiting_for_greeting)?;
         let bytes = &self.buffer[self.start..end];
         let decoded = match GreetingCodec::default().decode(bytes) {
             Ok(([], greeting)) => Ok(greeting.into_static()),
@@ -454,6 +471,14 @@ pub fn code_name(code: &Code<'_>) -> String {
         _ => "OTHER",
     };
     name.to_owned()
+}
+
+/// A timeout while waiting for the greeting, saying so.
+fn waiting_for_greeting(e: Error) -> Error {
+    match e {
+        Error::Timeout(s) => Error::Timeout(format!("{s} while waiting for the server's greeting")),
+        other => other,
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use imap_codec::imap_types::sequence::SequenceSet;
 
 use crate::bindings::cfimap::imap::types::{RowWindow, Selection};
 use crate::error::{Error, Result, Status};
+use crate::folders;
 use crate::mailbox::Folder;
 use crate::search::Criteria;
 use crate::session::Session;
@@ -45,12 +46,22 @@ pub fn open(session: &mut Session, folder: Folder, read_only: bool) -> Result<Op
     } else {
         CommandBody::Select { mailbox }
     };
-    let done = session.run(body).map_err(|e| match e {
-        Error::ServerRefused { code, .. } if code.as_deref() == Some("NONEXISTENT") => {
-            Error::FolderNotFound(folder.full.clone())
+    let done = match session.run(body) {
+        Ok(done) => done,
+        Err(Error::ServerRefused { code, .. }) if code.as_deref() == Some("NONEXISTENT") => {
+            return Err(Error::FolderNotFound(folder.full));
         }
-        other => other,
-    })?;
+        // Not every server says why (Dovecot 2.3 sends a bare NO): LIST
+        // tells whether the folder is missing, so that every action words a
+        // missing folder alike.
+        Err(refused @ Error::ServerRefused { .. }) => {
+            return Err(match folders::exists(session, &folder) {
+                Ok(false) => Error::FolderNotFound(folder.full),
+                _ => refused,
+            });
+        }
+        Err(e) => return Err(e),
+    };
     if !read_only && matches!(done.code, Some(Code::ReadOnly)) {
         return Err(Error::ServerRefused {
             command: "SELECT".into(),

@@ -75,6 +75,7 @@ pub mod policy;
 mod runtime;
 mod session;
 mod tls;
+mod trace;
 pub mod transport;
 
 pub use attachments::AttachmentPolicy;

@@ -117,6 +117,14 @@ pub(crate) struct HostState {
 }
 
 impl HostState {
+    /// Gives this store's attachment sink its own policy.
+    pub(crate) fn set_attachment_policy(&mut self, policy: AttachmentPolicy) {
+        self.sink = Arc::new(SinkCtx {
+            policy,
+            on_current_thread: self.sink.on_current_thread,
+        });
+    }
+
     /// The error for a trap of this store's component: the memory limit
     /// when that is what stopped it, else the trap itself.
     pub(crate) fn trap_error(&self, trap: &wasmtime::Error) -> Error {

@@ -13,13 +13,13 @@ use std::time::Duration;
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
-use crate::Error;
 use crate::bindings::Cfimap;
 use crate::bindings::types::{
     self as wit, ChangeReport, FolderChange, FolderRow, MessageRow, ReadOptions, Security,
     Selection,
 };
 use crate::runtime::HostState;
+use crate::{AttachmentPolicy, Error};
 
 /// A call into the component that ran past its deadline.
 #[derive(Debug, Clone, Copy)]
@@ -206,6 +206,23 @@ impl Session {
                 )))
             }
         }
+    }
+
+    /// Replaces, for this session only, the directories `getAll` may write
+    /// attachments into ([`RuntimeOptions::attachments`](crate::RuntimeOptions::attachments)
+    /// is where every session starts).
+    ///
+    /// A program that runs many actions on one session, each with its own
+    /// `attachmentpath`, allows each read exactly its directory:
+    ///
+    /// ```no_run
+    /// # async fn f(session: &mut cfimap_host::Session) {
+    /// use cfimap_host::AttachmentPolicy;
+    /// session.set_attachment_policy(AttachmentPolicy::within("/srv/mail/2024"));
+    /// # }
+    /// ```
+    pub fn set_attachment_policy(&mut self, policy: AttachmentPolicy) {
+        self.store.data_mut().set_attachment_policy(policy);
     }
 
     /// `action="getHeaderOnly"`: the header columns of the selected messages

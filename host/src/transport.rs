@@ -39,6 +39,7 @@ use wasmtime::component::{HasData, Resource, ResourceTable};
 
 use crate::bindings::transport as wit;
 use crate::policy::Policy;
+use crate::trace::Conversation;
 
 /// How many written bytes wait for `flush` at most; past that they are sent
 /// at once, so a guest cannot make the host hold unbounded memory.
@@ -183,6 +184,8 @@ pub struct Connection {
     /// Bytes written and not yet flushed.
     queue: Vec<u8>,
     failed: Option<TransportFailure>,
+    /// The conversation's trace log, when it is enabled.
+    trace: Option<Conversation>,
 }
 
 impl Connection {
@@ -211,6 +214,9 @@ impl Connection {
             Ok(Ok(0)) => Err(TransportFailure::Closed),
             Ok(Ok(n)) => {
                 tracing::trace!(bytes = n, "read");
+                if let Some(trace) = &mut self.trace {
+                    trace.server(&buf);
+                }
                 Ok(buf)
             }
             Ok(Err(e)) => Err(TransportFailure::from_io(&e, &endpoint)),
@@ -226,6 +232,9 @@ impl Connection {
     /// [`WRITE_QUEUE`].
     async fn write(&mut self, bytes: &[u8]) -> Result<(), TransportFailure> {
         self.io()?;
+        if let Some(trace) = &mut self.trace {
+            trace.client(bytes);
+        }
         self.queue.extend_from_slice(bytes);
         if self.queue.len() > WRITE_QUEUE {
             self.flush().await?;
@@ -442,6 +451,7 @@ impl wit::HostConnection for TransportView<'_> {
                 io: Some(io),
                 queue: Vec::new(),
                 failed: None,
+                trace: Conversation::if_enabled(),
             })
         }
         .await;
@@ -535,6 +545,7 @@ mod tests {
             io: Some(Io::Plain(tcp)),
             queue: Vec::new(),
             failed: None,
+            trace: None,
         };
         (connection, server)
     }

@@ -3,8 +3,9 @@
 //! The binary is `$CFIMAP_BIN` if set, else `<workspace>/target/release/cfimap` (see [`binary`]; build it with
 //! `make build` or `cargo build --release -p cfimap-host`). Every run has a timeout (default
 //! 60 s, `CFIMAP_TEST_CLI_TIMEOUT` seconds to change it): a hung CLI is killed (with its whole
-//! process group) and the test fails instead of hanging CI. `CFIMAP_PASSWORD` is removed from the child's environment unless
-//! a test sets it, so the caller's environment cannot leak into a test.
+//! process group) and the test fails instead of hanging CI. The `CFIMAP_*` connection variables
+//! are removed from the child's environment and `CFIMAP_CONFIG` names no file, unless a test sets
+//! them, so the caller's settings cannot leak into a test.
 //!
 //! ```no_run
 //! use cfimap_tests::cli::cfimap;
@@ -121,7 +122,20 @@ impl Invocation {
     pub fn run(self) -> CliOutput {
         let bin = self.program.clone().unwrap_or_else(binary);
         let mut cmd = Command::new(&bin);
-        cmd.args(&self.args).env_remove("CFIMAP_PASSWORD");
+        cmd.args(&self.args);
+        // Nothing of the caller's cfimap settings may reach a test: no variable, and no
+        // configuration file (a missing one is no profile).
+        for var in [
+            "CFIMAP_PASSWORD",
+            "CFIMAP_TOKEN",
+            "CFIMAP_SERVER",
+            "CFIMAP_PORT",
+            "CFIMAP_USERNAME",
+            "CFIMAP_PROFILE",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("CFIMAP_CONFIG", "/nonexistent/cfimap-test/config.toml");
         for (k, v) in &self.env {
             match v {
                 Some(v) => cmd.env(k, v),

@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use cfimap_host::Error;
+use cfimap_host::{Error, Security};
+
+use crate::settings::Connection;
 
 /// The exit statuses of `cfimap`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +56,7 @@ impl Exit {
 }
 
 /// `message` on one line, without the secrets in it.
-fn one_line(message: &str, secrets: &[String]) -> String {
+pub fn one_line(message: &str, secrets: &[String]) -> String {
     let mut text: String = message
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
@@ -69,27 +71,101 @@ fn one_line(message: &str, secrets: &[String]) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The error's message, with a hint when it is the sign of a usual
+/// mistake in the connection settings.
+pub fn with_hint(e: &Error, connection: &Connection) -> String {
+    let port = connection.options.effective_port();
+    let tls = connection.options.secure == Some(Security::Tls)
+        || (connection.options.secure.is_none() && port == 993);
+    let text = e.to_string();
+    let lower = text.to_ascii_lowercase();
+    let hint = match e {
+        Error::Timeout(_) if !tls && lower.contains("greeting") => {
+            format!("if port {port} expects implicit TLS (as 993 does), add --secure yes")
+        }
+        Error::ProtocolViolation(_) if lower.contains("tls record") => {
+            format!("add --secure yes: port {port} expects implicit TLS")
+        }
+        Error::Tls(_) if lower.contains("unknownissuer") || lower.contains("unknown issuer") => {
+            "the server's certificate is signed by an authority cfimap does not know: pass its \
+             CA certificate with --cafile"
+                .to_owned()
+        }
+        Error::Tls(_)
+            if tls
+                && (lower.contains("invalidcontenttype")
+                    || lower.contains("corrupt message")
+                    || lower.contains("invalid content type")) =>
+        {
+            format!(
+                "port {port} seems to speak plaintext IMAP: try --secure starttls, or the \
+                 implicit-TLS port (usually 993)"
+            )
+        }
+        _ => return text,
+    };
+    format!("{text} (hint: {hint})")
+}
+
 /// Handles a command-line error from clap: help and version print normally
-/// and exit 0; anything else is one line on stderr and exit 2.
-pub fn clap_error(e: clap::Error) -> ExitCode {
+/// and exit 0; anything else is one line on stderr and exit 2. `action`:
+/// the action the command line names, if any.
+pub fn clap_error(e: clap::Error, action: Option<&str>) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = e.print();
             ExitCode::SUCCESS
         }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::from(Exit::Usage as u8)
+        }
         _ => {
-            let rendered = e.render().to_string();
-            // clap's message is "error: <what>", maybe continued on indented
-            // lines, then a blank line, usage and a hint: keep the what.
-            let what: Vec<&str> = rendered
-                .lines()
-                .take_while(|l| !l.trim().is_empty())
-                .map(|l| l.trim().trim_start_matches("error:").trim())
-                .collect();
-            Exit::Usage.report(&format!("{} (see cfimap --help)", what.join(" ")), &[])
+            let help = match action {
+                Some(action) => format!("see cfimap help {action}"),
+                None => "see cfimap --help".to_owned(),
+            };
+            Exit::Usage.report(&format!("{} ({help})", clap_message(&e, action)), &[])
         }
     }
+}
+
+/// What clap's error says, on one line: its first paragraph and its tips
+/// ("a similar argument exists"). A flag that belongs to other actions says
+/// so.
+pub fn clap_message(e: &clap::Error, action: Option<&str>) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() == ErrorKind::UnknownArgument
+        && let Some(action) = action
+        && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
+        && let Some(name) = arg.strip_prefix("--")
+    {
+        let name = name.split_once('=').map_or(name, |(n, _)| n);
+        let others = crate::args::actions_taking(name);
+        if !others.is_empty() {
+            return format!(
+                "--{name} does not apply to {action}; it is an attribute of {}",
+                others.join(", ")
+            );
+        }
+    }
+    let rendered = e.render().to_string();
+    // clap's message is "error: <what>", maybe continued on indented lines,
+    // then a blank line and tips, then usage: keep the what and the tips.
+    let mut lines = rendered.lines();
+    let mut parts: Vec<String> = lines
+        .by_ref()
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| l.trim().trim_start_matches("error:").trim().to_owned())
+        .collect();
+    parts.extend(
+        lines
+            .map(str::trim)
+            .filter(|l| l.starts_with("tip:"))
+            .map(|l| format!("({})", l.trim_start_matches("tip:").trim())),
+    );
+    parts.join(" ")
 }
 
 #[cfg(test)]

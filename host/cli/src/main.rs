@@ -7,50 +7,124 @@
 //!
 //! Each run is its own connection: `open` connects, logs in and logs out
 //! again (a credentials check); `close` has nothing to close and succeeds.
+//! `cfimap run` keeps named connections open across the actions of a script
+//! (see [`run`]).
 
+mod actions;
 mod args;
 mod exit;
 mod filter;
 mod output;
 mod plan;
+mod progress;
+mod run;
+mod script;
+mod settings;
+mod table;
 
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use cfimap_host::{AttachmentPolicy, Error, Policy, Runtime, RuntimeOptions, Session};
-use clap::Parser;
+use cfimap_host::{Error, Session};
+use clap::{CommandFactory, Parser};
 
-use args::{Action, Args, Format};
+use args::{Action, Attributes, Cli, Command, Format, Global};
 use exit::Exit;
-use output::{Cell, Output, Record, RowStream};
-use plan::{Plan, TerminalPrompt};
+use output::{Output, RowStream};
+use plan::Plan;
+use progress::Progress;
+use settings::{Connection, Settings, TerminalPrompt};
 
 /// Runs the command line of this process and returns its exit status.
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
-        Ok(args) => args,
-        Err(e) => return exit::clap_error(e),
+    let argv = args::normalize(std::env::args_os());
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(cli) => cli,
+        Err(e) => return exit::clap_error(e, named_action(&argv)),
     };
-    init_tracing(args.verbose);
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Json
-    });
-    let verbose = args.verbose > 0 || std::env::var_os("RUST_LOG").is_some();
+    init_tracing(cli.global.verbose);
+    match cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "cfimap", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            let page = clap_mangen::Man::new(Cli::command());
+            match page.render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => Exit::Internal.report(&format!("cannot write the page: {e}"), &[]),
+            }
+        }
+        Command::Run(run) => run::main(run, &cli.global),
+        command => match command.into_action() {
+            Some((action, attributes)) => one_action(action, attributes, &cli.global),
+            None => Exit::Internal.report("no action", &[]),
+        },
+    }
+}
 
-    let plan = match plan::plan(args, &TerminalPrompt) {
+/// The action a command line names (for its error messages).
+fn named_action(argv: &[OsString]) -> Option<&'static str> {
+    argv.iter()
+        .filter_map(|w| w.to_str())
+        .find_map(|w| Action::ALL.into_iter().find(|a| a.name() == w))
+        .map(Action::name)
+}
+
+/// `cfimap ACTION …`: one action on a connection of its own.
+fn one_action(action: Action, attributes: Attributes, global: &Global) -> ExitCode {
+    let format = match (global.format, &global.columns) {
+        (Some(format), _) => format,
+        (None, Some(_)) => Format::Table,
+        (None, None) if std::io::stdout().is_terminal() => Format::Table,
+        (None, None) => Format::Json,
+    };
+    let columns = match &global.columns {
+        None => None,
+        Some(_) if format != Format::Table => {
+            return Exit::Usage.report("--columns applies to --format table only", &[]);
+        }
+        Some(list) => {
+            let known = match action {
+                Action::GetHeaderOnly => output::HEADER_COLUMNS,
+                Action::GetAll => output::MESSAGE_COLUMNS,
+                Action::ListAllFolders => output::FOLDER_COLUMNS,
+                _ => {
+                    return Exit::Usage.report(
+                        &format!("--columns applies to actions with rows, not to {action}"),
+                        &[],
+                    );
+                }
+            };
+            match output::pick_columns(known, list) {
+                Ok(picked) => Some(picked),
+                Err(e) => return Exit::Usage.report(&e, &[]),
+            }
+        }
+    };
+    let verbose = global.verbose > 0 || std::env::var_os("RUST_LOG").is_some();
+    let plan = match plan::plan(action, &attributes) {
         Ok(plan) => plan,
         Err(e) => return Exit::Usage.report(&e.0, &[]),
     };
-    let secrets: Vec<String> =
-        plan.connect
-            .iter()
-            .map(|c| match &c.credentials {
-                cfimap_host::Credentials::Password(s)
-                | cfimap_host::Credentials::BearerToken(s) => s.clone(),
-            })
-            .collect();
+    if action == Action::Close {
+        // Every run of the CLI is a connection of its own: nothing to close.
+        return print(actions::summary(action, vec![]), format);
+    }
+    let connection = match Settings::load(global).and_then(|s| {
+        s.resolve(
+            action,
+            attributes.connection,
+            Default::default(),
+            &TerminalPrompt,
+        )
+    }) {
+        Ok(c) => c,
+        Err(e) => return Exit::Usage.report(&e.0, &[]),
+    };
+    let secrets = [connection.secret()];
 
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -61,33 +135,37 @@ fn main() -> ExitCode {
             return Exit::Internal.report(&format!("cannot start the async runtime: {e}"), &[]);
         }
     };
-    let result = rt.block_on(execute(&plan, format, verbose));
+    let what = match &plan.folder {
+        Some(folder) => format!("{action} {folder}"),
+        None => action.to_string(),
+    };
+    let reads = matches!(action, Action::GetHeaderOnly | Action::GetAll);
+    let progress = Progress::start(what, reads, global.quiet);
+    let result = rt.block_on(execute(&plan, &connection, format, verbose, &progress));
+    drop(progress);
     match result {
-        Ok(output) => print(output, format),
-        Err(e) => Exit::of(&e).report(&e.to_string(), &secrets),
+        Ok(mut output) => {
+            if let Some(columns) = &columns {
+                output.show_columns(columns);
+            }
+            print(output, format)
+        }
+        Err(e) => Exit::of(&e).report(&exit::with_hint(&e, &connection), &secrets),
     }
 }
 
-/// Runs the planned action.
-async fn execute(plan: &Plan, format: Format, verbose: bool) -> Result<Output, Error> {
-    let Some(connect) = &plan.connect else {
-        // `close`: every run of the CLI is a connection of its own, so there
-        // is no open connection to close.
-        return Ok(summary(plan, vec![]));
-    };
-    let mut options = RuntimeOptions::new(Policy::only(&connect.server, connect.effective_port()));
-    // Only getAll writes files, and only into the directory it was given.
-    if let (Action::GetAll, Some(dir)) = (plan.action, &plan.read.attachmentpath) {
-        options.attachments = AttachmentPolicy::within(dir);
-    }
-    options.extra_ca = plan.cafile.clone();
-    options.deadline = plan.deadline;
-    options.guest_stderr = verbose;
-    // One session on a current-thread runtime: nothing else to stall.
-    options.files_on_current_thread = true;
-    let runtime = Runtime::new(options)?;
-    let mut session = runtime.open(connect).await?;
-    let result = act(&mut session, plan, format).await;
+/// Opens the session, runs the planned action, closes the session.
+async fn execute(
+    plan: &Plan,
+    connection: &Connection,
+    format: Format,
+    verbose: bool,
+    progress: &Progress,
+) -> Result<Output, Error> {
+    let runtime = actions::runtime(connection, verbose, true)?;
+    let mut session = runtime.open(&connection.options).await?;
+    session.set_attachment_policy(actions::attachments(plan));
+    let result = act(&mut session, plan, connection, format, progress).await;
     match result {
         Ok(output) => {
             session.close().await?;
@@ -103,69 +181,57 @@ async fn execute(plan: &Plan, format: Format, verbose: bool) -> Result<Output, E
     }
 }
 
-async fn act(session: &mut Session, plan: &Plan, format: Format) -> Result<Output, Error> {
-    let folder = plan.folder.as_deref();
-    let newfolder = plan.newfolder.as_deref().unwrap_or_default();
-    let required_folder = folder.unwrap_or_default();
-    Ok(match plan.action {
-        Action::Open | Action::Close => summary(plan, vec![]),
+async fn act(
+    session: &mut Session,
+    plan: &Plan,
+    connection: &Connection,
+    format: Format,
+    progress: &Progress,
+) -> Result<Output, Error> {
+    match plan.action {
+        Action::Open => Ok(actions::open_summary(connection)),
         // Machine formats stream; a table (and pretty JSON on a terminal)
         // needs the rows at once.
         Action::GetHeaderOnly | Action::GetAll
             if matches!(format, Format::Ndjson | Format::Csv)
                 || (format == Format::Json && !std::io::stdout().is_terminal()) =>
         {
-            stream_rows(session, plan, format).await?
+            stream_rows(session, plan, format, progress).await
         }
-        Action::ListAllFolders => {
-            output::folders(session.list_all_folders(folder, plan.recurse).await?)
+        Action::GetHeaderOnly | Action::GetAll => {
+            let bodies = plan.action == Action::GetAll;
+            let mut reader = begin_read(session, plan).await?;
+            let mut all = Vec::new();
+            loop {
+                let rows = reader.next(actions::BATCH).await?;
+                if rows.is_empty() {
+                    break;
+                }
+                progress.rows(rows.len());
+                all.extend(rows);
+            }
+            Ok(output::messages(all, bodies))
         }
-        Action::GetHeaderOnly => output::messages(
-            session
-                .get_header_only(folder, &plan.selection, &plan.read)
-                .await?,
-            false,
-        ),
-        Action::GetAll => output::messages(
-            session.get_all(folder, &plan.selection, &plan.read).await?,
-            true,
-        ),
-        Action::Delete => {
-            let r = session
-                .delete(folder, &plan.selection, plan.stoponerror)
-                .await?;
-            change_summary(plan, r)
-        }
-        Action::MarkRead => {
-            let r = session
-                .mark_read(folder, &plan.selection, plan.stoponerror)
-                .await?;
-            change_summary(plan, r)
-        }
-        Action::MoveMail => {
-            let r = session
-                .move_mail(folder, newfolder, &plan.selection, plan.stoponerror)
-                .await?;
-            change_summary(plan, r)
-        }
-        Action::CreateFolder => {
-            let c = session.create_folder(required_folder).await?;
-            folder_summary(plan, c.folders)
-        }
-        Action::DeleteFolder => {
-            let c = session.delete_folder(required_folder, plan.recurse).await?;
-            folder_summary(plan, c.folders)
-        }
-        Action::RenameFolder => {
-            let c = session.rename_folder(required_folder, newfolder).await?;
-            folder_summary(plan, c.folders)
-        }
-    })
+        _ => actions::change(session, plan).await,
+    }
 }
 
-/// Rows taken from the component per call when streaming: few enough that a
-/// batch of getAll rows (each with its bodies) stays small on both sides.
-const BATCH: u32 = 64;
+/// Starts the planned read.
+async fn begin_read<'s>(
+    session: &'s mut Session,
+    plan: &Plan,
+) -> Result<cfimap_host::RowReader<'s>, Error> {
+    let folder = plan.folder.as_deref();
+    if plan.action == Action::GetAll {
+        session
+            .begin_get_all(folder, &plan.selection, &plan.read)
+            .await
+    } else {
+        session
+            .begin_get_header_only(folder, &plan.selection, &plan.read)
+            .await
+    }
+}
 
 /// A read whose rows are written as they arrive (NDJSON, CSV, compact
 /// JSON), so memory stays at one batch whatever the folder's size. Rows come
@@ -173,18 +239,14 @@ const BATCH: u32 = 64;
 /// a failed message's row at the end of its window. An error after some rows
 /// were written leaves them written (a JSON array unclosed) and fails the
 /// run as usual.
-async fn stream_rows(session: &mut Session, plan: &Plan, format: Format) -> Result<Output, Error> {
-    let folder = plan.folder.as_deref();
+async fn stream_rows(
+    session: &mut Session,
+    plan: &Plan,
+    format: Format,
+    progress: &Progress,
+) -> Result<Output, Error> {
     let bodies = plan.action == Action::GetAll;
-    let mut reader = if bodies {
-        session
-            .begin_get_all(folder, &plan.selection, &plan.read)
-            .await?
-    } else {
-        session
-            .begin_get_header_only(folder, &plan.selection, &plan.read)
-            .await?
-    };
+    let mut reader = begin_read(session, plan).await?;
     let columns = output::message_columns(bodies);
     let stdout = std::io::stdout();
     let out = std::io::BufWriter::new(stdout.lock());
@@ -192,59 +254,17 @@ async fn stream_rows(session: &mut Session, plan: &Plan, format: Format) -> Resu
     loop {
         // On an error the rows written so far stay (flushed as the stream
         // is dropped), unfinished; the exit status tells.
-        let rows = reader.next(BATCH).await?;
+        let rows = reader.next(actions::BATCH).await?;
         if rows.is_empty() {
             break;
         }
+        progress.rows(rows.len());
         if let Err(e) = stream.write(&output::messages(rows, bodies)) {
             // Dropping the reader abandons the read before the LOGOUT.
             return Ok(Output::Written(Err(e)));
         }
     }
     Ok(Output::Written(stream.finish()))
-}
-
-/// `{"action":…}` plus, for open, where it connected.
-fn summary(plan: &Plan, mut extra: Vec<(&'static str, Cell)>) -> Output {
-    let mut fields = vec![("action", Cell::Text(plan.action.name().to_owned()))];
-    if plan.action == Action::Open
-        && let Some(c) = &plan.connect
-    {
-        fields.push(("server", Cell::Text(c.server.clone())));
-        fields.push(("port", Cell::Int(u64::from(c.effective_port()))));
-        fields.push(("username", Cell::Text(c.username.clone())));
-    }
-    fields.append(&mut extra);
-    Output::Summary(Record(fields))
-}
-
-/// createFolder / deleteFolder / renameFolder.
-fn folder_summary(plan: &Plan, folders: Vec<String>) -> Output {
-    let mut extra = vec![("folder", plan.folder.clone().map_or(Cell::Null, Cell::Text))];
-    if plan.action == Action::RenameFolder {
-        extra.push((
-            "newfolder",
-            plan.newfolder.clone().map_or(Cell::Null, Cell::Text),
-        ));
-    }
-    extra.push(("affected", Cell::Int(folders.len() as u64)));
-    extra.push(("folders", Cell::List(folders)));
-    summary(plan, extra)
-}
-
-/// delete / markRead / moveMail.
-fn change_summary(plan: &Plan, report: cfimap_host::ChangeReport) -> Output {
-    let mut extra = vec![("folder", Cell::Text(report.folder))];
-    if plan.action == Action::MoveMail {
-        extra.push((
-            "newfolder",
-            plan.newfolder.clone().map_or(Cell::Null, Cell::Text),
-        ));
-    }
-    extra.push(("affected", Cell::Int(u64::from(report.affected))));
-    extra.push(("uids", Cell::Numbers(report.uids)));
-    extra.push(("failures", Cell::List(report.failures)));
-    summary(plan, extra)
 }
 
 fn print(output: Output, format: Format) -> ExitCode {

@@ -4,10 +4,10 @@
 use std::io::{self, Write};
 
 use cfimap_host::{FolderRow, MessageRow};
-use comfy_table::{ContentArrangement, Table, presets};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 use super::args::Format;
+use super::table;
 
 /// One value of a column.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,7 +38,7 @@ impl Cell {
     }
 
     /// The cell as one string, list items joined by `sep`.
-    fn text(&self, sep: &str) -> String {
+    pub fn text(&self, sep: &str) -> String {
         match self {
             Cell::Null => String::new(),
             Cell::Bool(b) => b.to_string(),
@@ -102,7 +102,8 @@ impl Serialize for Record {
 }
 
 impl Record {
-    fn get(&self, column: &str) -> Option<&Cell> {
+    /// The cell of `column`.
+    pub fn get(&self, column: &str) -> Option<&Cell> {
         self.0.iter().find(|(k, _)| *k == column).map(|(_, v)| v)
     }
 }
@@ -124,6 +125,34 @@ pub enum Output {
     /// Rows already written as they arrived (NDJSON of a read), and how
     /// writing them ended.
     Written(io::Result<()>),
+}
+
+impl Output {
+    /// Shows `chosen` in a table instead of the default columns.
+    pub fn show_columns(&mut self, chosen: &[&'static str]) {
+        if let Output::Rows { table_columns, .. } = self {
+            *table_columns = chosen.to_vec();
+        }
+    }
+}
+
+/// The columns named in `list` (the tag's names, comma-separated, any case)
+/// among `columns`; an unknown name is an error listing the known ones.
+pub fn pick_columns(columns: &[&'static str], list: &str) -> Result<Vec<&'static str>, String> {
+    let mut picked = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let Some(column) = columns.iter().find(|c| c.eq_ignore_ascii_case(name)) else {
+            return Err(format!(
+                "invalid columns: there is no column {name:?}; the columns are {}",
+                columns.join(", ")
+            ));
+        };
+        picked.push(*column);
+    }
+    if picked.is_empty() {
+        return Err("invalid columns: name at least one column".into());
+    }
+    Ok(picked)
 }
 
 /// The columns of listAllFolders.
@@ -219,7 +248,8 @@ pub fn folders(rows: Vec<FolderRow>) -> Output {
         .collect();
     Output::Rows {
         columns: FOLDER_COLUMNS,
-        table_columns: FOLDER_COLUMNS.to_vec(),
+        // What a person looks for; --columns shows the rest.
+        table_columns: vec!["FULLNAME", "TOTALMESSAGES", "UNREAD", "NEW", "SPECIALUSE"],
         rows,
     }
 }
@@ -249,15 +279,7 @@ pub fn messages(rows: Vec<MessageRow>, bodies: bool) -> Output {
             )
         })
         .collect();
-    let mut table_columns = vec![
-        "MESSAGENUMBER",
-        "UID",
-        "DATE",
-        "FROM",
-        "SUBJECT",
-        "SIZE",
-        "SEEN",
-    ];
+    let mut table_columns = vec!["UID", "DATE", "FROM", "SUBJECT", "SIZE", "SEEN"];
     if bodies {
         table_columns.push("ATTACHMENTS");
     }
@@ -353,31 +375,20 @@ pub fn render(
         (
             Format::Table,
             Output::Rows {
+                columns,
                 table_columns,
                 rows,
-                ..
             },
         ) => {
-            let mut table = new_table();
-            table.set_header(table_columns.iter());
-            for row in rows {
-                table.add_row(
-                    table_columns
-                        .iter()
-                        .map(|c| visible(&cell_text(row, c, "\n"))),
-                );
+            // One message of getAll reads like a letter.
+            if rows.len() == 1 && *columns == MESSAGE_COLUMNS {
+                return table::letter(out, &rows[0]);
             }
-            writeln!(out, "{table}")
+            table::rows(out, table_columns, rows, table::terminal_width())
         }
         // Already written.
         (_, Output::Written(_)) => Ok(()),
-        (Format::Table, Output::Summary(record)) => {
-            let mut table = new_table();
-            for (k, v) in &record.0 {
-                table.add_row([k.to_string(), visible(&v.text("\n"))]);
-            }
-            writeln!(out, "{table}")
-        }
+        (Format::Table, Output::Summary(record)) => table::summary(out, record),
     }
 }
 
@@ -483,42 +494,8 @@ fn write_json<T: Serialize>(out: &mut dyn Write, value: &T, pretty: bool) -> io:
     r.map_err(io::Error::from)
 }
 
-/// `text` safe to show on a terminal: control characters (ESC, BEL, CR,
-/// C1 controls, …) and bidirectional controls are written as visible
-/// escapes (`\x1b`, `\u{202e}`), so a subject or folder name from a server
-/// cannot move the cursor, recolour the terminal or reorder the line. Line
-/// ends stay: a cell may hold several lines. JSON, NDJSON and CSV keep the
-/// exact text.
-fn visible(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\n' => out.push('\n'),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x80 && c.is_control() => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if c.is_control()
-                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
-            {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn cell_text(row: &Record, column: &str, sep: &str) -> String {
     row.get(column).map(|c| c.text(sep)).unwrap_or_default()
-}
-
-fn new_table() -> Table {
-    let mut table = Table::new();
-    table
-        .load_preset(presets::UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
-    table
 }
 
 #[cfg(test)]

@@ -3,13 +3,9 @@
 //! before anything is sent anywhere. Every mistake here is a usage error
 //! (exit 2) that names the attribute.
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
-use std::time::Duration;
+use cfimap_host::{ReadOptions, RowWindow, Selection};
 
-use cfimap_host::{ConnectOptions, Credentials, ReadOptions, RowWindow, Selection};
-
-use super::args::{Action, Args};
+use super::args::{Action, Attributes, SelectionArgs};
 use super::filter;
 
 /// A mistake in the command line: exit status 2.
@@ -17,18 +13,17 @@ use super::filter;
 pub struct UsageError(pub String);
 
 impl UsageError {
-    fn new(msg: impl Into<String>) -> Self {
+    /// A usage error saying `msg`.
+    pub fn new(msg: impl Into<String>) -> Self {
         Self(msg.into())
     }
 }
 
-/// Everything one run needs, validated.
+/// What one action will ask of a session, validated.
 #[derive(Debug)]
 pub struct Plan {
     /// What to do.
     pub action: Action,
-    /// How to connect; `None` only for `close`.
-    pub connect: Option<ConnectOptions>,
     /// `--folder` as given.
     pub folder: Option<String>,
     /// `--newfolder` as given.
@@ -41,40 +36,11 @@ pub struct Plan {
     pub stoponerror: bool,
     /// Options of getHeaderOnly/getAll.
     pub read: ReadOptions,
-    /// `--cafile`.
-    pub cafile: Option<PathBuf>,
-    /// `--deadline`: `None` for no limit.
-    pub deadline: Option<Duration>,
 }
 
-/// `--deadline` when none is given: an hour for one action.
-const DEFAULT_DEADLINE: Duration = Duration::from_secs(3600);
-
-/// Where the password comes from when neither `--password` nor the
-/// environment has one.
-pub trait PasswordPrompt {
-    /// Asks for the password of `username` at `server`; `None` if no prompt
-    /// is possible (stdin is not a terminal).
-    fn prompt(&self, username: &str, server: &str) -> Result<Option<String>, UsageError>;
-}
-
-/// Prompts on the terminal (without echo) when stdin is a terminal.
-pub struct TerminalPrompt;
-
-impl PasswordPrompt for TerminalPrompt {
-    fn prompt(&self, username: &str, server: &str) -> Result<Option<String>, UsageError> {
-        if !std::io::stdin().is_terminal() {
-            return Ok(None);
-        }
-        rpassword::prompt_password(format!("Password for {username}@{server}: "))
-            .map(Some)
-            .map_err(|e| UsageError::new(format!("cannot read the password: {e}")))
-    }
-}
-
-/// Validates `args` into a [`Plan`].
-pub fn plan(args: Args, prompt: &dyn PasswordPrompt) -> Result<Plan, UsageError> {
-    let action = args.action;
+/// Validates the attributes of `action` (not the connection: see
+/// [`crate::settings`]).
+pub fn plan(action: Action, args: &Attributes) -> Result<Plan, UsageError> {
     for (name, value) in [("folder", &args.folder), ("newfolder", &args.newfolder)] {
         if let Some(v) = value
             && v.chars().any(|c| matches!(c, '\r' | '\n' | '\0'))
@@ -96,7 +62,7 @@ pub fn plan(args: Args, prompt: &dyn PasswordPrompt) -> Result<Plan, UsageError>
         return Err(UsageError::new(format!("{action} needs --newfolder")));
     }
 
-    let selection = match selection(&args)? {
+    let selection = match selection(&args.selection)? {
         Some(s) => s,
         None if matches!(action, Action::Delete | Action::MoveMail) => {
             return Err(UsageError::new(format!(
@@ -105,12 +71,6 @@ pub fn plan(args: Args, prompt: &dyn PasswordPrompt) -> Result<Plan, UsageError>
             )));
         }
         None => Selection::All,
-    };
-
-    let connect = if action == Action::Close {
-        None
-    } else {
-        Some(connect_options(&args, prompt)?)
     };
 
     let attachmentpath = match &args.attachmentpath {
@@ -127,32 +87,23 @@ pub fn plan(args: Args, prompt: &dyn PasswordPrompt) -> Result<Plan, UsageError>
         None => None,
     };
     let stoponerror = args.stoponerror.unwrap_or(true);
-    let reads = matches!(action, Action::GetHeaderOnly | Action::GetAll);
-    let newest_first = args.newest.unwrap_or(false);
-    if !reads && (!args.filter.is_empty() || !args.exclude.is_empty() || args.newest.is_some()) {
-        let flag = if !args.filter.is_empty() {
-            "--filter"
-        } else if !args.exclude.is_empty() {
-            "--exclude"
-        } else {
-            "--newest"
-        };
-        return Err(UsageError::new(format!(
-            "{flag} applies to getHeaderOnly and getAll only, not to {action}"
-        )));
-    }
     let filters = args
+        .filters
         .filter
         .iter()
         .map(|spec| filter::parse(spec, false))
-        .chain(args.exclude.iter().map(|spec| filter::parse(spec, true)))
+        .chain(
+            args.filters
+                .exclude
+                .iter()
+                .map(|spec| filter::parse(spec, true)),
+        )
         .collect::<Result<Vec<_>, _>>()
         .map_err(UsageError)?;
     Ok(Plan {
         action,
-        connect,
-        folder: args.folder,
-        newfolder: args.newfolder,
+        folder: args.folder.clone(),
+        newfolder: args.newfolder.clone(),
         selection,
         recurse: args.recurse.unwrap_or(false),
         stoponerror,
@@ -161,49 +112,28 @@ pub fn plan(args: Args, prompt: &dyn PasswordPrompt) -> Result<Plan, UsageError>
             generateuniquefilenames: args.generateuniquefilenames.unwrap_or(false),
             stoponerror,
             filters,
-            newest_first,
-        },
-        cafile: args.cafile,
-        deadline: match args.deadline {
-            Some(0) => None,
-            Some(seconds) => Some(Duration::from_secs(seconds.into())),
-            None => Some(DEFAULT_DEADLINE),
+            newest_first: args.filters.newest.unwrap_or(false),
         },
     })
 }
 
-fn connect_options(args: &Args, prompt: &dyn PasswordPrompt) -> Result<ConnectOptions, UsageError> {
-    let server = match args.server.as_deref().map(str::trim) {
-        Some(s) if !s.is_empty() => s.to_owned(),
-        _ => return Err(UsageError::new(format!("{} needs --server", args.action))),
-    };
-    let Some(username) = args.username.clone() else {
-        return Err(UsageError::new(format!("{} needs --username", args.action)));
-    };
-    let credentials = if let Some(token) = &args.token {
-        Credentials::BearerToken(token.clone())
-    } else if let Some(password) = &args.password {
-        Credentials::Password(password.clone())
-    } else if let Some(password) = prompt.prompt(&username, &server)? {
-        Credentials::Password(password)
-    } else {
-        return Err(UsageError::new(
-            "no password: pass --password, set CFIMAP_PASSWORD (or CFIMAP_TOKEN / --token), \
-             or run on a terminal to be asked",
-        ));
-    };
-    let mut options = ConnectOptions::new(&server, &username, credentials);
-    options.secure = args.secure;
-    options.timeout = args.timeout;
-    // The port is always made explicit, so the policy and the component agree
-    // on it.
-    options.port = Some(args.port.unwrap_or(options.effective_port()));
-    Ok(options)
-}
-
 /// The tag's precedence: `uid`, then `messagenumber`, then the
-/// `startrow`/`maxrows` window, then `--all`. `None`: nothing was said.
-fn selection(args: &Args) -> Result<Option<Selection>, UsageError> {
+/// `startrow`/`maxrows` window; `--all` is the whole folder and goes with
+/// none of them. `None`: nothing was said.
+fn selection(args: &SelectionArgs) -> Result<Option<Selection>, UsageError> {
+    let named = [
+        ("--uid", args.uid.is_some()),
+        ("--messagenumber", args.messagenumber.is_some()),
+        ("--startrow", args.startrow.is_some()),
+        ("--maxrows", args.maxrows.is_some()),
+    ];
+    if args.all == Some(true)
+        && let Some((flag, _)) = named.iter().find(|(_, given)| *given)
+    {
+        return Err(UsageError::new(format!(
+            "--all selects every message and cannot go with {flag}: give one or the other"
+        )));
+    }
     if let Some(list) = &args.uid {
         return Ok(Some(Selection::Uids(number_list("uid", list)?)));
     }
@@ -225,22 +155,61 @@ fn selection(args: &Args) -> Result<Option<Selection>, UsageError> {
     })
 }
 
-/// A comma-separated list of numbers. Entries are trimmed and empty entries
-/// skipped (so an empty list selects nothing); a number too large to be a
-/// message number or UID can match nothing and is skipped; anything that is
-/// not a number is an error naming the attribute.
-fn number_list(attribute: &str, list: &str) -> Result<Vec<u32>, UsageError> {
+/// The most numbers one list may name once its ranges are counted out: a
+/// million UIDs is far more than any selection by hand, and still a list
+/// the component takes in one call.
+const MAX_LISTED: u64 = 1_000_000;
+
+/// A list of numbers and ranges: `1,2,3`, `1:3`, `1-3`, separated by commas,
+/// spaces or newlines (what `jq -r '.[].UID'` prints). Empty entries are
+/// skipped, so an empty list selects nothing; a number too large to be a
+/// message number or UID can match nothing and is skipped; anything else is
+/// an error naming the attribute.
+pub fn number_list(attribute: &str, list: &str) -> Result<Vec<u32>, UsageError> {
+    let invalid = |entry: &str, why: &str| {
+        UsageError::new(format!(
+            "invalid {attribute}: {entry:?} {why} (expected numbers and ranges like 1:3 or 1-3, \
+             separated by commas, spaces or newlines)"
+        ))
+    };
+    let number = |entry: &str, text: &str| -> Result<Option<u32>, UsageError> {
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid(entry, "is not a number"));
+        }
+        Ok(text.parse::<u32>().ok())
+    };
     let mut out = Vec::new();
-    for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        if !entry.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(UsageError::new(format!(
-                "invalid {attribute}: {entry:?} is not a number (expected a comma-separated list \
-                 of numbers)"
-            )));
+    let mut listed: u64 = 0;
+    for entry in list
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|e| !e.is_empty())
+    {
+        let range = entry.split_once(':').or_else(|| entry.split_once('-'));
+        let Some((first, last)) = range else {
+            if let Some(n) = number(entry, entry)? {
+                out.push(n);
+                listed += 1;
+            }
+            continue;
+        };
+        // A number past any UID is kept as "beyond", so that a range
+        // reaching past the end still covers what lies before it. IMAP
+        // reads 5:3 as 3:5; so does this list.
+        let beyond = u64::from(u32::MAX) + 1;
+        let a = number(entry, first)?.map_or(beyond, u64::from);
+        let b = number(entry, last)?.map_or(beyond, u64::from);
+        let (Ok(first), last) = (u32::try_from(a.min(b)), a.max(b)) else {
+            continue; // wholly beyond any UID: matches nothing
+        };
+        let last = u32::try_from(last).unwrap_or(u32::MAX);
+        listed += u64::from(last - first) + 1;
+        if listed > MAX_LISTED {
+            return Err(invalid(
+                entry,
+                &format!("makes the list longer than {MAX_LISTED} numbers"),
+            ));
         }
-        if let Ok(n) = entry.parse::<u32>() {
-            out.push(n);
-        }
+        out.extend(first..=last);
     }
     Ok(out)
 }
@@ -248,20 +217,15 @@ fn number_list(attribute: &str, list: &str) -> Result<Vec<u32>, UsageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::args::Cli;
     use clap::Parser;
-
-    struct NoPrompt;
-    impl PasswordPrompt for NoPrompt {
-        fn prompt(&self, _: &str, _: &str) -> Result<Option<String>, UsageError> {
-            Ok(None)
-        }
-    }
 
     fn plan_of(argv: &[&str]) -> Result<Plan, UsageError> {
         let mut full = vec!["cfimap"];
         full.extend_from_slice(argv);
-        full.extend_from_slice(&["--server", "h", "--username", "u", "--password", "p"]);
-        plan(Args::try_parse_from(full).unwrap(), &NoPrompt)
+        let cli = Cli::try_parse_from(full).expect("parses");
+        let (action, attributes) = cli.command.into_action().expect("an action");
+        plan(action, &attributes)
     }
 
     #[test]
@@ -305,15 +269,44 @@ mod tests {
     }
 
     #[test]
-    fn non_numeric_is_an_error() {
-        let e = plan_of(&["getAll", "--uid", "1,x"]).unwrap_err();
-        assert!(e.0.contains("uid"), "{}", e.0);
-        let e = plan_of(&["getAll", "--messagenumber", "-1"]).unwrap_err();
-        assert!(e.0.contains("messagenumber"), "{}", e.0);
+    fn lists_take_ranges_spaces_and_newlines() {
+        let list = |s: &str| number_list("uid", s);
+        assert_eq!(list("1:3").unwrap(), [1, 2, 3]);
+        assert_eq!(list("1-3").unwrap(), [1, 2, 3]);
+        assert_eq!(list("5:3").unwrap(), [3, 4, 5]);
+        assert_eq!(list("7\n8\n9\n").unwrap(), [7, 8, 9]);
+        assert_eq!(list("1 2,3 , 10-11").unwrap(), [1, 2, 3, 10, 11]);
+        assert_eq!(list("99999999999").unwrap(), Vec::<u32>::new());
+        assert_eq!(list("4294967295:99999999999").unwrap(), [u32::MAX]);
+        for bad in ["1,x", "-1", "1:", ":3", "1:2:3", "1:*"] {
+            let e = list(bad).unwrap_err();
+            assert!(e.0.starts_with("invalid uid:"), "{bad}: {}", e.0);
+        }
+        let e = list("1:2000000").unwrap_err();
+        assert!(e.0.contains("longer than"), "{}", e.0);
     }
 
     #[test]
-    fn filters_apply_to_reads_only() {
+    fn all_goes_with_no_other_selection() {
+        for argv in [
+            &["moveMail", "--uid", "2", "--all", "--newfolder", "X"][..],
+            &["delete", "--all", "--maxrows", "3"],
+            &["getAll", "--messagenumber", "1", "--all=yes"],
+        ] {
+            let e = plan_of(argv).unwrap_err();
+            assert!(e.0.contains("--all selects every message"), "{}", e.0);
+        }
+        assert_eq!(
+            plan_of(&["delete", "--uid", "1", "--all=false"])
+                .unwrap()
+                .selection,
+            Selection::Uids(vec![1]),
+            "--all=false is no selection"
+        );
+    }
+
+    #[test]
+    fn filters_are_parsed() {
         let p = plan_of(&[
             "getHeaderOnly",
             "--filter",
@@ -328,14 +321,6 @@ mod tests {
         assert_eq!(p.read.filters.len(), 2);
         assert!(!p.read.filters[0].negated && p.read.filters[1].negated);
         assert!(p.read.newest_first);
-        for argv in [
-            &["delete", "--all", "--filter", "flag=seen"][..],
-            &["markRead", "--all", "--exclude", "flag=seen"],
-            &["listAllFolders", "--newest"],
-        ] {
-            let e = plan_of(argv).unwrap_err();
-            assert!(e.0.contains("getHeaderOnly and getAll only"), "{}", e.0);
-        }
         let e = plan_of(&["getAll", "--filter", "colour=red"]).unwrap_err();
         assert!(e.0.contains("unknown filter"), "{}", e.0);
     }
@@ -354,23 +339,5 @@ mod tests {
     fn folder_names_without_line_breaks() {
         assert!(plan_of(&["createFolder", "--folder", "a\r\nb"]).is_err());
         assert!(plan_of(&["createFolder"]).is_err());
-    }
-
-    #[test]
-    fn port_is_made_explicit() {
-        let p = plan_of(&["open", "--secure", "yes"]).unwrap();
-        assert_eq!(p.connect.unwrap().port, Some(993));
-        let p = plan_of(&["open"]).unwrap();
-        assert_eq!(p.connect.unwrap().port, Some(143));
-    }
-
-    #[test]
-    fn missing_password_without_terminal() {
-        let args =
-            Args::try_parse_from(["cfimap", "open", "--server", "h", "--username", "u"]).unwrap();
-        // The environment may hold CFIMAP_PASSWORD; only check when it does not.
-        if args.password.is_none() && args.token.is_none() {
-            assert!(plan(args, &NoPrompt).is_err());
-        }
     }
 }

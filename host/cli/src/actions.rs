@@ -1,0 +1,144 @@
+//! Running one planned action on a session, for both the one-action command
+//! line and `cfimap run`: the runtime for a connection, the actions without
+//! rows, and the summaries they print.
+
+use cfimap_host::{
+    AttachmentPolicy, ChangeReport, Error, Policy, Runtime, RuntimeOptions, Session,
+};
+
+use super::args::Action;
+use super::output::{Cell, Output, Record};
+use super::plan::Plan;
+use super::settings::Connection;
+
+/// Rows taken from the component per call when streaming: few enough that a
+/// batch of getAll rows (each with its bodies) stays small on both sides.
+pub const BATCH: u32 = 64;
+
+/// A runtime that may reach only `connection`'s server and port.
+/// `single_session`: the process runs this one session alone, so attachment
+/// files are written on its own thread.
+pub fn runtime(
+    connection: &Connection,
+    verbose: bool,
+    single_session: bool,
+) -> Result<Runtime, Error> {
+    let target = &connection.options;
+    let mut options = RuntimeOptions::new(Policy::only(&target.server, target.effective_port()));
+    options.extra_ca = connection.cafile.clone();
+    options.deadline = connection.deadline;
+    options.guest_stderr = verbose;
+    options.files_on_current_thread = single_session;
+    Runtime::new(options)
+}
+
+/// The attachment policy for `plan`: only getAll writes files, and only into
+/// the directory it was given.
+pub fn attachments(plan: &Plan) -> AttachmentPolicy {
+    match (plan.action, &plan.read.attachmentpath) {
+        (Action::GetAll, Some(dir)) => AttachmentPolicy::within(dir),
+        _ => AttachmentPolicy::deny_all(),
+    }
+}
+
+/// Runs an action that has no rows (not open, close or the reads).
+pub async fn change(session: &mut Session, plan: &Plan) -> Result<Output, Error> {
+    let folder = plan.folder.as_deref();
+    let newfolder = plan.newfolder.as_deref().unwrap_or_default();
+    let required_folder = folder.unwrap_or_default();
+    Ok(match plan.action {
+        Action::Delete => {
+            let r = session
+                .delete(folder, &plan.selection, plan.stoponerror)
+                .await?;
+            change_summary(plan, r)
+        }
+        Action::MarkRead => {
+            let r = session
+                .mark_read(folder, &plan.selection, plan.stoponerror)
+                .await?;
+            change_summary(plan, r)
+        }
+        Action::MoveMail => {
+            let r = session
+                .move_mail(folder, newfolder, &plan.selection, plan.stoponerror)
+                .await?;
+            change_summary(plan, r)
+        }
+        Action::CreateFolder => {
+            let c = session.create_folder(required_folder).await?;
+            folder_summary(plan, c.folders)
+        }
+        Action::DeleteFolder => {
+            let c = session.delete_folder(required_folder, plan.recurse).await?;
+            folder_summary(plan, c.folders)
+        }
+        Action::RenameFolder => {
+            let c = session.rename_folder(required_folder, newfolder).await?;
+            folder_summary(plan, c.folders)
+        }
+        Action::ListAllFolders => {
+            super::output::folders(session.list_all_folders(folder, plan.recurse).await?)
+        }
+        Action::GetHeaderOnly => super::output::messages(
+            session
+                .get_header_only(folder, &plan.selection, &plan.read)
+                .await?,
+            false,
+        ),
+        Action::GetAll => super::output::messages(
+            session.get_all(folder, &plan.selection, &plan.read).await?,
+            true,
+        ),
+        Action::Open | Action::Close => summary(plan.action, vec![]),
+    })
+}
+
+/// `{"action":…}` and `extra`.
+pub fn summary(action: Action, mut extra: Vec<(&'static str, Cell)>) -> Output {
+    let mut fields = vec![("action", Cell::Text(action.name().to_owned()))];
+    fields.append(&mut extra);
+    Output::Summary(Record(fields))
+}
+
+/// open's summary: where it connected.
+pub fn open_summary(connection: &Connection) -> Output {
+    let c = &connection.options;
+    summary(
+        Action::Open,
+        vec![
+            ("server", Cell::Text(c.server.clone())),
+            ("port", Cell::Int(u64::from(c.effective_port()))),
+            ("username", Cell::Text(c.username.clone())),
+        ],
+    )
+}
+
+/// createFolder / deleteFolder / renameFolder.
+fn folder_summary(plan: &Plan, folders: Vec<String>) -> Output {
+    let mut extra = vec![("folder", plan.folder.clone().map_or(Cell::Null, Cell::Text))];
+    if plan.action == Action::RenameFolder {
+        extra.push((
+            "newfolder",
+            plan.newfolder.clone().map_or(Cell::Null, Cell::Text),
+        ));
+    }
+    extra.push(("affected", Cell::Int(folders.len() as u64)));
+    extra.push(("folders", Cell::List(folders)));
+    summary(plan.action, extra)
+}
+
+/// delete / markRead / moveMail.
+fn change_summary(plan: &Plan, report: ChangeReport) -> Output {
+    let mut extra = vec![("folder", Cell::Text(report.folder))];
+    if plan.action == Action::MoveMail {
+        extra.push((
+            "newfolder",
+            plan.newfolder.clone().map_or(Cell::Null, Cell::Text),
+        ));
+    }
+    extra.push(("affected", Cell::Int(u64::from(report.affected))));
+    extra.push(("uids", Cell::Numbers(report.uids)));
+    extra.push(("failures", Cell::List(report.failures)));
+    summary(plan.action, extra)
+}

@@ -1,0 +1,870 @@
+//! The command line as people use it: `cfimap run` scripts over named connections, the tag's
+//! attribute spellings, help, hints for the usual mistakes, profiles, and the `-vvv` trace of
+//! the IMAP conversation.
+//!
+//! Scripts run against the private Dovecot, whose rawlog shows how many sessions (logins) a
+//! script made and what each sent; the server's state is checked with the raw client, not taken
+//! from cfimap's report.
+
+use std::collections::BTreeSet;
+
+use cfimap_tests::account::{Account, Secure};
+use cfimap_tests::cli::{CliOutput, cfimap};
+use cfimap_tests::dovecot::{Dovecot, Flavor};
+use cfimap_tests::imap::Client;
+use cfimap_tests::mail::Message;
+use cfimap_tests::target;
+use serde_json::Value;
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+/// `s` as a tag attribute value: `"` doubled and `#` doubled, as CFML writes them.
+fn tag_value(s: &str) -> String {
+    s.replace('"', "\"\"").replace('#', "##")
+}
+
+/// The attributes of an open line for `account` over plaintext.
+fn open_attributes(account: &Account) -> String {
+    format!(
+        "server=\"{}\" port=\"{}\" username=\"{}\" password=\"{}\" secure=\"no\"",
+        tag_value(&account.server),
+        account.port(Secure::Plain).expect("a plain port"),
+        tag_value(&account.username),
+        tag_value(&account.password)
+    )
+}
+
+/// Appends a message per subject to `wire`; returns their UIDs.
+fn seed(client: &mut Client, wire: &str, subjects: &[&str]) -> Vec<u32> {
+    subjects
+        .iter()
+        .map(|subject| {
+            let message = Message::new(subject, &format!("Body of {subject}.\n"));
+            client
+                .append(wire, &[], &message.to_bytes())
+                .unwrap_or_else(|e| panic!("append to {wire}: {e}"))
+                .expect("Dovecot answers APPEND with APPENDUID")
+        })
+        .collect()
+}
+
+/// `cfimap run -` with `script` on stdin.
+fn run_script(script: &str, extra: &[&str]) -> CliOutput {
+    cfimap(["run", "-"]).args(extra).stdin(script).run()
+}
+
+/// The objects `cfimap run` printed, each checked to be on its own line.
+fn printed(out: &CliOutput) -> Vec<Value> {
+    out.ndjson()
+}
+
+/// A field of an object, as text.
+fn text<'a>(object: &'a Value, key: &str) -> &'a str {
+    object[key].as_str().unwrap_or_default()
+}
+
+/// The UIDs of an object's rows.
+fn uids(object: &Value) -> Vec<u64> {
+    object["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no rows in {object}"))
+        .iter()
+        .map(|r| r["UID"].as_u64().expect("a UID"))
+        .collect()
+}
+
+/// The subjects of an object's rows.
+fn subjects(object: &Value) -> BTreeSet<String> {
+    object["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no rows in {object}"))
+        .iter()
+        .map(|r| r["SUBJECT"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The sessions `user` had since `before`: one rawlog file each.
+fn sessions_since(dovecot: &Dovecot, user: &str, before: &[std::path::PathBuf]) -> usize {
+    dovecot
+        .rawlog_files(user)
+        .iter()
+        .filter(|f| !before.contains(f))
+        .count()
+}
+
+/// The subjects of the messages in `wire`, by the raw client.
+fn subjects_in(account: &Account, wire: &str) -> BTreeSet<String> {
+    let mut client = account.connect().expect("the raw client");
+    let selected = client.examine(wire).expect("EXAMINE");
+    let mut found = BTreeSet::new();
+    if selected.exists > 0 {
+        let done = client
+            .command("FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+            .expect("FETCH");
+        for response in &done.untagged {
+            let response = String::from_utf8_lossy(response);
+            if let Some(at) = response.find("Subject: ") {
+                let subject = response[at + "Subject: ".len()..]
+                    .split(['\r', '\n'])
+                    .next()
+                    .unwrap_or_default();
+                found.insert(subject.trim().to_owned());
+            }
+        }
+    }
+    found
+}
+
+/// The flags of `uid` in `wire`, by the raw client.
+fn flags_of(account: &Account, wire: &str, uid: u32) -> Vec<String> {
+    let mut client = account.connect().expect("the raw client");
+    client.examine(wire).expect("EXAMINE");
+    client
+        .fetch_flags()
+        .expect("FETCH FLAGS")
+        .into_iter()
+        .find(|m| m.uid == uid)
+        .map(|m| m.flags)
+        .unwrap_or_else(|| panic!("UID {uid} is not in {wire}"))
+}
+
+// ---- cfimap run ------------------------------------------------------------------------------
+
+#[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot (its rawlog), and CFIMAP_TEST_SERVER is set"
+)]
+fn a_script_does_every_action_on_one_connection_with_one_login() {
+    let dovecot = Dovecot::shared(Flavor::Default);
+    let account = dovecot.user();
+    let mut client = account.connect().expect("the raw client");
+    client.create("Archive").expect("CREATE Archive");
+    let uids = seed(&mut client, "INBOX", &["first", "second", "third"]);
+    client.logout().expect("LOGOUT");
+
+    let script = format!(
+        "# every action of the issue on one connection\n\
+         <cfimap action=\"open\" connection=\"main\" {open}>\n\
+         <cfimap action=\"getHeaderOnly\" connection=\"main\" folder=\"INBOX\" name=\"inbox\">\n\
+         <cfimap action=\"markRead\" connection=\"Main\" folder=\"INBOX\" uid=\"{first}\">\n\
+         <cfimap action=\"moveMail\" connection=\"main\" folder=\"INBOX\" uid=\"{second}\" newFolder=\"Archive\">\n\
+         \n\
+         {{\"action\": \"listAllFolders\", \"connection\": \"main\", \"name\": \"folders\"}}\n\
+         <cfimap action=\"close\" connection=\"main\" />\n",
+        open = open_attributes(&account),
+        first = uids[0],
+        second = uids[1],
+    );
+    let before = dovecot.rawlog_files(&account.username);
+    let out = run_script(&script, &[]);
+    out.assert_success();
+    // One login for the whole script.
+    let session = dovecot
+        .rawlog_since(&account.username, &before)
+        .unwrap_or_else(|text| panic!("no rawlog of the script's session: {text:?}"));
+    assert_eq!(
+        sessions_since(dovecot, &account.username, &before),
+        1,
+        "the script logged in once:\n{session}"
+    );
+    for command in ["EXAMINE", "STORE", "MOVE", "LIST", "LOGOUT"] {
+        assert!(
+            session.to_ascii_uppercase().contains(command),
+            "the one session sent {command}:\n{session}"
+        );
+    }
+
+    let objects = printed(&out);
+    let lines: Vec<(u64, &str)> = objects
+        .iter()
+        .map(|o| (o["line"].as_u64().unwrap_or(0), text(o, "action")))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (2, "open"),
+            (3, "getHeaderOnly"),
+            (4, "markRead"),
+            (5, "moveMail"),
+            (7, "listAllFolders"),
+            (8, "close")
+        ],
+        "one object per line, in order\n{out}"
+    );
+    assert!(objects.iter().all(|o| o.get("error").is_none()), "{out}");
+    assert_eq!(text(&objects[0], "connection"), "main");
+    assert_eq!(text(&objects[1], "name"), "inbox");
+    assert_eq!(
+        uids_of(&objects[1]),
+        uids,
+        "getHeaderOnly saw the three messages\n{out}"
+    );
+    assert_eq!(objects[2]["result"]["affected"], 1, "{out}");
+    assert_eq!(objects[3]["result"]["affected"], 1, "{out}");
+    let archive = objects[4]["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["FULLNAME"] == "Archive"))
+        .unwrap_or_else(|| panic!("no Archive row\n{out}"));
+    assert_eq!(archive["TOTALMESSAGES"], 1, "{out}");
+
+    // The server's own account of it.
+    assert!(
+        flags_of(&account, "INBOX", uids[0])
+            .iter()
+            .any(|f| f == "\\Seen"),
+        "markRead marked the first message read"
+    );
+    assert_eq!(
+        subjects_in(&account, "INBOX"),
+        ["first", "third"].map(String::from).into(),
+        "moveMail took the second message out of INBOX"
+    );
+    assert_eq!(
+        subjects_in(&account, "Archive"),
+        ["second"].map(String::from).into(),
+        "and into Archive"
+    );
+}
+
+fn uids_of(object: &Value) -> Vec<u32> {
+    uids(object)
+        .into_iter()
+        .map(|u| u32::try_from(u).expect("a u32 UID"))
+        .collect()
+}
+
+#[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot (two users, its rawlog), and CFIMAP_TEST_SERVER is set"
+)]
+fn two_named_connections_in_tag_syntax_stay_apart() {
+    let dovecot = Dovecot::shared(Flavor::Default);
+    let alice = dovecot.user();
+    let bob = dovecot.user();
+    let mut client = alice.connect().expect("raw client");
+    seed(&mut client, "INBOX", &["for alice 1", "for alice 2"]);
+    let mut client = bob.connect().expect("raw client");
+    seed(&mut client, "INBOX", &["for bob"]);
+
+    let script = format!(
+        "<cfimap action=\"open\" connection=\"a\" {a}>\n\
+         <cfimap action=\"open\" connection=\"b\" {b}>\n\
+         <cfimap action=\"getHeaderOnly\" connection=\"a\" name=\"alice\">\n\
+         <cfimap action=\"getHeaderOnly\" connection=\"b\" name=\"bob\">\n\
+         <cfimap action=\"createFolder\" connection=\"b\" folder=\"Only Bob\">\n\
+         <cfimap action=\"close\" connection=\"a\">\n\
+         <cfimap action=\"getHeaderOnly\" connection=\"b\" maxRows=\"1\" name=\"bob again\">\n",
+        a = open_attributes(&alice),
+        b = open_attributes(&bob),
+    );
+    let before_a = dovecot.rawlog_files(&alice.username);
+    let before_b = dovecot.rawlog_files(&bob.username);
+    let out = run_script(&script, &[]);
+    out.assert_success();
+    // One session each; b, left open, was logged out at the end.
+    for (account, before) in [(&alice, &before_a), (&bob, &before_b)] {
+        let session = dovecot
+            .rawlog_since(&account.username, before)
+            .unwrap_or_else(|text| panic!("{} was not logged out: {text:?}", account.username));
+        assert_eq!(
+            sessions_since(dovecot, &account.username, before),
+            1,
+            "{}:\n{session}",
+            account.username
+        );
+    }
+
+    let objects = printed(&out);
+    assert_eq!(objects.len(), 7, "{out}");
+    assert_eq!(
+        subjects(&objects[2]),
+        ["for alice 1", "for alice 2"].map(String::from).into(),
+        "{out}"
+    );
+    assert_eq!(
+        subjects(&objects[3]),
+        ["for bob"].map(String::from).into(),
+        "{out}"
+    );
+    assert_eq!(text(&objects[6], "name"), "bob again");
+    assert_eq!(
+        subjects(&objects[6]).len(),
+        1,
+        "b is still open after a closed\n{out}"
+    );
+    let listed = |account: &Account| -> Vec<String> {
+        let mut c = account.connect().expect("raw client");
+        c.list("", "*")
+            .expect("LIST")
+            .into_iter()
+            .map(|e| e.name)
+            .collect()
+    };
+    assert!(listed(&bob).iter().any(|n| n == "Only Bob"));
+    assert!(!listed(&alice).iter().any(|n| n == "Only Bob"));
+}
+
+#[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
+fn json_lines_on_stdin_with_the_connection_from_flags() {
+    let account = target::private_account(Flavor::Default);
+    let mut client = account.connect().expect("raw client");
+    seed(
+        &mut client,
+        "INBOX",
+        &["invoice 1", "newsletter", "invoice 2"],
+    );
+    let script = "{\"action\": \"open\", \"connection\": \"c\"}\n\
+         {\"action\": \"getHeaderOnly\", \"connection\": \"c\", \"filter\": [\"subject=invoice\"], \"newest\": true}\n\
+         {\"action\": \"getAll\", \"connection\": \"c\", \"uid\": [2], \"name\": \"one\"}\n";
+    let out = cfimap(["run"])
+        .args(account.cli_args(Secure::Plain))
+        .stdin(script)
+        .run();
+    out.assert_success();
+    let objects = printed(&out);
+    assert_eq!(objects.len(), 3, "{out}");
+    let subjects: Vec<&str> = objects[1]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["SUBJECT"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        subjects,
+        ["invoice 2", "invoice 1"],
+        "filtered, newest first\n{out}"
+    );
+    assert_eq!(
+        objects[2]["rows"][0]["TEXTBODY"].as_str().map(str::trim),
+        Some("Body of newsletter."),
+        "{out}"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
+fn a_failing_line_stops_the_script_unless_keep_going() {
+    let account = target::private_account(Flavor::Default);
+    let script = format!(
+        "<cfimap action=\"open\" connection=\"c\" {}>\n\
+         <cfimap action=\"getHeaderOnly\" connection=\"c\" folder=\"Nope\">\n\
+         <cfimap action=\"createFolder\" connection=\"c\" folder=\"After\">\n",
+        open_attributes(&account)
+    );
+    let exists = |name: &str| {
+        let mut c = account.connect().expect("raw client");
+        c.list("", name)
+            .expect("LIST")
+            .iter()
+            .any(|e| e.name == name)
+    };
+
+    let out = run_script(&script, &[]);
+    out.assert_code(5);
+    let objects = printed(&out);
+    assert_eq!(
+        objects.len(),
+        2,
+        "nothing runs after the failing line\n{out}"
+    );
+    assert_eq!(objects[1]["line"], 2);
+    assert_eq!(objects[1]["error"]["status"], 5, "{out}");
+    assert_eq!(
+        text(&objects[1]["error"], "message"),
+        "folder not found: Nope"
+    );
+    assert!(
+        out.stderr.contains("line 2: folder not found: Nope"),
+        "{out}"
+    );
+    assert!(!exists("After"), "line 3 did not run");
+
+    let out = run_script(&script, &["--keep-going"]);
+    out.assert_code(5);
+    let objects = printed(&out);
+    assert_eq!(objects.len(), 3, "{out}");
+    assert_eq!(objects[2]["result"]["affected"], 1, "{out}");
+    assert!(exists("After"), "line 3 ran");
+}
+
+#[test]
+fn script_mistakes_are_usage_errors_naming_their_line() {
+    // No server is needed: every line fails before connecting.
+    let script = "<cfimap action=\"getAll\" folder=\"#form.folder#\">\n\
+         <cfimap action=\"getAll\" connection=\"nope\">\n\
+         <cfimap action=\"getHeaderOnly\" connection=\"c\" newFolder=\"x\">\n\
+         <cfimap action=\"getHeaderOnly\" connection=\"c\" server=\"elsewhere\">\n\
+         <cfimap action=\"close\">\n\
+         <cfimap action=\"getHeaderOnly\" connection=\"c\" maxrows=\"0\">\n\
+         getHeaderOnly --folder INBOX\n";
+    let out = run_script(script, &["--keep-going"]);
+    out.assert_code(2);
+    let objects = printed(&out);
+    let errors: Vec<(u64, &str)> = objects
+        .iter()
+        .map(|o| {
+            (
+                o["line"].as_u64().unwrap_or(0),
+                o["error"]["message"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let expected = [
+        (1, "CFML expression"),
+        (2, "connection \"nope\" is not open"),
+        (3, "--newfolder does not apply to getHeaderOnly"),
+        (4, "server does not apply to a line on connection \"c\""),
+        (5, "close needs connection"),
+        (6, "1 or more"),
+        (7, "expected a <cfimap"),
+    ];
+    assert_eq!(errors.len(), expected.len(), "{out}");
+    for ((line, message), (want_line, want)) in errors.iter().zip(expected) {
+        assert_eq!(*line, want_line, "{out}");
+        assert!(
+            message.contains(want),
+            "line {line}: {message:?} lacks {want:?}\n{out}"
+        );
+        assert!(
+            out.stderr.contains(&format!("cfimap: line {line}: ")),
+            "stderr names line {line}\n{out}"
+        );
+    }
+    assert!(objects.iter().all(|o| o["error"]["status"] == 2), "{out}");
+}
+
+// ---- the tag's spellings on the command line ------------------------------------------------
+
+#[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
+fn the_tags_attribute_spellings_work_on_the_command_line() {
+    let account = target::private_account(Flavor::Default);
+    let mut client = account.connect().expect("raw client");
+    let uids = seed(&mut client, "INBOX", &["one", "two", "three", "four"]);
+    let read = |extra: &[&str]| -> Vec<u32> {
+        let out = cfimap(["GETHEADERONLY"])
+            .args(account.cli_args(Secure::Plain))
+            .args(["--format", "json"])
+            .args(extra)
+            .run();
+        out.assert_success();
+        out.rows()
+            .iter()
+            .map(|r| {
+                r["UID"]
+                    .as_u64()
+                    .and_then(|u| u32::try_from(u).ok())
+                    .expect("UID")
+            })
+            .collect()
+    };
+    assert_eq!(read(&["--startRow", "2", "--MAXROWS", "2"]), &uids[1..3]);
+    assert_eq!(read(&["--StopOnError", "false", "--maxRows=1"]), &uids[..1]);
+    let range = format!("{}:{}", uids[1], uids[2]);
+    assert_eq!(read(&["--uid", &range]), &uids[1..3]);
+    let dashes = format!("{}-{}", uids[2], uids[3]);
+    assert_eq!(read(&["--UID", &dashes]), &uids[2..4]);
+    let lines = format!("{}\n{}\n", uids[0], uids[3]);
+    assert_eq!(read(&["--uid", &lines]), [uids[0], uids[3]]);
+    assert_eq!(read(&["--messageNumber", "1 3"]), [uids[0], uids[2]]);
+
+    let out = cfimap(["listAllFolders"])
+        .args(account.cli_args(Secure::Plain))
+        .args(["--recurse", "false", "--format", "json"])
+        .run();
+    out.assert_success();
+
+    // A flag of another action, or --all with a selection, is refused before anything is sent:
+    // nothing moves.
+    let out = cfimap(["getHeaderOnly", "--newFolder", "x"])
+        .args(account.cli_args(Secure::Plain))
+        .run();
+    out.assert_code(2);
+    assert!(
+        out.stderr
+            .contains("--newfolder does not apply to getHeaderOnly; it is an attribute of moveMail, renameFolder"),
+        "{out}"
+    );
+    let second = uids[1].to_string();
+    let out = cfimap([
+        "moveMail",
+        "--uid",
+        &second,
+        "--all",
+        "--newFolder",
+        "Archive",
+    ])
+    .args(account.cli_args(Secure::Plain))
+    .run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("--all selects every message"), "{out}");
+    assert_eq!(subjects_in(&account, "INBOX").len(), 4, "nothing moved");
+}
+
+#[test]
+fn help_names_one_actions_attributes_and_suggests_what_was_meant() {
+    for argv in [
+        &["help", "getall"][..],
+        &["getAll", "--help"],
+        &["GetAll", "-h"],
+    ] {
+        let out = cfimap(argv.iter().copied()).run();
+        out.assert_success();
+        assert!(out.stdout.contains("Usage: cfimap getAll"), "{out}");
+        assert!(out.stdout.contains("--attachmentpath"), "{out}");
+        assert!(
+            !out.stdout.contains("--newfolder"),
+            "getAll's help is getAll's\n{out}"
+        );
+    }
+    let out = cfimap(["getal"]).run();
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("'getAll'"),
+        "did you mean getAll\n{out}"
+    );
+    let out = cfimap(["getAll", "--startrw", "2"]).run();
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("'--startrow'"),
+        "did you mean --startrow\n{out}"
+    );
+    assert!(out.stderr.contains("cfimap help getAll"), "{out}");
+
+    let out = cfimap(["completions", "bash"]).run();
+    out.assert_success();
+    assert!(
+        out.stdout.contains("getHeaderOnly") && out.stdout.contains("--maxrows"),
+        "{out}"
+    );
+    let out = cfimap(["completions", "fish"]).run();
+    out.assert_success();
+    let out = cfimap(["man"]).run();
+    out.assert_success();
+    assert!(out.stdout.contains(".TH cfimap 1"), "{out}");
+}
+
+// ---- hints -----------------------------------------------------------------------------------
+
+#[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot (its two ports and CAs), and CFIMAP_TEST_SERVER is set"
+)]
+fn the_usual_mistakes_get_a_hint() {
+    let account = target::private_account(Flavor::Default);
+    let plain = account.port(Secure::Plain).expect("plain port").to_string();
+    let tls = account.port(Secure::Tls).expect("TLS port").to_string();
+    let login = [
+        "--username",
+        &account.username,
+        "--password",
+        &account.password,
+    ];
+
+    let host_port = format!("{}:{}", account.server, tls);
+    let out = cfimap(["open", "--server", &host_port]).args(login).run();
+    out.assert_code(2);
+    let want = format!("write --server {} --port {tls}", account.server);
+    assert!(out.stderr.contains(&want), "{out}");
+
+    // Plaintext to the implicit-TLS port: the server waits for a ClientHello, so the greeting
+    // never comes; the timeout says what to do.
+    let out = cfimap([
+        "open",
+        "--server",
+        &account.server,
+        "--port",
+        &tls,
+        "--timeout",
+        "2",
+    ])
+    .args(["--secure", "no"])
+    .args(login)
+    .run();
+    out.assert_code(3);
+    assert!(out.stderr.contains("greeting"), "{out}");
+    assert!(out.stderr.contains("add --secure yes"), "{out}");
+
+    // TLS to the plaintext port.
+    let ca = account.ca_file.as_ref().expect("the private CA");
+    let out = cfimap(["open", "--server", &account.server, "--port", &plain])
+        .args(["--secure", "tls", "--cafile"])
+        .arg(ca)
+        .args(login)
+        .run();
+    out.assert_code(3);
+    assert!(out.stderr.contains("try --secure starttls"), "{out}");
+
+    // An unknown CA names --cafile; `ssl` is `yes`.
+    let out = cfimap([
+        "open",
+        "--server",
+        &account.server,
+        "--port",
+        &tls,
+        "--secure",
+        "SSL",
+    ])
+    .args(login)
+    .run();
+    out.assert_code(3);
+    assert!(out.stderr.contains("--cafile"), "{out}");
+    cfimap([
+        "open",
+        "--server",
+        &account.server,
+        "--port",
+        &tls,
+        "--secure",
+        "ssl",
+    ])
+    .arg("--cafile")
+    .arg(ca)
+    .args(login)
+    .run()
+    .assert_success();
+}
+
+#[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
+fn a_missing_folder_is_worded_alike_by_every_action() {
+    let account = target::private_account(Flavor::Default);
+    for action in [
+        &["getHeaderOnly"][..],
+        &["getAll"],
+        &["delete", "--all"],
+        &["markRead", "--all"],
+        &["moveMail", "--all", "--newfolder", "INBOX"],
+        &["listAllFolders"],
+        &["deleteFolder"],
+        &["renameFolder", "--newfolder", "Elsewhere"],
+    ] {
+        let out = cfimap(action.iter().copied())
+            .args(["--folder", "Nope"])
+            .args(account.cli_args(Secure::Plain))
+            .run();
+        out.assert_code(5);
+        assert_eq!(
+            out.stderr.trim(),
+            "cfimap: folder not found: Nope",
+            "{action:?}\n{out}"
+        );
+    }
+}
+
+// ---- trace, profiles, passwords --------------------------------------------------------------
+
+#[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
+fn vvv_shows_the_conversation_without_credentials_or_bodies() {
+    let account = target::private_account(Flavor::Default);
+    let mut client = account.connect().expect("raw client");
+    let body_marker = "body-text-that-must-not-be-logged";
+    let message = Message::new("traced", &format!("{body_marker}\n"));
+    client
+        .append("INBOX", &[], &message.to_bytes())
+        .expect("APPEND");
+    let out = cfimap(["getAll", "-vvv"])
+        .args(account.cli_args(Secure::StartTls))
+        .args(["--format", "json"])
+        .run();
+    out.assert_success();
+    let trace = &out.stderr;
+    for want in ["C: ", "S: ", "STARTTLS", "FETCH", "bytes>", "LOGOUT"] {
+        assert!(trace.contains(want), "the trace shows {want:?}\n{trace}");
+    }
+    assert!(
+        trace.contains("AUTHENTICATE PLAIN ***") || trace.contains("LOGIN ***"),
+        "{trace}"
+    );
+    assert!(
+        !trace.contains(&account.password),
+        "no password in the trace"
+    );
+    assert!(!trace.contains(body_marker), "no message body in the trace");
+}
+
+#[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
+fn profiles_environment_and_password_sources() {
+    let account = target::private_account(Flavor::Default);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, format!("{}\n", account.password)).expect("the secret file");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile.test]\nserver = \"{}\"\nport = {}\nusername = \"{}\"\nsecure = \"none\"\n\
+             password-command = \"cat '{}'\"\n",
+            account.server,
+            account.port(Secure::Plain).expect("plain port"),
+            account.username,
+            secret.display()
+        ),
+    )
+    .expect("the configuration file");
+    let open = |extra: &[&str]| {
+        cfimap(["open", "--format", "json"])
+            .env("CFIMAP_CONFIG", &config)
+            .args(extra)
+    };
+
+    let out = open(&["--profile", "test"]).run();
+    out.assert_success();
+    assert_eq!(out.json()["username"], account.username.as_str(), "{out}");
+    open(&[])
+        .env("CFIMAP_PROFILE", "test")
+        .run()
+        .assert_success();
+    // A flag beats the profile; the environment beats it too.
+    open(&["--profile", "test", "--username", "nobody"])
+        .run()
+        .assert_code(4);
+    open(&["--profile", "test"])
+        .env("CFIMAP_USERNAME", "nobody")
+        .run()
+        .assert_code(4);
+    let out = open(&["--profile", "nope"]).run();
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("no profile \"nope\"") && out.stderr.contains("test"),
+        "{out}"
+    );
+
+    // The environment alone, and the password from stdin.
+    let port = account.port(Secure::Plain).expect("plain port").to_string();
+    let env_only = || {
+        cfimap(["open", "--format", "json"])
+            .env("CFIMAP_SERVER", &account.server)
+            .env("CFIMAP_PORT", &port)
+            .env("CFIMAP_USERNAME", &account.username)
+            .args(["--secure", "no"])
+    };
+    env_only()
+        .env("CFIMAP_PASSWORD", &account.password)
+        .run()
+        .assert_success();
+    env_only()
+        .arg("--password-stdin")
+        .stdin(format!("{}\n", account.password))
+        .run()
+        .assert_success();
+    // An empty password variable is no password: with no terminal to ask on, a usage error.
+    let out = env_only().env("CFIMAP_PASSWORD", "").run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("no password"), "{out}");
+}
+
+// ---- tables and progress ---------------------------------------------------------------------
+
+#[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
+fn tables_fit_the_terminal_and_one_message_reads_like_a_letter() {
+    let account = target::private_account(Flavor::Default);
+    let mut client = account.connect().expect("raw client");
+    let long = "A subject far too long for any terminal column, which goes on and on about nothing";
+    let uids = seed(&mut client, "INBOX", &[long, "short", "third"]);
+    let table = |extra: &[&str]| {
+        let out = cfimap(["getHeaderOnly", "--format", "table"])
+            .env("COLUMNS", "80")
+            .args(account.cli_args(Secure::Plain))
+            .args(extra)
+            .run();
+        out.assert_success();
+        out
+    };
+    let out = table(&[]);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 2 + uids.len(), "a heading, a rule, a line per row\n{out}");
+    for line in &lines {
+        assert!(line.chars().count() <= 80, "{} wide: {line}\n{out}", line.chars().count());
+    }
+    assert!(lines[2].contains('…'), "the long subject is cut\n{out}");
+    assert!(lines[0].contains("SUBJECT") && !lines[0].contains("HEADER"), "{out}");
+
+    let out = table(&["--columns", "uid,Subject"]);
+    let heading: Vec<&str> = out.stdout.lines().next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(heading, ["UID", "SUBJECT"], "{out}");
+    let out = cfimap(["getHeaderOnly", "--columns", "colour"])
+        .args(account.cli_args(Secure::Plain))
+        .run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("no column \"colour\""), "{out}");
+
+    let second = uids[1].to_string();
+    let out = cfimap(["getAll", "--format", "table", "--uid", &second])
+        .args(account.cli_args(Secure::Plain))
+        .run();
+    out.assert_success();
+    assert!(out.stdout.starts_with("From: "), "{out}");
+    assert!(out.stdout.contains("\nSubject: short\n"), "{out}");
+    assert!(out.stdout.contains("\n\nBody of short."), "the text after the headers\n{out}");
+}
+
+#[test]
+fn progress_shows_on_a_terminal_after_a_moment_and_never_in_the_output() {
+    use cfimap_tests::fault::{FaultServer, Script};
+    use std::time::Duration;
+    let slow = || {
+        FaultServer::start(
+            Script::logged_in("IMAP4rev1")
+                .expect(r#"^\S+ LIST "" ""$"#)
+                .stall(Duration::from_millis(1500))
+                .line(r#"* LIST (\Noselect) "/" """#)
+                .tagged("OK List completed.")
+                .logout(),
+        )
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let shell_quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    // `script` gives cfimap a terminal for stderr; stdout goes to a file.
+    let on_a_terminal = |server: &FaultServer, extra: &str| {
+        let json = dir.path().join("out.json");
+        let mut command = vec![shell_quote(&cfimap_tests::cli::binary().display().to_string())];
+        command.push("open".into());
+        command.extend(server.cli_args().iter().map(|a| shell_quote(a)));
+        command.push("--format json".into());
+        command.push(extra.into());
+        command.push(format!("> {}", shell_quote(&json.display().to_string())));
+        let out = cfimap(["-qec", &command.join(" "), "/dev/null"])
+            .program("script")
+            .run();
+        out.assert_success();
+        let json = std::fs::read_to_string(json).expect("the output file");
+        (out.stdout, json)
+    };
+    let server = slow();
+    let (terminal, json) = on_a_terminal(&server, "");
+    assert!(terminal.contains("open ("), "the spinner showed:\n{terminal:?}");
+    let object: Value = serde_json::from_str(&json).expect("only JSON on stdout");
+    assert_eq!(object["action"], "open");
+    let server = slow();
+    let (terminal, _) = on_a_terminal(&server, "--quiet");
+    assert!(!terminal.contains("open ("), "--quiet shows nothing:\n{terminal:?}");
+}
