@@ -1,4 +1,5 @@
-//! The actions that change messages: markRead, delete, moveMail.
+//! The actions that change messages: markRead (and markUnread, beyond the
+//! tag), delete, moveMail.
 //!
 //! Nothing is lost that was not asked for: UIDs are resolved before any
 //! change, `\Deleted` is set on exactly those UIDs and only they are
@@ -9,11 +10,11 @@
 use std::collections::HashSet;
 
 use imap_codec::imap_types::command::CommandBody;
-use imap_codec::imap_types::extensions::uidplus::UidElement;
+use imap_codec::imap_types::extensions::uidplus::{UidElement, UidSet};
 use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
 use imap_codec::imap_types::response::Code;
 
-use crate::bindings::cfimap::imap::types::{ChangeReport, Selection};
+use crate::bindings::cfimap::imap::types::{ChangeReport, MovedUid, Selection};
 use crate::error::{Error, Result, Status};
 use crate::mailbox::{self, Folder};
 use crate::selection::{self, Opened};
@@ -26,11 +27,33 @@ pub fn mark_read(
     selection: &Selection,
     stoponerror: bool,
 ) -> Result<ChangeReport> {
+    set_seen(session, folder, selection, stoponerror, StoreType::Add)
+}
+
+/// `markUnread` (beyond the tag): removes `\Seen` from the selected
+/// messages; other flags stay.
+pub fn mark_unread(
+    session: &mut Session,
+    folder: Option<&str>,
+    selection: &Selection,
+    stoponerror: bool,
+) -> Result<ChangeReport> {
+    set_seen(session, folder, selection, stoponerror, StoreType::Remove)
+}
+
+/// Adds or removes `\Seen`.
+fn set_seen(
+    session: &mut Session,
+    folder: Option<&str>,
+    selection: &Selection,
+    stoponerror: bool,
+    kind: StoreType,
+) -> Result<ChangeReport> {
     let opened = open(session, folder)?;
     let uids = selection::resolve(session, &opened, selection)?;
     let mut report = Report::new(&opened);
     for set in selection::sets(&uids) {
-        let outcome = store(session, &set, Flag::Seen);
+        let outcome = store_as(session, &set, kind, Flag::Seen);
         report.chunk(&set, outcome, stoponerror)?;
     }
     Ok(report.finish())
@@ -98,22 +121,62 @@ pub fn move_mail(
                     mailbox: target.mailbox()?,
                     uid: true,
                 })
-                .map(drop)
+                // RFC 6851: the COPYUID of a MOVE comes in an untagged OK.
+                .map(|done| copied_uids(done.notes.iter().chain(done.code.as_ref())))
         } else {
             copy_then_remove(session, &set, &target, uidplus)
         };
+        let outcome = outcome.map(|moved| report.moved.extend(moved));
         report.chunk(&set, outcome, stoponerror)?;
     }
     Ok(report.finish())
 }
 
+/// What the COPYUIDs among `codes` say: each copied UID with its UID in the
+/// target, in the server's order. A COPYUID whose two sets differ in size
+/// cannot be paired and says nothing.
+fn copied_uids<'a>(codes: impl Iterator<Item = &'a Code<'static>>) -> Vec<MovedUid> {
+    let mut moved = Vec::new();
+    for code in codes {
+        if let Code::CopyUid {
+            source,
+            destination,
+            ..
+        } = code
+        {
+            let (from, to) = (members(source), members(destination));
+            if from.len() == to.len() {
+                moved.extend(
+                    from.into_iter()
+                        .zip(to)
+                        .map(|(uid, new_uid)| MovedUid { uid, new_uid }),
+                );
+            }
+        }
+    }
+    moved
+}
+
+/// The UIDs of a UIDPLUS set, in its order, ranges counted out ascending.
+fn members(set: &UidSet) -> Vec<u32> {
+    set.0
+        .as_ref()
+        .iter()
+        .flat_map(|element| match element {
+            UidElement::Single(u) => u.get()..=u.get(),
+            UidElement::Range(a, b) => a.get().min(b.get())..=a.get().max(b.get()),
+        })
+        .collect()
+}
+
 /// COPY, confirm, then flag and expunge exactly the originals of the copy.
+/// Returns where the copies went, when the server said.
 fn copy_then_remove(
     session: &mut Session,
     set: &str,
     target: &Folder,
     uidplus: bool,
-) -> Result<()> {
+) -> Result<Vec<MovedUid>> {
     let done = session.run(CommandBody::Copy {
         sequence_set: selection::parse_set(set)?,
         mailbox: target.mailbox()?,
@@ -122,15 +185,7 @@ fn copy_then_remove(
     // With UIDPLUS the server names what it copied; anything missing from
     // COPYUID must stay where it is.
     if let Some(Code::CopyUid { source, .. }) = &done.code {
-        let copied: HashSet<u32> = source
-            .0
-            .as_ref()
-            .iter()
-            .flat_map(|element| match element {
-                UidElement::Single(u) => u.get()..=u.get(),
-                UidElement::Range(a, b) => a.get().min(b.get())..=a.get().max(b.get()),
-            })
-            .collect();
+        let copied: HashSet<u32> = members(source).into_iter().collect();
         let wanted = selection::expand(set);
         let confirmed: Vec<u32> = wanted
             .iter()
@@ -156,7 +211,8 @@ fn copy_then_remove(
         }
     }
     store(session, set, Flag::Deleted)?;
-    expunge(session, set, uidplus)
+    expunge(session, set, uidplus)?;
+    Ok(copied_uids(done.code.iter()))
 }
 
 /// Without UIDPLUS only a plain EXPUNGE exists, and it would also remove
@@ -180,10 +236,14 @@ fn require_safe_expunge(session: &mut Session, selected: &[u32]) -> Result<bool>
 }
 
 fn store(session: &mut Session, set: &str, flag: Flag<'static>) -> Result<()> {
+    store_as(session, set, StoreType::Add, flag)
+}
+
+fn store_as(session: &mut Session, set: &str, kind: StoreType, flag: Flag<'static>) -> Result<()> {
     session
         .run(CommandBody::Store {
             sequence_set: selection::parse_set(set)?,
-            kind: StoreType::Add,
+            kind,
             response: StoreResponse::Silent,
             flags: vec![flag],
             uid: true,
@@ -240,6 +300,8 @@ struct Report {
     folder: String,
     uids: Vec<u32>,
     failures: Vec<String>,
+    /// moveMail: where the messages went, as far as the server said.
+    moved: Vec<MovedUid>,
 }
 
 impl Report {
@@ -248,6 +310,7 @@ impl Report {
             folder: opened.folder.full.clone(),
             uids: Vec::new(),
             failures: Vec::new(),
+            moved: Vec::new(),
         }
     }
 
@@ -287,6 +350,63 @@ impl Report {
             affected: u32::try_from(self.uids.len()).unwrap_or(u32::MAX),
             uids: self.uids,
             failures: self.failures,
+            new_uids: self.moved,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use imap_codec::imap_types::core::Vec1;
+
+    use super::*;
+
+    fn set(elements: &[(u32, u32)]) -> UidSet {
+        let n = |v: u32| NonZeroU32::new(v).expect("non-zero");
+        let elements: Vec<UidElement> = elements
+            .iter()
+            .map(|&(a, b)| {
+                if a == b {
+                    UidElement::Single(n(a))
+                } else {
+                    UidElement::Range(n(a), n(b))
+                }
+            })
+            .collect();
+        UidSet(Vec1::try_from(elements).expect("not empty"))
+    }
+
+    fn copyuid(source: &[(u32, u32)], destination: &[(u32, u32)]) -> Code<'static> {
+        Code::CopyUid {
+            uid_validity: NonZeroU32::new(9).expect("non-zero"),
+            source: set(source),
+            destination: set(destination),
+        }
+    }
+
+    #[test]
+    fn copyuid_pairs_the_sets_in_order() {
+        let code = copyuid(&[(3, 3), (5, 7)], &[(100, 103)]);
+        let pairs: Vec<(u32, u32)> = copied_uids([&code].into_iter())
+            .into_iter()
+            .map(|m| (m.uid, m.new_uid))
+            .collect();
+        assert_eq!(pairs, [(3, 100), (5, 101), (6, 102), (7, 103)]);
+    }
+
+    #[test]
+    fn sets_of_different_sizes_pair_nothing() {
+        let code = copyuid(&[(1, 3)], &[(10, 11)]);
+        assert!(copied_uids([&code].into_iter()).is_empty());
+        let good = copyuid(&[(4, 4)], &[(12, 12)]);
+        let pairs: Vec<(u32, u32)> = copied_uids([&code, &good].into_iter())
+            .into_iter()
+            .map(|m| (m.uid, m.new_uid))
+            .collect();
+        assert_eq!(pairs, [(4, 12)], "several COPYUIDs each count");
+        let other = Code::ReadOnly;
+        assert!(copied_uids([&other].into_iter()).is_empty());
     }
 }

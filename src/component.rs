@@ -216,6 +216,15 @@ impl GuestSession for SessionResource {
         self.with(|s| changes::mark_read(s, folder.as_deref(), &selection, stoponerror))
     }
 
+    fn mark_unread(
+        &self,
+        folder: Option<String>,
+        selection: Selection,
+        stoponerror: bool,
+    ) -> Result<ChangeReport, wit::Error> {
+        self.with(|s| changes::mark_unread(s, folder.as_deref(), &selection, stoponerror))
+    }
+
     fn move_mail(
         &self,
         folder: Option<String>,

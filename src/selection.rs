@@ -53,10 +53,12 @@ pub fn open(session: &mut Session, folder: Folder, read_only: bool) -> Result<Op
         }
         // Not every server says why (Dovecot 2.3 sends a bare NO): LIST
         // tells whether the folder is missing, so that every action words a
-        // missing folder alike.
-        Err(refused @ Error::ServerRefused { .. }) => {
+        // missing folder alike. A refusal with a code (NOPERM, INUSE, …)
+        // says why already.
+        Err(refused @ Error::ServerRefused { code: None, .. }) => {
             return Err(match folders::exists(session, &folder) {
                 Ok(false) => Error::FolderNotFound(folder.full),
+                Err(e) if e.breaks_session() => e,
                 _ => refused,
             });
         }

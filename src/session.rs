@@ -43,6 +43,9 @@ pub struct Done {
     pub data: Vec<Data<'static>>,
     /// The response code of the tagged OK.
     pub code: Option<Code<'static>>,
+    /// The response codes of untagged OKs that arrived while the command
+    /// ran (MOVE reports its COPYUID so, RFC 6851).
+    pub notes: Vec<Code<'static>>,
 }
 
 /// A command sent by [`Session::send`] whose answer is still to be read.
@@ -307,6 +310,10 @@ impl Session {
                             Response::Status(Status::Tagged(t)) => {
                                 return Err(unexpected_tag(t.tag.inner()));
                             }
+                            Response::Status(Status::Untagged(StatusBody {
+                                code: Some(code),
+                                ..
+                            })) => done.notes.push(code),
                             Response::Status(_) => {}
                         }
                     }
@@ -323,6 +330,9 @@ impl Session {
                     return Ok(settle(name, t.body, done));
                 }
                 Response::Status(Status::Tagged(t)) => return Err(unexpected_tag(t.tag.inner())),
+                Response::Status(Status::Untagged(StatusBody {
+                    code: Some(code), ..
+                })) => done.notes.push(code),
                 Response::Status(_) => {}
                 Response::CommandContinuationRequest(request) => match respond(&request) {
                     Ok(bytes) => self.link.write_all(&bytes)?,
@@ -710,8 +720,8 @@ fn settle(name: &str, body: StatusBody<'static>, done: Done) -> (Done, Option<Er
     match body.kind {
         StatusKind::Ok => (
             Done {
-                data: done.data,
                 code: body.code,
+                ..done
             },
             None,
         ),
@@ -721,7 +731,11 @@ fn settle(name: &str, body: StatusBody<'static>, done: Done) -> (Done, Option<Er
 
 /// Turns a tagged status into the command's outcome.
 fn conclude(name: &str, body: StatusBody<'static>, data: Vec<Data<'static>>) -> Result<Done> {
-    match settle(name, body, Done { data, code: None }) {
+    let done = Done {
+        data,
+        ..Done::default()
+    };
+    match settle(name, body, done) {
         (done, None) => Ok(done),
         (_, Some(e)) => Err(e),
     }

@@ -90,7 +90,7 @@ pub use session::{ConnectOptions, Credentials, RowReader, Session};
 /// with the WIT field names (lower case, e.g. `fullname`).
 pub use bindings::types::{
     ChangeReport, Criterion, Day, DayRange, Filter, FlagState, FolderChange, FolderRow,
-    HeaderMatch, MessageRow, ReadOptions, RowWindow, Security, Selection, UidRange,
+    HeaderMatch, MessageRow, MovedUid, ReadOptions, RowWindow, Security, Selection, UidRange,
 };
 
 impl Default for ReadOptions {

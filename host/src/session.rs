@@ -379,8 +379,30 @@ impl Session {
         self.finish(r)
     }
 
+    /// `markUnread`, beyond the tag: removes `\Seen` from the selected
+    /// messages; other flags stay.
+    pub async fn mark_unread(
+        &mut self,
+        folder: Option<&str>,
+        selection: &Selection,
+        stoponerror: bool,
+    ) -> Result<ChangeReport, Error> {
+        let h = self.handle().await?;
+        let r = within(
+            self.deadline,
+            self.bindings
+                .cfimap_imap_client()
+                .session()
+                .call_mark_unread(&mut self.store, h, folder, selection, stoponerror),
+        )
+        .await;
+        self.finish(r)
+    }
+
     /// `action="moveMail"`: moves the selected messages to `newfolder`, which
     /// must exist. An original is removed only once its copy is confirmed.
+    /// The report's `new_uids` says where each went, when the server said
+    /// (UIDPLUS).
     pub async fn move_mail(
         &mut self,
         folder: Option<&str>,

@@ -41,9 +41,9 @@ pub(crate) struct Conversation {
     server: Direction,
     /// Inside a LOGIN command whose literals are still to come.
     in_login: bool,
-    /// Inside a SASL exchange: client lines are secrets until the server's
-    /// tagged answer.
-    in_sasl: bool,
+    /// The tag of an AUTHENTICATE whose SASL exchange is under way: client
+    /// lines are secrets until the server answers that tag.
+    sasl_tag: Option<Vec<u8>>,
 }
 
 impl Conversation {
@@ -64,8 +64,10 @@ impl Conversation {
     /// Bytes the server sent.
     pub(crate) fn server(&mut self, bytes: &[u8]) {
         for line in feed(&mut self.server, bytes) {
-            if self.in_sasl && tagged(&line.text) {
-                self.in_sasl = false;
+            if let Some(tag) = &self.sasl_tag
+                && answers(&line.text, tag)
+            {
+                self.sasl_tag = None;
             }
             let shown = show(&line);
             tracing::trace!(target: "cfimap_host::imap", "S: {shown}");
@@ -79,7 +81,7 @@ impl Conversation {
             self.in_login = line.literal.is_some();
             return secret(&line);
         }
-        if self.in_sasl {
+        if self.sasl_tag.is_some() {
             return secret(&line);
         }
         let mut words = line.text.splitn(3, |b| *b == b' ');
@@ -92,7 +94,7 @@ impl Conversation {
                 format!("{} LOGIN ***{}", escape(tag), literal_note(&line))
             }
             b"AUTHENTICATE" => {
-                self.in_sasl = true;
+                self.sasl_tag = Some(tag.to_vec());
                 let mechanism = rest.split(|b| *b == b' ').next().unwrap_or_default();
                 let initial = rest.len() > mechanism.len();
                 format!(
@@ -192,9 +194,9 @@ fn literal_size(line: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
-/// Whether a server line is a tagged status (not `*` or `+`).
-fn tagged(line: &[u8]) -> bool {
-    !line.starts_with(b"*") && !line.starts_with(b"+")
+/// Whether a server line is the tagged answer to `tag`.
+fn answers(line: &[u8], tag: &[u8]) -> bool {
+    line.len() > tag.len() && line.starts_with(tag) && line[tag.len()] == b' '
 }
 
 fn literal_note(line: &Line) -> String {
@@ -217,13 +219,15 @@ fn show(line: &Line) -> String {
     text + &literal_note(line)
 }
 
-/// Text with control characters and invalid UTF-8 escaped.
+/// Text with control characters and bidirectional controls escaped, and
+/// invalid UTF-8 replaced by U+FFFD.
 fn escape(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes)
         .chars()
         .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
+            let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi {
+                c.escape_unicode().collect::<Vec<_>>()
             } else {
                 vec![c]
             }
@@ -268,6 +272,8 @@ mod tests {
             ["a1 AUTHENTICATE OAUTHBEARER ***"]
         );
         c.server(b"+ eyJzdGF0dXMiOiI0MDEifQ==\r\n");
+        // Neither an empty line nor another tag's answer ends the exchange.
+        c.server(b"\r\nb7 OK what\r\n");
         assert_eq!(client_lines(&mut c, b"AQ==\r\n"), ["***"]);
         c.server(b"a1 NO [AUTHENTICATIONFAILED] no\r\n");
         assert_eq!(client_lines(&mut c, b"a2 LOGOUT\r\n"), ["a2 LOGOUT"]);
@@ -278,7 +284,7 @@ mod tests {
         let mut d = Direction::default();
         let lines = feed(
             &mut d,
-            b"* 1 FETCH (BODY[] {12}\r\nhello\r\nworld)\r\n* OK \x1b[31mred\r\n",
+            "* 1 FETCH (BODY[] {12}\r\nhello\r\nworld)\r\n* OK \x1b[31mred \u{202e}\r\n".as_bytes(),
         );
         let shown: Vec<String> = lines.iter().map(show).collect();
         assert_eq!(
@@ -286,7 +292,7 @@ mod tests {
             [
                 "* 1 FETCH (BODY[] {12} <12 bytes>",
                 ")",
-                "* OK \\u{1b}[31mred"
+                "* OK \\u{1b}[31mred \\u{202e}"
             ]
         );
     }

@@ -6,7 +6,7 @@
 //! script made and what each sent; the server's state is checked with the raw client, not taken
 //! from cfimap's report.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use cfimap_tests::account::{Account, Secure};
 use cfimap_tests::cli::{CliOutput, cfimap};
@@ -92,27 +92,40 @@ fn sessions_since(dovecot: &Dovecot, user: &str, before: &[std::path::PathBuf]) 
         .count()
 }
 
-/// The subjects of the messages in `wire`, by the raw client.
-fn subjects_in(account: &Account, wire: &str) -> BTreeSet<String> {
+/// UID → subject of every message in `wire`, by the raw client.
+fn uid_subjects(account: &Account, wire: &str) -> BTreeMap<u32, String> {
     let mut client = account.connect().expect("the raw client");
     let selected = client.examine(wire).expect("EXAMINE");
-    let mut found = BTreeSet::new();
-    if selected.exists > 0 {
-        let done = client
-            .command("FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
-            .expect("FETCH");
-        for response in &done.untagged {
-            let response = String::from_utf8_lossy(response);
-            if let Some(at) = response.find("Subject: ") {
-                let subject = response[at + "Subject: ".len()..]
-                    .split(['\r', '\n'])
-                    .next()
-                    .unwrap_or_default();
-                found.insert(subject.trim().to_owned());
-            }
+    let mut found = BTreeMap::new();
+    if selected.exists == 0 {
+        return found;
+    }
+    let done = client
+        .command("UID FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        .expect("UID FETCH");
+    for response in &done.untagged {
+        let response = String::from_utf8_lossy(response);
+        let uid = response
+            .split_once("UID ")
+            .and_then(|(_, rest)| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse::<u32>().ok());
+        let subject = response.split_once("Subject: ").map(|(_, rest)| {
+            rest.split(['\r', '\n'])
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        });
+        if let (Some(uid), Some(subject)) = (uid, subject) {
+            found.insert(uid, subject);
         }
     }
     found
+}
+
+/// The subjects of the messages in `wire`, by the raw client.
+fn subjects_in(account: &Account, wire: &str) -> BTreeSet<String> {
+    uid_subjects(account, wire).into_values().collect()
 }
 
 /// The flags of `uid` in `wire`, by the raw client.
@@ -404,8 +417,10 @@ fn script_mistakes_are_usage_errors_naming_their_line() {
          <cfimap action=\"getHeaderOnly\" connection=\"c\" newFolder=\"x\">\n\
          <cfimap action=\"getHeaderOnly\" connection=\"c\" server=\"elsewhere\">\n\
          <cfimap action=\"close\">\n\
-         <cfimap action=\"getHeaderOnly\" connection=\"c\" maxrows=\"0\">\n\
-         getHeaderOnly --folder INBOX\n";
+         <cfimap action=\"getHeaderOnly\" connection=\"c\" maxrows=\"0\" />\n\
+         getHeaderOnly --folder INBOX\n\
+         <cfimap action=\"open\" connection=\"x\" passwordStdin=\"yes\" />\n\
+         <cfimap action=\"open\" connection=\"x\" profile=\"work\" />\n";
     let out = run_script(script, &["--keep-going"]);
     out.assert_code(2);
     let objects = printed(&out);
@@ -426,6 +441,8 @@ fn script_mistakes_are_usage_errors_naming_their_line() {
         (5, "close needs connection"),
         (6, "1 or more"),
         (7, "expected a <cfimap"),
+        (8, "password-stdin cannot be a script line's attribute"),
+        (9, "profile is an option of cfimap run"),
     ];
     assert_eq!(errors.len(), expected.len(), "{out}");
     for ((line, message), (want_line, want)) in errors.iter().zip(expected) {
@@ -801,15 +818,32 @@ fn tables_fit_the_terminal_and_one_message_reads_like_a_letter() {
     };
     let out = table(&[]);
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(lines.len(), 2 + uids.len(), "a heading, a rule, a line per row\n{out}");
+    assert_eq!(
+        lines.len(),
+        2 + uids.len(),
+        "a heading, a rule, a line per row\n{out}"
+    );
     for line in &lines {
-        assert!(line.chars().count() <= 80, "{} wide: {line}\n{out}", line.chars().count());
+        assert!(
+            line.chars().count() <= 80,
+            "{} wide: {line}\n{out}",
+            line.chars().count()
+        );
     }
     assert!(lines[2].contains('…'), "the long subject is cut\n{out}");
-    assert!(lines[0].contains("SUBJECT") && !lines[0].contains("HEADER"), "{out}");
+    assert!(
+        lines[0].contains("SUBJECT") && !lines[0].contains("HEADER"),
+        "{out}"
+    );
 
     let out = table(&["--columns", "uid,Subject"]);
-    let heading: Vec<&str> = out.stdout.lines().next().unwrap_or_default().split_whitespace().collect();
+    let heading: Vec<&str> = out
+        .stdout
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
     assert_eq!(heading, ["UID", "SUBJECT"], "{out}");
     let out = cfimap(["getHeaderOnly", "--columns", "colour"])
         .args(account.cli_args(Secure::Plain))
@@ -824,7 +858,10 @@ fn tables_fit_the_terminal_and_one_message_reads_like_a_letter() {
     out.assert_success();
     assert!(out.stdout.starts_with("From: "), "{out}");
     assert!(out.stdout.contains("\nSubject: short\n"), "{out}");
-    assert!(out.stdout.contains("\n\nBody of short."), "the text after the headers\n{out}");
+    assert!(
+        out.stdout.contains("\n\nBody of short."),
+        "the text after the headers\n{out}"
+    );
 }
 
 #[test]
@@ -846,7 +883,9 @@ fn progress_shows_on_a_terminal_after_a_moment_and_never_in_the_output() {
     // `script` gives cfimap a terminal for stderr; stdout goes to a file.
     let on_a_terminal = |server: &FaultServer, extra: &str| {
         let json = dir.path().join("out.json");
-        let mut command = vec![shell_quote(&cfimap_tests::cli::binary().display().to_string())];
+        let mut command = vec![shell_quote(
+            &cfimap_tests::cli::binary().display().to_string(),
+        )];
         command.push("open".into());
         command.extend(server.cli_args().iter().map(|a| shell_quote(a)));
         command.push("--format json".into());
@@ -861,10 +900,112 @@ fn progress_shows_on_a_terminal_after_a_moment_and_never_in_the_output() {
     };
     let server = slow();
     let (terminal, json) = on_a_terminal(&server, "");
-    assert!(terminal.contains("open ("), "the spinner showed:\n{terminal:?}");
+    assert!(
+        terminal.contains("open ("),
+        "the spinner showed:\n{terminal:?}"
+    );
     let object: Value = serde_json::from_str(&json).expect("only JSON on stdout");
     assert_eq!(object["action"], "open");
     let server = slow();
     let (terminal, _) = on_a_terminal(&server, "--quiet");
-    assert!(!terminal.contains("open ("), "--quiet shows nothing:\n{terminal:?}");
+    assert!(
+        !terminal.contains("open ("),
+        "--quiet shows nothing:\n{terminal:?}"
+    );
+}
+
+// ---- beyond the tag: markUnread, and where moved messages went ------------------------------
+
+#[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot (its flavor without MOVE), and CFIMAP_TEST_SERVER is set"
+)]
+fn mark_unread_and_the_uids_moved_messages_got() {
+    for flavor in [Flavor::Default, Flavor::NoMove] {
+        let account = target::private_account(flavor);
+        let mut client = account.connect().expect("raw client");
+        client.create("Dest").expect("CREATE");
+        let uids: Vec<u32> = ["one", "two", "three"]
+            .iter()
+            .map(|subject| {
+                let message = Message::new(subject, "Body.\n");
+                client
+                    .append("INBOX", &["\\Seen", "\\Flagged"], &message.to_bytes())
+                    .expect("APPEND")
+                    .expect("APPENDUID")
+            })
+            .collect();
+        let cli = |args: &[&str]| {
+            let out = cfimap(args.iter().copied())
+                .args(account.cli_args(Secure::Plain))
+                .args(["--format", "json"])
+                .run();
+            out.assert_success();
+            out.json()
+        };
+
+        let list = format!("{},{}", uids[0], uids[1]);
+        let report = cli(&["markUnread", "--uid", &list]);
+        assert_eq!(report["affected"], 2, "{flavor:?}: {report}");
+        for (uid, seen) in [(uids[0], false), (uids[1], false), (uids[2], true)] {
+            let flags = flags_of(&account, "INBOX", uid);
+            assert_eq!(
+                flags.iter().any(|f| f == "\\Seen"),
+                seen,
+                "{flavor:?} UID {uid}: {flags:?}"
+            );
+            assert!(
+                flags.iter().any(|f| f == "\\Flagged"),
+                "other flags stay: {flags:?}"
+            );
+        }
+
+        let before = uid_subjects(&account, "INBOX");
+        let list = format!("{},{}", uids[0], uids[2]);
+        let report = cli(&["moveMail", "--uid", &list, "--newFolder", "Dest"]);
+        let after = uid_subjects(&account, "Dest");
+        let moved = report["newuids"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{flavor:?}: no newuids in {report}"));
+        assert_eq!(moved.len(), 2, "{flavor:?}: {report}");
+        for pair in moved {
+            let old = pair["uid"]
+                .as_u64()
+                .and_then(|u| u32::try_from(u).ok())
+                .expect("uid");
+            let new = pair["newuid"]
+                .as_u64()
+                .and_then(|u| u32::try_from(u).ok())
+                .expect("newuid");
+            assert_eq!(
+                after.get(&new),
+                before.get(&old),
+                "{flavor:?}: UID {old} became {new} in Dest, as the server holds it"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_tls_record_instead_of_a_greeting_is_named_at_once() {
+    use cfimap_tests::fault::{FaultServer, Script};
+    // A TLS alert (content type 21, version 3.3), as some TLS servers send to a client that
+    // says nothing: no line end will ever come, so waiting for one would take the timeout.
+    let server = FaultServer::start(Script::new().send([21u8, 3, 3, 0, 2, 2, 70]));
+    let out = cfimap(["open"])
+        .args(server.cli_args())
+        .args(["--timeout", "30"])
+        .run();
+    out.assert_code(6);
+    assert!(
+        out.stderr
+            .contains("TLS record instead of an IMAP greeting"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("add --secure yes"), "{out}");
+    assert!(
+        out.elapsed < std::time::Duration::from_secs(10),
+        "at once\n{out}"
+    );
 }

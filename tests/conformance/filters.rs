@@ -684,7 +684,9 @@ fn bad_filters_exit_2_naming_the_filter_before_anything_is_sent() {
         .run();
     assert_eq!(out.code, Some(2), "{out}");
     assert!(
-        out.stderr.contains("getHeaderOnly and getAll only"),
+        out.stderr.contains(
+            "--filter does not apply to delete; it is an attribute of getHeaderOnly, getAll"
+        ),
         "{out}"
     );
     let received = server.received_text();

@@ -1,9 +1,9 @@
 //! Running one planned action on a session, for both the one-action command
-//! line and `cfimap run`: the runtime for a connection, the actions without
-//! rows, and the summaries they print.
+//! line and `cfimap run`: the runtime for a connection, the start of a read,
+//! the actions without rows, and the summaries they print.
 
 use cfimap_host::{
-    AttachmentPolicy, ChangeReport, Error, Policy, Runtime, RuntimeOptions, Session,
+    AttachmentPolicy, ChangeReport, Error, Policy, RowReader, Runtime, RuntimeOptions, Session,
 };
 
 use super::args::Action;
@@ -41,6 +41,29 @@ pub fn attachments(plan: &Plan) -> AttachmentPolicy {
     }
 }
 
+/// The current-thread runtime one command runs on: one session at a time,
+/// nothing else to stall.
+pub fn async_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// Starts the planned read.
+pub async fn begin_read<'s>(session: &'s mut Session, plan: &Plan) -> Result<RowReader<'s>, Error> {
+    let folder = plan.folder.as_deref();
+    if plan.action == Action::GetAll {
+        session
+            .begin_get_all(folder, &plan.selection, &plan.read)
+            .await
+    } else {
+        session
+            .begin_get_header_only(folder, &plan.selection, &plan.read)
+            .await
+    }
+}
+
 /// Runs an action that has no rows (not open, close or the reads).
 pub async fn change(session: &mut Session, plan: &Plan) -> Result<Output, Error> {
     let folder = plan.folder.as_deref();
@@ -56,6 +79,12 @@ pub async fn change(session: &mut Session, plan: &Plan) -> Result<Output, Error>
         Action::MarkRead => {
             let r = session
                 .mark_read(folder, &plan.selection, plan.stoponerror)
+                .await?;
+            change_summary(plan, r)
+        }
+        Action::MarkUnread => {
+            let r = session
+                .mark_unread(folder, &plan.selection, plan.stoponerror)
                 .await?;
             change_summary(plan, r)
         }
@@ -128,7 +157,7 @@ fn folder_summary(plan: &Plan, folders: Vec<String>) -> Output {
     summary(plan.action, extra)
 }
 
-/// delete / markRead / moveMail.
+/// delete / markRead / markUnread / moveMail.
 fn change_summary(plan: &Plan, report: ChangeReport) -> Output {
     let mut extra = vec![("folder", Cell::Text(report.folder))];
     if plan.action == Action::MoveMail {
@@ -139,6 +168,18 @@ fn change_summary(plan: &Plan, report: ChangeReport) -> Output {
     }
     extra.push(("affected", Cell::Int(u64::from(report.affected))));
     extra.push(("uids", Cell::Numbers(report.uids)));
+    if plan.action == Action::MoveMail {
+        extra.push((
+            "newuids",
+            Cell::Moved(
+                report
+                    .new_uids
+                    .into_iter()
+                    .map(|m| (m.uid, m.new_uid))
+                    .collect(),
+            ),
+        ));
+    }
     extra.push(("failures", Cell::List(report.failures)));
     summary(plan.action, extra)
 }

@@ -15,7 +15,8 @@ use std::path::PathBuf;
 use cfimap_host::Security;
 use clap::{ArgAction, CommandFactory, Parser, Subcommand, ValueEnum};
 
-/// The eleven actions of `<cfimap>`, by their tag names.
+/// The eleven actions of `<cfimap>`, by their tag names, and `markUnread`
+/// beyond the tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// `getHeaderOnly`
@@ -26,6 +27,8 @@ pub enum Action {
     Delete,
     /// `markRead`
     MarkRead,
+    /// `markUnread` (beyond the tag)
+    MarkUnread,
     /// `moveMail`
     MoveMail,
     /// `listAllFolders`
@@ -44,11 +47,12 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the order help lists them.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::GetHeaderOnly,
         Action::GetAll,
         Action::Delete,
         Action::MarkRead,
+        Action::MarkUnread,
         Action::MoveMail,
         Action::ListAllFolders,
         Action::CreateFolder,
@@ -65,6 +69,7 @@ impl Action {
             Action::GetAll => "getAll",
             Action::Delete => "delete",
             Action::MarkRead => "markRead",
+            Action::MarkUnread => "markUnread",
             Action::MoveMail => "moveMail",
             Action::ListAllFolders => "listAllFolders",
             Action::CreateFolder => "createFolder",
@@ -236,7 +241,11 @@ pub enum Command {
     /// Marks the selected messages read (\Seen).
     #[command(name = "markRead")]
     MarkRead(ChangeArgs),
-    /// Moves the selected messages to --newFolder (a selection is required).
+    /// Beyond the tag: marks the selected messages unread (removes \Seen).
+    #[command(name = "markUnread")]
+    MarkUnread(ChangeArgs),
+    /// Moves the selected messages to --newFolder (a selection is required);
+    /// the report lists the UIDs they got there (beyond the tag).
     #[command(name = "moveMail")]
     MoveMail(MoveMailArgs),
     /// The folders of the account, or below --folder.
@@ -649,6 +658,7 @@ impl Command {
             ),
             Command::Delete(c) => (Action::Delete, change(c)),
             Command::MarkRead(c) => (Action::MarkRead, change(c)),
+            Command::MarkUnread(c) => (Action::MarkUnread, change(c)),
             Command::MoveMail(m) => (
                 Action::MoveMail,
                 Attributes {

@@ -126,21 +126,17 @@ fn one_action(action: Action, attributes: Attributes, global: &Global) -> ExitCo
     };
     let secrets = [connection.secret()];
 
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match actions::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            return Exit::Internal.report(&format!("cannot start the async runtime: {e}"), &[]);
-        }
+        Err(e) => return Exit::Internal.report(&e, &[]),
     };
     let what = match &plan.folder {
         Some(folder) => format!("{action} {folder}"),
         None => action.to_string(),
     };
     let reads = matches!(action, Action::GetHeaderOnly | Action::GetAll);
-    let progress = Progress::start(what, reads, global.quiet);
+    // Log lines and a spinner on the same stderr would garble each other.
+    let progress = Progress::start(what, reads, global.quiet || verbose);
     let result = rt.block_on(execute(&plan, &connection, format, verbose, &progress));
     drop(progress);
     match result {
@@ -200,7 +196,7 @@ async fn act(
         }
         Action::GetHeaderOnly | Action::GetAll => {
             let bodies = plan.action == Action::GetAll;
-            let mut reader = begin_read(session, plan).await?;
+            let mut reader = actions::begin_read(session, plan).await?;
             let mut all = Vec::new();
             loop {
                 let rows = reader.next(actions::BATCH).await?;
@@ -213,23 +209,6 @@ async fn act(
             Ok(output::messages(all, bodies))
         }
         _ => actions::change(session, plan).await,
-    }
-}
-
-/// Starts the planned read.
-async fn begin_read<'s>(
-    session: &'s mut Session,
-    plan: &Plan,
-) -> Result<cfimap_host::RowReader<'s>, Error> {
-    let folder = plan.folder.as_deref();
-    if plan.action == Action::GetAll {
-        session
-            .begin_get_all(folder, &plan.selection, &plan.read)
-            .await
-    } else {
-        session
-            .begin_get_header_only(folder, &plan.selection, &plan.read)
-            .await
     }
 }
 
@@ -246,7 +225,7 @@ async fn stream_rows(
     progress: &Progress,
 ) -> Result<Output, Error> {
     let bodies = plan.action == Action::GetAll;
-    let mut reader = begin_read(session, plan).await?;
+    let mut reader = actions::begin_read(session, plan).await?;
     let columns = output::message_columns(bodies);
     let stdout = std::io::stdout();
     let out = std::io::BufWriter::new(stdout.lock());

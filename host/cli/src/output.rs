@@ -26,6 +26,9 @@ pub enum Cell {
     Numbers(Vec<u32>),
     /// Name → value pairs (a JSON object; `name=value` tab-joined in CSV).
     Map(Vec<(String, String)>),
+    /// Moved messages, old UID → new UID (JSON `[{"uid":…,"newuid":…}]`;
+    /// `old=new` tab-joined in CSV).
+    Moved(Vec<(u32, u32)>),
 }
 
 impl Cell {
@@ -49,6 +52,11 @@ impl Cell {
             Cell::Map(m) => m
                 .iter()
                 .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(sep),
+            Cell::Moved(m) => m
+                .iter()
+                .map(|(old, new)| format!("{old}={new}"))
                 .collect::<Vec<_>>()
                 .join(sep),
         }
@@ -83,8 +91,25 @@ impl Serialize for Cell {
                 }
                 map.end()
             }
+            Cell::Moved(m) => {
+                let mut seq = s.serialize_seq(Some(m.len()))?;
+                for (uid, newuid) in m {
+                    seq.serialize_element(&Moved {
+                        uid: *uid,
+                        newuid: *newuid,
+                    })?;
+                }
+                seq.end()
+            }
         }
     }
+}
+
+/// One moved message in JSON.
+#[derive(serde::Serialize)]
+struct Moved {
+    uid: u32,
+    newuid: u32,
 }
 
 /// One row or summary: named cells in column order.
@@ -117,6 +142,8 @@ pub enum Output {
         columns: &'static [&'static str],
         /// The columns a table shows (a terminal is narrow).
         table_columns: Vec<&'static str>,
+        /// A table shows the one row as a letter: headers, then text.
+        letter: bool,
         /// The rows.
         rows: Vec<Record>,
     },
@@ -130,8 +157,14 @@ pub enum Output {
 impl Output {
     /// Shows `chosen` in a table instead of the default columns.
     pub fn show_columns(&mut self, chosen: &[&'static str]) {
-        if let Output::Rows { table_columns, .. } = self {
+        if let Output::Rows {
+            table_columns,
+            letter,
+            ..
+        } = self
+        {
             *table_columns = chosen.to_vec();
+            *letter = false;
         }
     }
 }
@@ -250,6 +283,7 @@ pub fn folders(rows: Vec<FolderRow>) -> Output {
         columns: FOLDER_COLUMNS,
         // What a person looks for; --columns shows the rest.
         table_columns: vec!["FULLNAME", "TOTALMESSAGES", "UNREAD", "NEW", "SPECIALUSE"],
+        letter: false,
         rows,
     }
 }
@@ -292,6 +326,8 @@ pub fn messages(rows: Vec<MessageRow>, bodies: bool) -> Output {
     Output::Rows {
         columns,
         table_columns,
+        // One message of getAll reads like a letter.
+        letter: bodies && rows.len() == 1,
         rows,
     }
 }
@@ -375,13 +411,13 @@ pub fn render(
         (
             Format::Table,
             Output::Rows {
-                columns,
                 table_columns,
+                letter,
                 rows,
+                ..
             },
         ) => {
-            // One message of getAll reads like a letter.
-            if rows.len() == 1 && *columns == MESSAGE_COLUMNS {
+            if *letter && rows.len() == 1 {
                 return table::letter(out, &rows[0]);
             }
             table::rows(out, table_columns, rows, table::terminal_width())

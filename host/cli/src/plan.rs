@@ -189,12 +189,19 @@ pub fn number_list(attribute: &str, list: &str) -> Result<Vec<u32>, UsageError> 
             if let Some(n) = number(entry, entry)? {
                 out.push(n);
                 listed += 1;
+                if listed > MAX_LISTED {
+                    return Err(invalid(
+                        entry,
+                        &format!("makes the list longer than {MAX_LISTED} numbers"),
+                    ));
+                }
             }
             continue;
         };
-        // A number past any UID is kept as "beyond", so that a range
-        // reaching past the end still covers what lies before it. IMAP
-        // reads 5:3 as 3:5; so does this list.
+        // A number past any UID counts as "beyond": a range ending there
+        // runs to the largest UID (and is held to the cap like any other),
+        // one starting there matches nothing. IMAP reads 5:3 as 3:5; so
+        // does this list.
         let beyond = u64::from(u32::MAX) + 1;
         let a = number(entry, first)?.map_or(beyond, u64::from);
         let b = number(entry, last)?.map_or(beyond, u64::from);

@@ -34,20 +34,31 @@ use super::exit::{self, Exit};
 use super::output::{self, Output};
 use super::plan::{self, Plan, UsageError};
 use super::script::{Script, Statement};
-use super::settings::{Connection, Settings, TerminalPrompt};
+use super::settings::{self, Connection, Settings, TerminalPrompt};
 
 /// Runs `cfimap run` and returns its exit status.
 pub fn main(args: RunArgs, global: &Global) -> ExitCode {
-    let settings = match Settings::load(global) {
+    let mut settings = match Settings::load(global) {
         Ok(s) => s,
         Err(e) => return Exit::Usage.report(&e.0, &[]),
     };
     let from_stdin = args.file.as_ref().is_none_or(|f| f.as_os_str() == "-");
-    if from_stdin && args.connection.password_stdin == Some(true) {
-        return Exit::Usage.report(
-            "--password-stdin cannot be used when the script itself comes from stdin",
-            &[],
-        );
+    let mut defaults = args.connection;
+    if defaults.password_stdin.take() == Some(true) {
+        if from_stdin {
+            return Exit::Usage.report(
+                "--password-stdin cannot be used when the script itself comes from stdin",
+                &[],
+            );
+        }
+        // Read once, for every open line of the script.
+        match settings::password_from_stdin() {
+            Ok(password) => defaults.password = Some(password),
+            Err(e) => return Exit::Usage.report(&e.0, &[]),
+        }
+    }
+    if from_stdin {
+        settings.keep_commands_off_stdin();
     }
     let reader: Box<dyn BufRead> = if from_stdin {
         Box::new(BufReader::new(std::io::stdin()))
@@ -63,31 +74,31 @@ pub fn main(args: RunArgs, global: &Global) -> ExitCode {
             }
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match actions::async_runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            return Exit::Internal.report(&format!("cannot start the async runtime: {e}"), &[]);
-        }
+        Err(e) => return Exit::Internal.report(&e, &[]),
     };
     let verbose = global.verbose > 0 || std::env::var_os("RUST_LOG").is_some();
+    let secrets = defaults.password.iter().cloned().collect();
     let mut runner = Runner {
         settings,
-        defaults: args.connection,
+        defaults,
         verbose,
         open: HashMap::new(),
         order: Vec::new(),
-        secrets: Vec::new(),
+        secrets,
+        first_failure: None,
     };
-    let status = rt.block_on(runner.run(Script::new(reader), args.keep_going));
+    let written = rt.block_on(runner.run(Script::new(reader), args.keep_going));
     rt.block_on(runner.close_all());
-    match status {
-        Ok(None) => ExitCode::SUCCESS,
-        Ok(Some(exit)) => ExitCode::from(exit as u8),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => Exit::Internal.report(&format!("cannot write the output: {e}"), &[]),
+    match (written, runner.first_failure) {
+        (Err(e), _) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Exit::Internal.report(&format!("cannot write the output: {e}"), &[])
+        }
+        // The reader went away (`cfimap run … | head`): the status still
+        // says whether what ran failed.
+        (_, None) => ExitCode::SUCCESS,
+        (_, Some(exit)) => ExitCode::from(exit as u8),
     }
 }
 
@@ -113,20 +124,21 @@ struct Runner {
     order: Vec<String>,
     /// Every secret used so far, kept out of every message.
     secrets: Vec<String>,
+    /// The status of the first statement that failed.
+    first_failure: Option<Exit>,
 }
 
 /// How one statement ended: its output, or its error and exit status.
 type Outcome = Result<Output, (Exit, String)>;
 
 impl Runner {
-    /// Runs the statements; `Some(exit)`: the status of the first failure.
+    /// Runs the statements, noting the first failure's status.
     async fn run(
         &mut self,
         script: Script<Box<dyn BufRead>>,
         keep_going: bool,
-    ) -> std::io::Result<Option<Exit>> {
+    ) -> std::io::Result<()> {
         let stdout = std::io::stdout();
-        let mut first_failure = None;
         for statement in script {
             let mut out = Envelope::new(stdout.lock());
             let failed = match statement {
@@ -137,13 +149,13 @@ impl Runner {
                 Ok(statement) => self.statement(&statement, &mut out).await?,
             };
             if let Some(exit) = failed {
-                first_failure.get_or_insert(exit);
+                self.first_failure.get_or_insert(exit);
                 if !keep_going {
                     break;
                 }
             }
         }
-        Ok(first_failure)
+        Ok(())
     }
 
     /// Runs one statement and writes its object; `Some`: it failed.
@@ -180,6 +192,14 @@ impl Runner {
         out: &mut Envelope<impl Write>,
     ) -> Outcome {
         let usage = |message: String| Err((Exit::Usage, message));
+        if attributes.connection.password_stdin.is_some() {
+            // stdin is the script's, or was read once by `cfimap run` itself.
+            return usage(
+                "password-stdin cannot be a script line's attribute: give --password-stdin to \
+                 cfimap run"
+                    .into(),
+            );
+        }
         let Some(name) = &statement.connection else {
             return match plan.action {
                 Action::Close => {
@@ -258,10 +278,12 @@ impl Runner {
             Action::Open => Ok(actions::open_summary(&connection)),
             _ => act(&mut session, plan, &Header::of(statement), out).await,
         };
-        let closed = session.close().await;
-        let output = result.map_err(|e| self.failure(&e, Some(&connection)))?;
-        closed.map_err(|e| self.failure(&e, Some(&connection)))?;
-        Ok(output)
+        // The action's outcome is what counts (its rows may be written
+        // already); LOGOUT is a courtesy.
+        if let Err(e) = session.close().await {
+            tracing::debug!(error = %e, "logout after a statement");
+        }
+        result.map_err(|e| self.failure(&e, Some(&connection)))
     }
 
     /// The connection settings of an open line.
@@ -321,6 +343,22 @@ fn parse(statement: &Statement) -> Result<(Attributes, Plan), UsageError> {
         .chain(statement.words.iter().map(OsString::from));
     let cli = Cli::try_parse_from(args::normalize(argv))
         .map_err(|e| UsageError::new(exit::clap_message(&e, Some(statement.action.name()))))?;
+    // Options of the whole run are not a line's to change.
+    let g = &cli.global;
+    for (set, name) in [
+        (g.format.is_some(), "format"),
+        (g.profile.is_some(), "profile"),
+        (g.config.is_some(), "config"),
+        (g.columns.is_some(), "columns"),
+        (g.verbose > 0, "verbose"),
+        (g.quiet, "quiet"),
+    ] {
+        if set {
+            return Err(UsageError::new(format!(
+                "{name} is an option of cfimap run, not an attribute of a script line"
+            )));
+        }
+    }
     let Some((action, attributes)) = cli.command.into_action() else {
         return Err(UsageError::new("not an action"));
     };
@@ -340,33 +378,14 @@ async fn act(
     match plan.action {
         Action::GetHeaderOnly | Action::GetAll => {
             let bodies = plan.action == Action::GetAll;
-            let folder = plan.folder.as_deref();
-            let mut reader = if bodies {
-                session
-                    .begin_get_all(folder, &plan.selection, &plan.read)
-                    .await?
-            } else {
-                session
-                    .begin_get_header_only(folder, &plan.selection, &plan.read)
-                    .await?
-            };
+            let mut reader = actions::begin_read(session, plan).await?;
             if let Err(e) = out.begin_rows(header) {
                 return Ok(Output::Written(Err(e)));
             }
             loop {
-                let rows = match reader.next(actions::BATCH).await {
-                    Ok(rows) => rows,
-                    Err(e) => {
-                        // Rows were written: end the object with the error.
-                        drop(reader);
-                        let exit = Exit::of(&e);
-                        let written = out.end_rows_with_error(&exit, &e.to_string());
-                        return match written {
-                            Ok(()) => Err(e),
-                            Err(io) => Ok(Output::Written(Err(io))),
-                        };
-                    }
-                };
+                // An error ends the object with the rows written so far
+                // and the error (see `Envelope::failure`).
+                let rows = reader.next(actions::BATCH).await?;
                 if rows.is_empty() {
                     break;
                 }
@@ -403,19 +422,13 @@ impl<'a> Header<'a> {
 /// One statement's object on stdout.
 struct Envelope<W: Write> {
     out: W,
-    /// Rows written so far, when the rows were begun.
+    /// Rows written so far, once the rows were begun.
     rows: Option<usize>,
-    /// Whether the object was ended with an error already.
-    ended: bool,
 }
 
 impl<W: Write> Envelope<W> {
     fn new(out: W) -> Self {
-        Self {
-            out,
-            rows: None,
-            ended: false,
-        }
+        Self { out, rows: None }
     }
 
     /// The header's fields without the closing brace.
@@ -468,13 +481,6 @@ impl<W: Write> Envelope<W> {
         self.out.flush()
     }
 
-    fn end_rows_with_error(&mut self, exit: &Exit, message: &str) -> std::io::Result<()> {
-        self.out.write_all(b"],")?;
-        self.error(*exit, message)?;
-        self.ended = true;
-        Ok(())
-    }
-
     fn error(&mut self, exit: Exit, message: &str) -> std::io::Result<()> {
         #[derive(Serialize)]
         struct Failure<'a> {
@@ -493,8 +499,8 @@ impl<W: Write> Envelope<W> {
         self.out.flush()
     }
 
-    /// A failed statement's object (unless a read already ended it with its
-    /// error), and its message on stderr.
+    /// A failed statement's object — the rows a read wrote before it failed,
+    /// then the error — and its message on stderr.
     fn failure(
         &mut self,
         line: usize,
@@ -505,8 +511,9 @@ impl<W: Write> Envelope<W> {
     ) -> std::io::Result<()> {
         let message = exit::one_line(message, secrets);
         eprintln!("cfimap: line {line}: {message}");
-        if self.ended {
-            return Ok(());
+        if self.rows.is_some() {
+            self.out.write_all(b"],")?;
+            return self.error(exit, &message);
         }
         match header {
             Some(header) => self.open(header)?,

@@ -55,6 +55,8 @@ pub struct Script<R> {
     /// A line read ahead (after a tag that may have a body) and not part of
     /// it.
     pending: Option<(usize, String)>,
+    /// Reading failed: the script ends.
+    broken: bool,
 }
 
 impl<R: BufRead> Script<R> {
@@ -64,6 +66,7 @@ impl<R: BufRead> Script<R> {
             reader,
             line: 0,
             pending: None,
+            broken: false,
         }
     }
 
@@ -71,6 +74,9 @@ impl<R: BufRead> Script<R> {
     fn next_line(&mut self) -> Option<Result<(usize, String), ScriptError>> {
         if let Some(pending) = self.pending.take() {
             return Some(Ok(pending));
+        }
+        if self.broken {
+            return None;
         }
         loop {
             let mut text = String::new();
@@ -85,6 +91,8 @@ impl<R: BufRead> Script<R> {
                     return Some(Ok((self.line, trimmed.to_owned())));
                 }
                 Err(e) => {
+                    // The same error would come again: say it once and end.
+                    self.broken = true;
                     return Some(Err(ScriptError {
                         line: self.line,
                         message: format!("cannot read the script: {e}"),
@@ -136,23 +144,35 @@ impl<R: BufRead> Iterator for Script<R> {
                     Some(Ok(next)) => next,
                     Some(Err(e)) => return Some(Err(e)),
                 };
+                // A body ends at </cfimap>, or at the next statement. Any
+                // other line fails the statement: a read must never run
+                // without a filter its script meant it to have.
+                let in_body = |message: String| {
+                    Some(Err(ScriptError {
+                        line: next_line,
+                        message: format!("in the body of the tag on line {line}: {message}"),
+                    }))
+                };
+                if next.starts_with('{') {
+                    self.pending = Some((next_line, next));
+                    break;
+                }
                 match Tag::parse(&next) {
                     Ok(t) if t.name == "cfimapfilter" && !t.closing => {
                         match filter_word(t.attributes) {
                             Ok(word) => statement.words.push(word),
-                            Err(message) => {
-                                return Some(Err(ScriptError {
-                                    line: next_line,
-                                    message,
-                                }));
-                            }
+                            Err(message) => return in_body(message),
                         }
                     }
                     Ok(t) if t.name == "cfimap" && t.closing => break,
-                    _ => {
+                    Ok(t) if t.name == "cfimap" => {
                         self.pending = Some((next_line, next));
                         break;
                     }
+                    Ok(t) => {
+                        return in_body(format!("expected <cfimapfilter>, found <{}>", t.name));
+                    }
+                    Err(message) => return in_body(message),
                 }
             }
         }
@@ -449,6 +469,27 @@ mod tests {
         );
         assert!(s[1].words.is_empty(), "a tag without a body");
         assert_eq!((s[2].line, s[2].action), (6, Action::Close));
+    }
+
+    #[test]
+    fn a_broken_body_line_fails_its_read() {
+        for bad in [
+            "  <cfimapfilter name=\"flag\" value=\"#x#\">",
+            "  <cfimapfiltr name=\"flag\" value=\"seen\">",
+            "  <cfimapfilter name=\"flag\" value=\"seen>",
+            "  flag=seen",
+        ] {
+            let got = statements(&format!(
+                "<cfimap action=\"getAll\" connection=\"c\" attachmentPath=\"/tmp\">\n{bad}\n</cfimap>\n"
+            ));
+            let e = got[0].clone().expect_err(bad);
+            assert_eq!(e.line, 2, "{bad}");
+            assert!(
+                e.message.starts_with("in the body of the tag on line 1"),
+                "{}",
+                e.message
+            );
+        }
     }
 
     #[test]

@@ -112,6 +112,9 @@ struct Profile {
 pub struct Settings {
     env: ConnectionArgs,
     profile: Option<Profile>,
+    /// Whether a profile's command may read stdin (not when stdin is a
+    /// script being run).
+    commands_stdin: bool,
 }
 
 /// Reads an environment variable; empty counts as unset (so that an empty
@@ -158,7 +161,14 @@ impl Settings {
         Ok(Settings {
             env: env_args,
             profile,
+            commands_stdin: true,
         })
+    }
+
+    /// Keeps a profile's password or token command off stdin (`cfimap run`
+    /// reads its script there).
+    pub fn keep_commands_off_stdin(&mut self) {
+        self.commands_stdin = false;
     }
 
     /// The connection for `action` from `given` (flags or a script line),
@@ -207,7 +217,10 @@ impl Settings {
         } else if from_stdin {
             Credentials::Password(password_from_stdin()?)
         } else if let Some(profile) = &self.profile
-            && let Some(secret) = profile.secret()?
+            // A profile's secret is for its own server: never sent to a
+            // server named by a flag or a script line.
+            && profile.args.server.as_deref().is_some_and(|s| s.trim().eq_ignore_ascii_case(&server))
+            && let Some(secret) = profile.secret(self.commands_stdin)?
         {
             secret
         } else if let Some(password) = prompt.prompt(&username, &server)? {
@@ -270,7 +283,7 @@ fn check_server(server: &str) -> Result<(), UsageError> {
 }
 
 /// The first line of stdin.
-fn password_from_stdin() -> Result<String, UsageError> {
+pub fn password_from_stdin() -> Result<String, UsageError> {
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
@@ -287,28 +300,36 @@ fn password_from_stdin() -> Result<String, UsageError> {
 impl Profile {
     /// The secret its token-command or password-command prints, if it has
     /// one.
-    fn secret(&self) -> Result<Option<Credentials>, UsageError> {
+    fn secret(&self, stdin: bool) -> Result<Option<Credentials>, UsageError> {
         if let Some(command) = &self.token_command {
-            return Ok(Some(Credentials::BearerToken(
-                self.run(command, "token-command")?,
-            )));
+            return Ok(Some(Credentials::BearerToken(self.run(
+                command,
+                "token-command",
+                stdin,
+            )?)));
         }
         if let Some(command) = &self.password_command {
-            return Ok(Some(Credentials::Password(
-                self.run(command, "password-command")?,
-            )));
+            return Ok(Some(Credentials::Password(self.run(
+                command,
+                "password-command",
+                stdin,
+            )?)));
         }
         Ok(None)
     }
 
     /// Runs `command` with `sh -c` and takes its output, without the final
     /// line break. Its output is never shown, even when it fails.
-    fn run(&self, command: &str, key: &str) -> Result<String, UsageError> {
+    fn run(&self, command: &str, key: &str, stdin: bool) -> Result<String, UsageError> {
         let fail =
             |why: String| UsageError::new(format!("the {key} of profile {:?} {why}", self.name));
         let output = std::process::Command::new("sh")
             .args(["-c", command])
-            .stdin(std::process::Stdio::inherit())
+            .stdin(if stdin {
+                std::process::Stdio::inherit()
+            } else {
+                std::process::Stdio::null()
+            })
             .stderr(std::process::Stdio::inherit())
             .output()
             .map_err(|e| fail(format!("cannot be started: {e}")))?;
@@ -379,6 +400,12 @@ fn load_profile(path: Option<&Path>, named: Option<&str>) -> Result<Option<Profi
         })?),
         None => None,
     };
+    if file.timeout == Some(0) {
+        return Err(UsageError::new(format!(
+            "profile {name:?} in {}: timeout: must be 1 or more",
+            path.display()
+        )));
+    }
     if file.port == Some(0) {
         return Err(UsageError::new(format!(
             "profile {name:?} in {}: port: must be a TCP port number from 1 to 65535",
@@ -437,6 +464,11 @@ mod tests {
         .expect("settings")
     }
 
+    /// `s` resolving `given` for open, without run defaults or a prompt.
+    fn resolve(s: &Settings, given: ConnectionArgs) -> Result<Connection, UsageError> {
+        s.resolve(Action::Open, given, ConnectionArgs::default(), &NoPrompt)
+    }
+
     fn flags(server: Option<&str>, password: Option<&str>) -> ConnectionArgs {
         ConnectionArgs {
             server: server.map(str::to_owned),
@@ -459,14 +491,7 @@ mod tests {
             Some(WORK),
             Some("work"),
         );
-        let c = s
-            .resolve(
-                Action::Open,
-                flags(Some("flag.example"), None),
-                ConnectionArgs::default(),
-                &NoPrompt,
-            )
-            .unwrap();
+        let c = resolve(&s, flags(Some("flag.example"), None)).unwrap();
         assert_eq!(c.options.server, "flag.example");
         assert_eq!(c.options.username, "alice", "from the profile");
         assert_eq!(c.options.port, Some(993));
@@ -477,52 +502,33 @@ mod tests {
             "the environment beats the profile's command"
         );
 
-        let c = s
-            .resolve(
-                Action::Open,
-                ConnectionArgs::default(),
-                ConnectionArgs::default(),
-                &NoPrompt,
-            )
-            .unwrap();
+        let c = resolve(&s, ConnectionArgs::default()).unwrap();
         assert_eq!(c.options.server, "env.example");
-        let c = s
-            .resolve(
-                Action::Open,
-                flags(None, Some("flag-pw")),
-                ConnectionArgs::default(),
-                &NoPrompt,
-            )
-            .unwrap();
+        let c = resolve(&s, flags(None, Some("flag-pw"))).unwrap();
         assert_eq!(c.secret(), "flag-pw");
     }
 
     #[test]
     fn a_profile_command_gives_the_password() {
         let s = settings(&[("CFIMAP_PASSWORD", "")], Some(WORK), Some("work"));
-        let c = s
-            .resolve(
-                Action::Open,
-                ConnectionArgs::default(),
-                ConnectionArgs::default(),
-                &NoPrompt,
-            )
-            .unwrap();
+        let c = resolve(&s, ConnectionArgs::default()).unwrap();
         assert_eq!(c.options.server, "profile.example");
+        assert_eq!(c.secret(), "from command");
+    }
+
+    #[test]
+    fn a_profiles_secret_goes_to_its_own_server_only() {
+        let s = settings(&[], Some(WORK), Some("work"));
+        let e = resolve(&s, flags(Some("elsewhere.example"), None)).unwrap_err();
+        assert!(e.0.starts_with("no password"), "{}", e.0);
+        let c = resolve(&s, flags(Some("PROFILE.example"), None)).unwrap();
         assert_eq!(c.secret(), "from command");
     }
 
     #[test]
     fn the_default_profile_applies_unless_another_is_named() {
         let s = settings(&[("CFIMAP_PASSWORD", "pw")], Some(WORK), None);
-        let c = s
-            .resolve(
-                Action::Open,
-                ConnectionArgs::default(),
-                ConnectionArgs::default(),
-                &NoPrompt,
-            )
-            .unwrap();
+        let c = resolve(&s, ConnectionArgs::default()).unwrap();
         assert_eq!(c.options.server, "default.example");
         assert_eq!(c.options.username, "dee");
         let s = settings(
@@ -530,14 +536,7 @@ mod tests {
             Some(WORK),
             None,
         );
-        let c = s
-            .resolve(
-                Action::Open,
-                ConnectionArgs::default(),
-                ConnectionArgs::default(),
-                &NoPrompt,
-            )
-            .unwrap();
+        let c = resolve(&s, ConnectionArgs::default()).unwrap();
         assert_eq!(c.options.server, "profile.example");
     }
 
