@@ -177,6 +177,11 @@ fn well_formed(encoding: TransferEncoding, body: &[u8]) -> bool {
     match encoding {
         TransferEncoding::Identity => true,
         TransferEncoding::Base64 => strict_base64(body).is_some(),
+        // Line ends all CRLF or all bare LF (a message stored the Unix
+        // way): with both in one body, which a lone LF is — a line end to
+        // be written as CRLF, as mail-parser writes it, or a byte kept as
+        // it came, as cfimap keeps it — is a matter of taste again.
+        TransferEncoding::QuotedPrintable if mixed_line_ends(body) => false,
         TransferEncoding::QuotedPrintable => body.iter().enumerate().all(|(i, &b)| {
             let text = matches!(b, b'\t' | b'\n' | b' '..=b'~' | 0x80..=0xff)
                 || (b == b'\r' && body.get(i + 1) == Some(&b'\n'));
@@ -188,6 +193,22 @@ fn well_formed(encoding: TransferEncoding, body: &[u8]) -> bool {
                     .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)))
         }),
     }
+}
+
+/// Whether `body` has both CRLF and bare LF line ends.
+fn mixed_line_ends(body: &[u8]) -> bool {
+    let mut crlf = false;
+    let mut lf = false;
+    for (i, &b) in body.iter().enumerate() {
+        if b == b'\n' {
+            if i > 0 && body[i - 1] == b'\r' {
+                crlf = true;
+            } else {
+                lf = true;
+            }
+        }
+    }
+    crlf && lf
 }
 
 /// The symbols of a strictly valid base64 body, white space removed.
