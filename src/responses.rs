@@ -223,12 +223,16 @@ impl Lifted {
         if memchr::memchr(0, data).is_some() {
             return None;
         }
-        let stand_in = [
-            &message[..self.brace],
-            b"{0}\r\n",
-            &message[self.data.end..],
-        ]
-        .concat();
+        // `{0+}` for `{n+}`: imap-codec records the form (its literal
+        // mode), and the answer must not depend on whether a literal was
+        // lifted.
+        let announced = &message[self.brace..self.data.start];
+        let stand_in: &[u8] = if announced.contains(&b'+') {
+            b"{0+}\r\n"
+        } else {
+            b"{0}\r\n"
+        };
+        let stand_in = [&message[..self.brace], stand_in, &message[self.data.end..]].concat();
         let response = match ResponseCodec::default().decode(&stand_in) {
             Ok(([], response)) => response.into_static(),
             _ => return None,
@@ -249,7 +253,9 @@ impl Lifted {
                 return None;
             };
             // Checked above: the data holds no NUL, all a literal may not.
+            let mode = slot.mode();
             *slot = Literal::unvalidated(data);
+            slot.set_mode(mode);
         }
         Some(Response::Data(Data::Fetch {
             seq,
@@ -654,6 +660,23 @@ mod tests {
         let response = lifted.decode(&message).expect("decodes lifted");
         assert_eq!(body_of(&response), body);
         // The same as decoding it whole.
+        let ([], whole) = ResponseCodec::default().decode(&message).unwrap() else {
+            panic!("bytes left over");
+        };
+        assert_eq!(response, whole);
+    }
+
+    #[test]
+    fn a_lifted_literal_keeps_its_announced_form() {
+        // `{n+}` has no place in a server's reply, but imap-codec takes it
+        // and records the form: lifting must not change the answer.
+        let body = vec![b'q'; LIFT_AT_LEAST];
+        let message = String::from_utf8(fetch_with(&body))
+            .unwrap()
+            .replacen("}\r\n", "+}\r\n", 1)
+            .into_bytes();
+        let lifted = Lifted::find(&message).expect("large enough to lift");
+        let response = lifted.decode(&message).expect("decodes lifted");
         let ([], whole) = ResponseCodec::default().decode(&message).unwrap() else {
             panic!("bytes left over");
         };
