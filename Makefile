@@ -16,7 +16,7 @@ WASM_TOOLS := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin/wasm-tools
 # the guest a second time into its own target directory.
 export CFIMAP_COMPONENT := $(abspath $(GUEST))
 
-.PHONY: all build install guest test test-external fresh-embed demo bench bench-smoke bench-deps lint wasm-tools toolchain dovecot clean
+.PHONY: all build install guest node node-test test test-external fresh-embed demo bench bench-smoke bench-deps lint wasm-tools toolchain dovecot clean
 
 all: build
 
@@ -31,9 +31,31 @@ dovecot:
 	@# Debian may start a system instance on install; the tests never use it.
 	@-systemctl stop dovecot >/dev/null 2>&1 || true
 
-## build: the component, then the host CLI that embeds it.
-build: guest
+## build: the component, then the host CLI that embeds it, and the Node host.
+build: guest node
 	$(CARGO) build --release -p cfimap-cli -p cfimap-tests --bins
+
+## node: the Node host (host/node): its npm dependencies, exactly as
+## package-lock.json pins them, and the component transpiled for it by jco
+## into host/node/gen (again whenever the component changes).
+NODE_DIR := host/node
+node: guest $(NODE_DIR)/gen/cfimap.js
+
+$(NODE_DIR)/gen/cfimap.js: $(GUEST) $(NODE_DIR)/node_modules/.package-lock.json
+	cd $(NODE_DIR) && rm -rf gen && ./node_modules/.bin/jco transpile $(abspath $(GUEST)) \
+	  --instantiation sync --name cfimap --quiet -o gen
+
+$(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json $(NODE_DIR)/package.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { $(APT) update -qq && $(APT) install -y -qq nodejs npm; }
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+## node-test: the Node host's tests: unit tests, then its API and its CLI
+## (against the Rust CLI's output) on a private Dovecot with accounts of
+## their own.
+node-test: build dovecot
+	cd $(NODE_DIR) && node --test test/unit.test.mjs
+	$(TARGET)/release/cfimap-testbed demo --accounts 24 -- \
+	  'cd $(NODE_DIR) && CFIMAP_TEST_REQUIRE_ALL=1 node --test test/api.test.mjs test/parity.test.mjs'
 
 guest: toolchain
 	$(CARGO) build --release -p cfimap --target wasm32-wasip2
@@ -43,7 +65,7 @@ guest: toolchain
 ## among them), the suite again in its external-server mode, and a fresh
 ## project embedding the host library. CFIMAP_TEST_REQUIRE_ALL=1: no test of
 ## the conformance run may be ignored for want of something (tests/build.rs).
-test: build dovecot lint bench-smoke fuzz-smoke
+test: build dovecot lint bench-smoke fuzz-smoke node-test
 	$(CARGO) test --release -p cfimap --lib
 	CFIMAP_TEST_REQUIRE_ALL=1 $(CARGO) test --release -p cfimap-host -p cfimap-cli -p cfimap-tests
 	$(MAKE) test-external

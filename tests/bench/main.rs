@@ -22,7 +22,9 @@
 //! - the floor ([`floor`]): a raw socket sending the same FETCH and reading
 //!   to the tagged OK, parsing nothing — run as `cfimap-bench floor`, so it
 //!   is a process like the others;
-//! - `cfimap --version` and `cfimap open` (connect, log in, close).
+//! - `cfimap --version` and `cfimap open` (connect, log in, close);
+//! - the same cfimap jobs through the Node host's CLI (`host/node`, issue 11:
+//!   the component under V8 via jco), judged against the Rust CLI.
 //!
 //! Then the scale rows (issue 12), against the same peers: does cfimap stay
 //! linear when the mail doubles?
@@ -94,6 +96,9 @@ const ALL_ITEMS: &str = "UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[]";
 /// The most a read filtered to a handful of folder (a)'s messages may take,
 /// as a share of cfimap reading the whole folder ("a small fraction").
 const FILTERED_SHARE: f64 = 0.25;
+
+/// Issue 11: the Node host's getHeaderOnly of (a) against the Rust CLI's.
+const NODE_SHARE: f64 = 2.0;
 
 /// Runs of `cfimap --version` and of `cfimap open`: they are short, so more.
 const STARTUP_RUNS: usize = 10;
@@ -313,7 +318,7 @@ impl Job {
         match tool {
             _ if !self.scale => (runs, true),
             Tool::Imaplib | Tool::ImapClient => (SCALE_PEER_RUNS, false),
-            Tool::Cfimap | Tool::Floor => (runs.min(SCALE_RUNS), true),
+            Tool::Cfimap | Tool::Node | Tool::Floor => (runs.min(SCALE_RUNS), true),
         }
     }
 }
@@ -350,17 +355,27 @@ impl HeaderFilter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tool {
     Cfimap,
+    /// The same CLI on the Node host (host/node, issue 11): the component
+    /// under V8 through jco instead of wasmtime.
+    Node,
     Imaplib,
     ImapClient,
     Floor,
 }
 
 impl Tool {
-    const ALL: [Tool; 4] = [Tool::Cfimap, Tool::Imaplib, Tool::ImapClient, Tool::Floor];
+    const ALL: [Tool; 5] = [
+        Tool::Cfimap,
+        Tool::Node,
+        Tool::Imaplib,
+        Tool::ImapClient,
+        Tool::Floor,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Tool::Cfimap => "cfimap",
+            Tool::Node => "cfimap (node)",
             Tool::Imaplib => "imaplib",
             Tool::ImapClient => "IMAPClient",
             Tool::Floor => "floor",
@@ -374,6 +389,8 @@ struct Setup {
     /// The user of the message jobs and the start-up rows.
     account: Account,
     cfimap: PathBuf,
+    /// The Node host's CLI script (run by `node`).
+    node_cli: PathBuf,
     python: PathBuf,
     peers: PathBuf,
     bench: PathBuf,
@@ -388,7 +405,19 @@ impl Setup {
     /// `cfimap <action>` against `account`, plaintext (loopback), the
     /// password in the environment as a script would pass it.
     fn cfimap(&self, account: &Account, action: &str) -> Command {
-        let mut c = Command::new(&self.cfimap);
+        self.cli(Tool::Cfimap, account, action)
+    }
+
+    /// [`Setup::cfimap`] of the Rust CLI (`Tool::Cfimap`) or the Node
+    /// host's (`Tool::Node`).
+    fn cli(&self, tool: Tool, account: &Account, action: &str) -> Command {
+        let mut c = if tool == Tool::Node {
+            let mut c = Command::new("node");
+            c.arg(&self.node_cli);
+            c
+        } else {
+            Command::new(&self.cfimap)
+        };
         c.arg(action)
             .args(["--server", self.dovecot.host(), "--port", &self.port()])
             .args(["--username", &account.username, "--secure", "no"])
@@ -400,7 +429,7 @@ impl Setup {
     fn command(&self, tool: Tool, job: &Job, rows: &Path, files: &Path) -> Command {
         let account = &job.account;
         match tool {
-            Tool::Cfimap => match &job.kind {
+            Tool::Cfimap | Tool::Node => match &job.kind {
                 Kind::Messages {
                     folder,
                     action,
@@ -408,7 +437,7 @@ impl Setup {
                     filter,
                     ..
                 } => {
-                    let mut c = self.cfimap(account, action);
+                    let mut c = self.cli(tool, account, action);
                     c.args(["--folder", folder, "--format", "ndjson"]);
                     if *saves {
                         c.arg("--attachmentpath").arg(files);
@@ -420,7 +449,7 @@ impl Setup {
                     c
                 }
                 Kind::Folders { .. } => {
-                    let mut c = self.cfimap(account, "listAllFolders");
+                    let mut c = self.cli(tool, account, "listAllFolders");
                     c.args(["--recurse", "--format", "ndjson"]);
                     c
                 }
@@ -514,6 +543,14 @@ fn bench(options: &Options) -> Result<(), String> {
     let cfimap = cfimap_tests::cli::binary();
     if !cfimap.is_file() {
         return Err(format!("{} is missing: run `make build`", cfimap.display()));
+    }
+    let node_cli = workspace.join("host/node/bin/cfimap.mjs");
+    let transpiled = workspace.join("host/node/gen/cfimap.js");
+    if !transpiled.is_file() {
+        return Err(format!(
+            "{} is missing: run `make build` (it builds the Node host)",
+            transpiled.display()
+        ));
     }
     fs::create_dir_all(&options.out).map_err(|e| format!("{}: {e}", options.out.display()))?;
 
@@ -648,6 +685,7 @@ fn bench(options: &Options) -> Result<(), String> {
         dovecot,
         account,
         cfimap,
+        node_cli,
         python,
         peers: workspace.join("bench/peers.py"),
         bench: std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?,
@@ -661,6 +699,11 @@ fn bench(options: &Options) -> Result<(), String> {
     let mut rows = Vec::new();
     for job in &jobs {
         for tool in Tool::ALL {
+            // The Node host is measured against the Rust CLI on the
+            // ordinary jobs; the scale rows are about cfimap's own growth.
+            if tool == Tool::Node && job.scale {
+                continue;
+            }
             let samples = measure_tool(&setup, tool, job, options.runs)?;
             let row = Row {
                 job: job.name.clone(),
@@ -819,7 +862,8 @@ fn measure_tool(setup: &Setup, tool: Tool, job: &Job, runs: usize) -> Result<Vec
         let _ = fs::remove_file(&rows);
         let mut command = setup.command(tool, job, &rows, &files);
         // cfimap and the floor write to stdout; the peers write --out themselves.
-        let stdout = matches!(tool, Tool::Cfimap | Tool::Floor).then_some(rows.as_path());
+        let stdout =
+            matches!(tool, Tool::Cfimap | Tool::Node | Tool::Floor).then_some(rows.as_path());
         let sample = measure::run(&mut command, stdout)
             .map_err(|e| format!("{} {}: {e}", tool.name(), job.name))?;
         check(tool, job, &rows, &files)
@@ -1026,9 +1070,29 @@ fn verdicts(rows: &[Row], all: &Written, jobs: &[Job]) -> Vec<Verdict> {
             met: open < Duration::from_millis(30),
         },
     ];
+    verdicts.extend(node_verdict(rows));
     verdicts.extend(filter_verdict(rows, jobs));
     verdicts.extend(scale_verdicts(rows, jobs));
     verdicts
+}
+
+/// Issue 11: reading the 10,000 headers of (a) through the Node host costs
+/// at most [`NODE_SHARE`] times the Rust CLI's read, in the same run.
+fn node_verdict(rows: &[Row]) -> Option<Verdict> {
+    let job = "getHeaderOnly (a)";
+    let of = |tool: &str| rows.iter().find(|r| r.job == job && r.tool == tool);
+    let (node, rust) = (of("cfimap (node)")?, of("cfimap")?);
+    let ratio = report::ms(node.wall()) / report::ms(rust.wall()).max(f64::MIN_POSITIVE);
+    Some(Verdict {
+        target: format!("{job} through the Node host within {NODE_SHARE}× the Rust CLI"),
+        measured: format!(
+            "{ratio:.2}× ({:.0} ms against {:.0} ms; peak RSS {:.1} MiB)",
+            report::ms(node.wall()),
+            report::ms(rust.wall()),
+            report::mb(node.peak_rss())
+        ),
+        met: ratio <= NODE_SHARE,
+    })
 }
 
 /// Issue 14: a filter that keeps a handful of folder (a)'s messages costs a

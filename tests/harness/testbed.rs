@@ -1,15 +1,18 @@
 //! `cfimap-testbed`: a throwaway Dovecot with sample mail, for `make demo` (and later benches).
 //!
 //! ```text
-//! cfimap-testbed demo [--flavor F] [-- COMMAND ...]   start, seed, run each COMMAND (a shell
-//!                                                    command line) with the CFIMAP_DEMO_*
-//!                                                    variables set, then stop
-//! cfimap-testbed serve [--flavor F]                  start, seed, print the variables, wait
-//!                                                    for Enter
+//! cfimap-testbed demo [--flavor F] [--accounts N] [-- COMMAND ...]
+//!                                   start, seed, run each COMMAND (a shell command line) with
+//!                                   the CFIMAP_DEMO_* variables set, then stop
+//! cfimap-testbed serve [--flavor F] [--accounts N]
+//!                                   start, seed, print the variables, wait for Enter
 //! ```
 //!
 //! `--flavor` picks the server's configuration (`default`, `courier`, `notls`, `nomove`; see
 //! `Flavor`): `make test` runs the suite's external-server mode against `courier`.
+//! `--accounts N` seeds N more accounts with the same mail, listed in `CFIMAP_DEMO_ACCOUNTS`
+//! as `user:password` words: a suite in another language (the Node host's) gives each test
+//! accounts of its own, and two accounts seeded alike show two clients the same UIDs.
 //!
 //! Variables given to the commands: `CFIMAP_DEMO_SERVER` (127.0.0.1), `CFIMAP_DEMO_PORT` (the
 //! plain port, STARTTLS offered), `CFIMAP_DEMO_TLS_PORT` (implicit TLS), `CFIMAP_DEMO_USER`,
@@ -25,8 +28,11 @@ use cfimap_tests::dovecot::{Dovecot, Flavor};
 use cfimap_tests::imap::Client;
 use cfimap_tests::mail::Message;
 
-const USAGE: &str =
-    "usage: cfimap-testbed demo [--flavor F] [-- COMMAND ...] | cfimap-testbed serve [--flavor F]";
+const USAGE: &str = "usage: cfimap-testbed demo [--flavor F] [--accounts N] [-- COMMAND ...] | \
+                     cfimap-testbed serve [--flavor F] [--accounts N]";
+
+/// The most accounts `--accounts` seeds (each takes a moment to seed).
+const MAX_ACCOUNTS: usize = 64;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,6 +53,18 @@ fn main() -> ExitCode {
         },
         _ => (Flavor::Default, rest),
     };
+    let (accounts, rest) = match rest {
+        [flag, n, rest @ ..] if flag == "--accounts" => match n.parse::<usize>() {
+            Ok(n) if n <= MAX_ACCOUNTS => (n, rest),
+            _ => {
+                eprintln!(
+                    "cfimap-testbed: --accounts takes 0 to {MAX_ACCOUNTS}, not {n:?}\n{USAGE}"
+                );
+                return ExitCode::from(2);
+            }
+        },
+        _ => (0, rest),
+    };
     let commands: Vec<String> = match rest.split_first() {
         None => Vec::new(),
         Some((sep, cmds)) if sep == "--" => cmds.to_vec(),
@@ -56,8 +74,8 @@ fn main() -> ExitCode {
         }
     };
     match mode {
-        "demo" => demo(flavor, commands),
-        "serve" if commands.is_empty() => serve(flavor),
+        "demo" => demo(flavor, accounts, commands),
+        "serve" if commands.is_empty() => serve(flavor, accounts),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -69,15 +87,44 @@ fn main() -> ExitCode {
     }
 }
 
-fn start(flavor: Flavor) -> Result<(Dovecot, Account), String> {
-    let dovecot = Dovecot::try_start(flavor).map_err(|e| format!("cannot start Dovecot: {e}"))?;
-    let account = dovecot.user();
-    seed(&account).map_err(|e| format!("cannot seed the demo mailbox: {e}\n{}", dovecot.log()))?;
-    Ok((dovecot, account))
+/// A seeded Dovecot: its demo account, and `extra` more seeded alike.
+struct Testbed {
+    dovecot: Dovecot,
+    account: Account,
+    extra: Vec<Account>,
 }
 
-fn env_vars(dovecot: &Dovecot, account: &Account) -> Vec<(&'static str, String)> {
+fn start(flavor: Flavor, extra: usize) -> Result<Testbed, String> {
+    let dovecot = Dovecot::try_start(flavor).map_err(|e| format!("cannot start Dovecot: {e}"))?;
+    let mail = demo_mail();
+    let seeded = || {
+        let account = dovecot.user();
+        seed(&account, &mail)
+            .map(|()| account)
+            .map_err(|e| format!("cannot seed the demo mailbox: {e}\n{}", dovecot.log()))
+    };
+    let account = seeded()?;
+    let extra = (0..extra).map(|_| seeded()).collect::<Result<_, _>>()?;
+    Ok(Testbed {
+        dovecot,
+        account,
+        extra,
+    })
+}
+
+fn env_vars(testbed: &Testbed) -> Vec<(&'static str, String)> {
+    let Testbed {
+        dovecot,
+        account,
+        extra,
+    } = testbed;
+    let accounts = extra
+        .iter()
+        .map(|a| format!("{}:{}", a.username, a.password))
+        .collect::<Vec<_>>()
+        .join(" ");
     vec![
+        ("CFIMAP_DEMO_ACCOUNTS", accounts),
         ("CFIMAP_DEMO_SERVER", account.server.clone()),
         ("CFIMAP_DEMO_PORT", dovecot.plain_port().to_string()),
         (
@@ -115,15 +162,15 @@ fn banner(dovecot: &Dovecot, account: &Account) {
     );
 }
 
-fn demo(flavor: Flavor, commands: Vec<String>) -> ExitCode {
-    let (dovecot, account) = match start(flavor) {
+fn demo(flavor: Flavor, accounts: usize, commands: Vec<String>) -> ExitCode {
+    let testbed = match start(flavor, accounts) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("cfimap-testbed: {e}");
             return ExitCode::from(1);
         }
     };
-    banner(&dovecot, &account);
+    banner(&testbed.dovecot, &testbed.account);
     let commands = if commands.is_empty() {
         vec![
             "\"$CFIMAP_BIN\" listAllFolders --recurse --server \"$CFIMAP_DEMO_SERVER\" --port \"$CFIMAP_DEMO_PORT\" \
@@ -133,7 +180,7 @@ fn demo(flavor: Flavor, commands: Vec<String>) -> ExitCode {
     } else {
         commands
     };
-    let vars = env_vars(&dovecot, &account);
+    let vars = env_vars(&testbed);
     let mut result = ExitCode::SUCCESS;
     let mut failed = false;
     for cmd in &commands {
@@ -162,20 +209,20 @@ fn demo(flavor: Flavor, commands: Vec<String>) -> ExitCode {
             }
         }
     }
-    drop(dovecot);
+    drop(testbed);
     result
 }
 
-fn serve(flavor: Flavor) -> ExitCode {
-    let (dovecot, account) = match start(flavor) {
+fn serve(flavor: Flavor, accounts: usize) -> ExitCode {
+    let testbed = match start(flavor, accounts) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("cfimap-testbed: {e}");
             return ExitCode::from(1);
         }
     };
-    banner(&dovecot, &account);
-    for (k, v) in env_vars(&dovecot, &account) {
+    banner(&testbed.dovecot, &testbed.account);
+    for (k, v) in env_vars(&testbed) {
         println!("export {k}='{v}'");
     }
     println!("# press Enter (or close stdin) to stop");
@@ -184,9 +231,17 @@ fn serve(flavor: Flavor) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The demo mailbox: a few messages in INBOX and three folders with non-ASCII names.
-fn seed(account: &Account) -> cfimap_tests::imap::Result<()> {
-    let mut c: Client = account.connect()?;
+/// One message of the demo mailbox: its folder (a `/` path), flags and bytes.
+struct Seeded {
+    folder: &'static str,
+    flags: &'static [&'static str],
+    bytes: Vec<u8>,
+}
+
+/// The demo mailbox: a few messages in INBOX and three folders with non-ASCII names. Made once
+/// per run, so every account seeded from it holds the same bytes (Message-IDs and boundaries
+/// are random per message).
+fn demo_mail() -> Vec<Seeded> {
     let inbox = [
         (
             &["\\Seen"][..],
@@ -225,9 +280,14 @@ fn seed(account: &Account) -> cfimap_tests::imap::Result<()> {
                 .date("Thu, 11 Jan 2024 11:45:00 +0000"),
         ),
     ];
-    for (flags, msg) in inbox {
-        c.append("INBOX", flags, &msg.to_bytes())?;
-    }
+    let mut mail: Vec<Seeded> = inbox
+        .into_iter()
+        .map(|(flags, m)| Seeded {
+            folder: "INBOX",
+            flags,
+            bytes: m.to_bytes(),
+        })
+        .collect();
     let folders: [(&str, Vec<Message>); 3] = [
         (
             "Archive/2024",
@@ -255,13 +315,28 @@ fn seed(account: &Account) -> cfimap_tests::imap::Result<()> {
             ],
         ),
     ];
-    for (path, messages) in folders {
-        account.seed_folder(&mut c, path)?;
-        let wire = account.wire_name(path);
+    for (folder, messages) in folders {
         for (i, m) in messages.iter().enumerate() {
-            let flags: &[&str] = if i == 0 { &["\\Seen"] } else { &[] };
-            c.append(&wire, flags, &m.to_bytes())?;
+            mail.push(Seeded {
+                folder,
+                flags: if i == 0 { &["\\Seen"] } else { &[] },
+                bytes: m.to_bytes(),
+            });
         }
+    }
+    mail
+}
+
+/// Seeds `account` with `mail`, creating its folders first.
+fn seed(account: &Account, mail: &[Seeded]) -> cfimap_tests::imap::Result<()> {
+    let mut c: Client = account.connect()?;
+    let mut created: Vec<&str> = Vec::new();
+    for m in mail {
+        if m.folder != "INBOX" && !created.contains(&m.folder) {
+            account.seed_folder(&mut c, m.folder)?;
+            created.push(m.folder);
+        }
+        c.append(&account.wire_name(m.folder), m.flags, &m.bytes)?;
     }
     c.logout()
 }

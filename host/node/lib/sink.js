@@ -1,0 +1,190 @@
+// The host side of the WIT interface `cfimap:imap/attachments` in Node:
+// where getAll writes attachment files, under an attachment policy.
+//
+// The rules are those of the wasmtime host (host/src/attachments.rs):
+// the directory must be an allowed root or below one; each file is written
+// to a temporary file of its own, created exclusively beside its name, and
+// published at `finish` in one step — renamed over the name when replacing
+// (a rename replaces a symbolic link there, never its target), linked to it
+// otherwise (which fails when anything is there, with no gap between the
+// check and the create); a file dropped unfinished removes its temporary
+// file only.
+//
+// Node has no directory handles (openat), so a directory below a root is
+// checked by path: every step below the root is created or must be a real
+// directory (a symbolic link there is refused), and the resolved directory
+// must lie within the resolved root. What a process swaps in between that
+// check and the write is not covered, as it is by the wasmtime host's
+// handles: give the component a root no one else writes to.
+
+import fs from 'node:fs';
+import path from 'node:path';
+
+const dispose = Symbol.dispose || Symbol.for('dispose');
+
+/** Throws a WIT `sink-error` the way jco expects (its `payload`). */
+function fail(tag, val) {
+  const e = new Error(val ?? tag);
+  e.payload = val === undefined ? { tag } : { tag, val };
+  throw e;
+}
+
+/** Numbers the temporary files of this thread. */
+let temporaryCount = 0;
+
+/**
+ * The attachment policy: `{ within: [directories] }`, `'anywhere'`, or
+ * nothing (no directory allowed).
+ */
+export class AttachmentSink {
+  constructor(policy) {
+    if (policy === 'anywhere') {
+      this.anywhere = true;
+      this.roots = [];
+    } else {
+      this.anywhere = false;
+      this.roots = (policy?.within ?? []).map((root) => path.resolve(root));
+    }
+  }
+
+  /** The WIT function `create`. */
+  create(directory, name, replace) {
+    checkName(name);
+    const dir = this.open(directory);
+    const shown = path.join(directory, name);
+    for (;;) {
+      const temporary = path.join(dir, `.${name}.${process.pid}-${temporaryCount++}.part`);
+      try {
+        const fd = fs.openSync(
+          temporary,
+          fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+          0o644,
+        );
+        return new AttachmentFile(fd, temporary, path.join(dir, name), shown, replace);
+      } catch (e) {
+        if (e.code === 'EEXIST') continue;
+        fail('io', `${shown}: ${e.message}`);
+      }
+    }
+  }
+
+  /** The directory `directory` names, checked and created if missing. */
+  open(directory) {
+    if (directory.trim() === '' || directory.includes('\0')) {
+      fail('denied', `${JSON.stringify(directory)} is not a directory path`);
+    }
+    const wanted = path.resolve(directory);
+    const denied = () =>
+      fail('denied', `${wanted} is not a directory this host lets the component write to`);
+    try {
+      if (this.anywhere) {
+        fs.mkdirSync(wanted, { recursive: true });
+        return wanted;
+      }
+      const root = this.roots.find((r) => wanted === r || wanted.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
+      if (root === undefined) denied();
+      // The root itself is the host's own choice: made as given.
+      fs.mkdirSync(root, { recursive: true });
+      let at = root;
+      for (const step of path.relative(root, wanted).split(path.sep).filter(Boolean)) {
+        at = path.join(at, step);
+        let stat;
+        try {
+          stat = fs.lstatSync(at);
+        } catch (e) {
+          if (e.code !== 'ENOENT') throw e;
+          fs.mkdirSync(at);
+          stat = fs.lstatSync(at);
+        }
+        if (stat.isSymbolicLink()) {
+          fail('denied', `${at} is a symbolic link below an allowed directory; refusing to follow it`);
+        }
+        if (!stat.isDirectory()) fail('io', `${at}: not a directory`);
+      }
+      const real = fs.realpathSync(wanted);
+      const realRoot = fs.realpathSync(root);
+      if (real !== realRoot && !real.startsWith(realRoot + path.sep)) denied();
+      return real;
+    } catch (e) {
+      if (e.payload) throw e;
+      fail('io', `${wanted}: ${e.message}`);
+    }
+  }
+}
+
+/** A name that is one plain path component. */
+function checkName(name) {
+  const bad = (why) => fail('invalid-name', `${JSON.stringify(name)} ${why}`);
+  if (/[/\\\0]/.test(name) || (process.platform === 'win32' && name.includes(':'))) {
+    bad('contains a path separator, a drive or stream separator, or NUL');
+  }
+  if (name === '' || name === '.' || name === '..') bad('is not a file name');
+  if (Buffer.byteLength(name) > 255) bad('is longer than 255 bytes');
+}
+
+/** The WIT resource `attachments.file`. */
+export class AttachmentFile {
+  constructor(fd, temporary, target, shown, replace) {
+    this.fd = fd;
+    this.temporary = temporary;
+    this.target = target;
+    this.shown = shown;
+    this.replace = replace;
+    this.finished = false;
+  }
+
+  write(bytes) {
+    if (this.fd === null) fail('io', `${this.shown}: written after finish`);
+    try {
+      let at = 0;
+      while (at < bytes.length) at += fs.writeSync(this.fd, bytes, at, bytes.length - at);
+    } catch (e) {
+      fail('io', `${this.shown}: ${e.message}`);
+    }
+  }
+
+  finish() {
+    try {
+      if (this.replace) {
+        // A crash leaves the old file or the new one, never an empty one.
+        fs.fsyncSync(this.fd);
+      }
+      fs.closeSync(this.fd);
+      this.fd = null;
+      if (this.replace) {
+        fs.renameSync(this.temporary, this.target);
+      } else {
+        try {
+          fs.linkSync(this.temporary, this.target);
+        } catch (e) {
+          if (e.code === 'EEXIST') fail('exists');
+          throw e;
+        }
+        fs.unlinkSync(this.temporary);
+      }
+      this.finished = true;
+      return this.shown;
+    } catch (e) {
+      if (e.payload) throw e;
+      fail('io', `${this.shown}: ${e.message}`);
+    }
+  }
+
+  [dispose]() {
+    if (this.fd !== null) {
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        // Closing is all that is left to do; nothing to report to.
+      }
+      this.fd = null;
+    }
+    if (!this.finished) {
+      try {
+        fs.unlinkSync(this.temporary);
+      } catch {
+        // Gone already: nothing of ours is left.
+      }
+    }
+  }
+}
