@@ -49,13 +49,18 @@ $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json $(NOD
 	@command -v node >/dev/null && command -v npm >/dev/null || { $(APT) update -qq && $(APT) install -y -qq nodejs npm; }
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error
 
-## node-test: the Node host's tests: unit tests, then its API and its CLI
-## (against the Rust CLI's output) on a private Dovecot with accounts of
-## their own.
+## node-test: the Node host's tests: unit tests, a scripted hostile server
+## and its TypeScript types; then its API and its CLI (against the Rust
+## CLI's output) on a private Dovecot with accounts of their own, and
+## README's example.
 node-test: build dovecot
-	cd $(NODE_DIR) && node --test test/unit.test.mjs
+	cd $(NODE_DIR) && node --test test/unit.test.mjs test/fault.test.mjs
+	cd $(NODE_DIR) && ./node_modules/.bin/tsc --noEmit --strict --module nodenext --moduleResolution nodenext lib/index.d.ts
+	rm -rf $(TARGET)/node-example
 	$(TARGET)/release/cfimap-testbed demo --accounts 24 -- \
-	  'cd $(NODE_DIR) && CFIMAP_TEST_REQUIRE_ALL=1 node --test test/api.test.mjs test/parity.test.mjs'
+	  'cd $(NODE_DIR) && CFIMAP_TEST_REQUIRE_ALL=1 node --test test/api.test.mjs test/parity.test.mjs' \
+	  '$(subst $(DEMO_FILES)/node,$(TARGET)/node-example,$(NODE_EXAMPLE_ENV)) node $(NODE_DIR)/examples/embed.mjs' \
+	  'test -s $(TARGET)/node-example/report-Q4.pdf'
 
 guest: toolchain
 	$(CARGO) build --release -p cfimap --target wasm32-wasip2
@@ -125,6 +130,10 @@ wasm-tools:
 DEMO_AUTH := CFIMAP_PASSWORD="$$CFIMAP_DEMO_PASSWORD"
 DEMO_CONN := --server "$$CFIMAP_DEMO_SERVER" --port "$$CFIMAP_DEMO_PORT" --username "$$CFIMAP_DEMO_USER" --cafile "$$CFIMAP_DEMO_CAFILE"
 DEMO_FILES := target/demo-attachments
+# The Node host's example (README.md, "Embedding in Node.js") on the demo server.
+NODE_EXAMPLE_ENV := CFIMAP_SERVER="$$CFIMAP_DEMO_SERVER" CFIMAP_PORT="$$CFIMAP_DEMO_PORT" \
+  CFIMAP_USERNAME="$$CFIMAP_DEMO_USER" CFIMAP_PASSWORD="$$CFIMAP_DEMO_PASSWORD" \
+  CFIMAP_CAFILE="$$CFIMAP_DEMO_CAFILE" CFIMAP_ATTACHMENTS=$(DEMO_FILES)/node
 
 demo: build dovecot
 	rm -rf $(DEMO_FILES)
@@ -133,7 +142,8 @@ demo: build dovecot
 	  '$(DEMO_AUTH) "$$CFIMAP_BIN" getHeaderOnly --folder INBOX $(DEMO_CONN) --format table' \
 	  '$(DEMO_AUTH) "$$CFIMAP_BIN" getAll --uid 3 --attachmentpath $(DEMO_FILES) $(DEMO_CONN) --format json' \
 	  'ls -l $(DEMO_FILES)' \
-	  '$(DEMO_AUTH) "$$CFIMAP_BIN" run examples/inbox-report.cfm $(DEMO_CONN)'
+	  '$(DEMO_AUTH) "$$CFIMAP_BIN" run examples/inbox-report.cfm $(DEMO_CONN)' \
+	  '$(NODE_EXAMPLE_ENV) node $(NODE_DIR)/examples/embed.mjs'
 	@echo
 	@echo 'The demo server is gone. To keep one to try things on, see "make demo" in README.md:'
 	@echo '  $(TARGET)/release/cfimap-testbed serve'

@@ -20,7 +20,7 @@ use crate::bindings::exports::cfimap::imap::client::{
 use crate::error::{Error, Result, Status};
 use crate::fetch::{self, Depth, Read};
 use crate::session::Session;
-use crate::{changes, folders};
+use crate::{changes, folders, tag_json};
 
 /// The component.
 pub struct Component;
@@ -114,8 +114,11 @@ pub struct ReaderResource {
     id: u64,
 }
 
-impl GuestRowReader for ReaderResource {
-    fn next(&self, max: u32) -> Result<Vec<MessageRow>, wit::Error> {
+impl ReaderResource {
+    /// Up to `max` rows of this reader's read and which read it is (`None`
+    /// once the read is over); the read ends with its last rows or an
+    /// error.
+    fn take(&self, max: u32) -> Result<(Vec<MessageRow>, Option<Depth>), wit::Error> {
         if max == 0 {
             return Err(Error::invalid("max", "must be at least 1").into());
         }
@@ -123,14 +126,30 @@ impl GuestRowReader for ReaderResource {
         self.shared.borrow_mut().on_session(|session, slot| {
             let Some((_, read)) = slot.as_mut().filter(|(owner, _)| *owner == id) else {
                 // This reader's read is over.
-                return Ok(Vec::new());
+                return Ok((Vec::new(), None));
             };
+            let depth = read.depth();
             let rows = read.next(session, max as usize);
             if rows.as_ref().is_ok_and(Vec::is_empty) || rows.is_err() {
                 *slot = None;
             }
-            rows
+            rows.map(|rows| (rows, Some(depth)))
         })
+    }
+}
+
+impl GuestRowReader for ReaderResource {
+    fn next(&self, max: u32) -> Result<Vec<MessageRow>, wit::Error> {
+        self.take(max).map(|(rows, _)| rows)
+    }
+
+    fn next_ndjson(&self, max: u32) -> Result<Vec<u8>, wit::Error> {
+        let (rows, depth) = self.take(max)?;
+        let mut out = Vec::new();
+        if let Some(depth) = depth {
+            tag_json::write(&rows, depth, &mut out);
+        }
+        Ok(out)
     }
 }
 

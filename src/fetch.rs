@@ -193,6 +193,11 @@ impl Read {
         })
     }
 
+    /// getHeaderOnly's read or getAll's.
+    pub fn depth(&self) -> Depth {
+        self.depth
+    }
+
     /// Up to `max` further rows, in the order the server sends them (newest
     /// first: descending UID); an empty list once the read is complete. After an error the read is over.
     pub fn next(&mut self, session: &mut Session, max: usize) -> Result<Vec<MessageRow>> {

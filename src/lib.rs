@@ -54,6 +54,7 @@ pub mod rows;
 pub mod search;
 pub mod selection;
 pub mod session;
+pub mod tag_json;
 pub mod transfer_encoding;
 pub mod transport;
 pub mod utf7;

@@ -565,6 +565,32 @@ impl RowReader<'_> {
         }
         self.session.finish(r)
     }
+
+    /// The next rows as [`RowReader::next`] takes them, serialised by the
+    /// component as the tag's JSON lines: one object per row and line,
+    /// keyed by the tag's column names in upper case in the order of
+    /// [`MessageRow`] (getHeaderOnly: the header columns and `ERROR`), an
+    /// absent value `null`, `CIDS` an object. Ready to print as NDJSON;
+    /// empty once all were taken. An error ends the read.
+    pub async fn next_ndjson(&mut self, max: u32) -> Result<Vec<u8>, Error> {
+        let reader = self.handle.ok_or(Error::SessionClosed)?;
+        self.session.handle.ok_or(Error::SessionClosed)?;
+        let r = within(
+            self.session.deadline,
+            self.session
+                .bindings
+                .cfimap_imap_client()
+                .row_reader()
+                .call_next_ndjson(&mut self.session.store, reader, max),
+        )
+        .await;
+        if !matches!(r, Ok(Ok(_))) {
+            // A trap or the deadline: the instance is not entered again,
+            // not even to drop.
+            self.handle = None;
+        }
+        self.session.finish(r)
+    }
 }
 
 impl Drop for RowReader<'_> {

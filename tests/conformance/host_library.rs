@@ -334,6 +334,76 @@ fn readers_hand_out_rows_in_batches_and_a_dropped_reader_leaves_the_session_usab
     assert_eq!((status.messages, status.unseen), (23, 20), "{status:?}");
 }
 
+#[test]
+fn next_ndjson_hands_out_the_tags_json_lines() {
+    let account = target::account();
+    let _cleanup = account.guard();
+    let secure = account.best_secure();
+    common::seed(&account, "Lines", 2, 9);
+    let folder = account.path("Lines");
+    let runtime = Runtime::new(RuntimeOptions {
+        extra_ca: account.ca_file.clone(),
+        ..RuntimeOptions::new(Policy::only(&account.server, account.port(secure).unwrap()))
+    })
+    .expect("Runtime::new");
+    let connect = connect_options(&account, secure);
+
+    block_on(async {
+        let mut session = runtime.open(&connect).await.expect("open");
+        let options = ReadOptions::default();
+        let whole = session
+            .get_all(Some(&folder), &Selection::All, &options)
+            .await
+            .expect("get_all");
+        assert_eq!(whole.len(), 11);
+
+        for (all, columns) in [(false, 22), (true, 29)] {
+            let mut reader = if all {
+                session
+                    .begin_get_all(Some(&folder), &Selection::All, &options)
+                    .await
+            } else {
+                session
+                    .begin_get_header_only(Some(&folder), &Selection::All, &options)
+                    .await
+            }
+            .expect("begin");
+            // Rows of one read by either call: two as records, the rest as lines.
+            let first = reader.next(2).await.expect("next");
+            let mut lines = Vec::new();
+            loop {
+                let bytes = reader.next_ndjson(4).await.expect("next_ndjson");
+                if bytes.is_empty() {
+                    break;
+                }
+                assert_eq!(bytes.last(), Some(&b'\n'), "every line ends");
+                let text = String::from_utf8(bytes).expect("UTF-8");
+                lines.extend(text.lines().map(str::to_owned));
+            }
+            assert_eq!(first.len() + lines.len(), whole.len());
+            for (line, row) in lines.iter().zip(&whole[2..]) {
+                // The tag's columns, in the order of message-row.
+                assert!(line.starts_with(r#"{"MESSAGENUMBER":"#), "{line}");
+                assert!(line.ends_with(r#","ERROR":null}"#), "{line}");
+                let object: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(line).expect("a JSON object");
+                assert_eq!(object.len(), columns, "{line}");
+                assert_eq!(object["UID"], row.uid, "{line}");
+                assert_eq!(object["SUBJECT"], serde_json::json!(row.subject));
+                assert_eq!(object["SEEN"], row.seen);
+                assert_eq!(object["SIZE"], row.size);
+                assert_eq!(object["HEADER"], row.header);
+                if all {
+                    assert_eq!(object["TEXTBODY"], serde_json::json!(row.textbody));
+                } else {
+                    assert!(!object.contains_key("TEXTBODY"), "{line}");
+                }
+            }
+        }
+        session.close().await.expect("close");
+    });
+}
+
 /// The example `host/examples/embed.rs`, as `cargo test --release -p cfimap-host` builds it.
 fn example_binary(name: &str) -> std::path::PathBuf {
     let cli = cfimap_tests::cli::binary();

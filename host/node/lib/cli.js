@@ -8,13 +8,13 @@
 // CFIMAP_TOKEN. What it leaves to the Rust CLI: tables and CSV, profiles,
 // `cfimap run` scripts, completions and man pages (each refused by name).
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 
 import { CfimapError, TimeoutError, open } from './index.js';
 import { parseFilter } from './filters.js';
 import { numberList } from './attributes.js';
-import { changeSummary, folderRecord, folderSummary, messageRecord } from './columns.js';
+import { changeSummary, folderRecord, folderSummary } from './columns.js';
 
 /** Exit statuses, as the Rust CLI's. */
 export const EXIT = { ok: 0, internal: 1, usage: 2, network: 3, auth: 4, refused: 5, protocol: 6 };
@@ -249,12 +249,17 @@ function connection(action, flags, env, stdin) {
     if (!/^\s*[0-9]+\s*$/.test(d)) throw new UsageError(`invalid value ${JSON.stringify(d)} for --deadline: a whole number of seconds`);
     deadline = Number(d.trim());
   }
+  // The first source that gives one wins: a flag, stdin, the environment.
   let password = flags.get('password');
-  const token = flags.get('token') ?? (password === undefined ? env.CFIMAP_TOKEN || undefined : undefined);
+  let token = flags.get('token');
   if (password === undefined && token === undefined && flags.get('passwordstdin') === true) {
-    password = stdin().replace(/\r?\n$/, '');
+    password = stdin();
+    if (password === '') throw new UsageError('--password-stdin: stdin held no password');
   }
-  if (password === undefined && token === undefined) password = env.CFIMAP_PASSWORD || undefined;
+  if (password === undefined && token === undefined) {
+    password = env.CFIMAP_PASSWORD || undefined;
+    if (password === undefined) token = env.CFIMAP_TOKEN || undefined;
+  }
   if (password === undefined && token === undefined) {
     throw new UsageError(`${action} needs a password: --password, --password-stdin or CFIMAP_PASSWORD (or --token)`);
   }
@@ -286,7 +291,7 @@ refused; 6 protocol violation; 1 anything else.
  * status; writes results to `out` and the one line of a failure to `err`.
  */
 export async function main(argv, { env = process.env, out = process.stdout, err = process.stderr, stdin } = {}) {
-  const readStdin = stdin ?? (() => readFileSync(0, 'utf8'));
+  const readStdin = stdin ?? firstLine;
   const secrets = [];
   const fail = (status, message) => {
     let text = message.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
@@ -333,13 +338,32 @@ export async function main(argv, { env = process.env, out = process.stdout, err 
     throw e;
   }
   try {
-    await withDeadline(conn.deadline, (track) => run(parsed.action, parsed.flags, conn, format, out, track));
+    await withDeadline(conn.deadline, (watch) => run(parsed.action, parsed.flags, conn, format, out, watch));
     return EXIT.ok;
   } catch (e) {
     if (e instanceof CfimapError) return fail(exitOf(e.case), e.message);
     if (e && e.code === 'EPIPE') return EXIT.ok;
     return fail(EXIT.internal, String(e && e.message ? e.message : e));
   }
+}
+
+/** The first line of stdin, without its line end: read no further. */
+function firstLine() {
+  const byte = Buffer.alloc(1);
+  const line = [];
+  for (;;) {
+    let n;
+    try {
+      n = readSync(0, byte, 0, 1, null);
+    } catch (e) {
+      if (e.code === 'EOF') break;
+      if (e.code === 'EAGAIN') continue;
+      throw new UsageError(`cannot read the password from stdin: ${e.message}`);
+    }
+    if (n === 0 || byte[0] === 0x0a) break;
+    line.push(byte[0]);
+  }
+  return Buffer.from(line).toString('utf8').replace(/\r$/, '');
 }
 
 /** Checks what can be checked before connecting (a usage error, exit 2). */
@@ -387,29 +411,34 @@ function plan(action, flags) {
   if (flags.has('attachmentpath')) flags.set('attachmentpath', absolute(flags.get('attachmentpath')));
 }
 
+/** The longest delay a timer takes (about 24.8 days); a longer deadline is none. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
 /**
- * Runs `body` under the deadline (seconds; 0: none): past it, the session
- * registered with `track` is stopped and a timeout is thrown.
+ * Runs `body` under the deadline (seconds; 0: none). Past it, a timeout is
+ * thrown at once, and the session — open, or still opening — is stopped:
+ * no action starts after the deadline.
  */
 async function withDeadline(seconds, body) {
-  if (seconds === 0) return body(() => {});
-  let session = null;
+  const watch = { expired: false, session: null };
+  if (seconds === 0 || seconds * 1000 > LONGEST_TIMER_MS) return body(watch);
   let timer;
   const expired = new Promise((_, reject) => {
     timer = setTimeout(() => {
-      session?.stop();
+      watch.expired = true;
+      watch.session?.stop();
       reject(new TimeoutError(`the action took longer than its deadline of ${seconds} s`));
     }, seconds * 1000);
   });
   try {
-    return await Promise.race([body((s) => (session = s)), expired]);
+    return await Promise.race([body(watch), expired]);
   } finally {
     clearTimeout(timer);
   }
 }
 
 /** Opens the session, runs the action, closes the session. */
-async function run(action, flags, conn, format, out, track) {
+async function run(action, flags, conn, format, out, watch) {
   const attachmentpath = flags.get('attachmentpath');
   const session = await open({
     server: conn.server,
@@ -423,7 +452,12 @@ async function run(action, flags, conn, format, out, track) {
     // Exactly the directory this run names, as the Rust CLI allows.
     attachments: attachmentpath ? { within: [attachmentpath] } : null,
   });
-  track(session);
+  watch.session = session;
+  if (watch.expired) {
+    // Opened after the deadline: the run has failed already.
+    session.stop();
+    return;
+  }
   try {
     await act(action, flags, conn, session, format, out);
   } catch (e) {
@@ -486,21 +520,26 @@ async function act(action, flags, conn, session, format, out) {
   }
 }
 
-/** Rows written as they arrive, a batch per write: memory stays at one batch. */
+/**
+ * Rows written as they arrive, a batch per write, as the component
+ * serialises them (the tag's JSON lines): memory stays at one batch.
+ */
 async function streamRows(session, action, a, format, out) {
-  const bodies = action === 'getAll';
-  const batches = session.batches(action, a);
+  const batches = session.ndjson(action, a);
   // The first rows, or the refusal of the read, before anything is printed.
   let step = await batches.next();
   let first = true;
   if (format === 'json') await write(out, '[');
   for (; !step.done; step = await batches.next()) {
-    const lines = step.value.map((row) => JSON.stringify(messageRecord(row, bodies)));
+    let bytes = step.value;
     if (format === 'json') {
-      await write(out, first ? lines.join(',') : `,${lines.join(',')}`);
-    } else {
-      await write(out, `${lines.join('\n')}\n`);
+      // NDJSON to the elements of one array: a JSON text holds no raw
+      // newline, so every one ends a row; the last one goes.
+      bytes = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length - 1);
+      for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) bytes[i] = 0x2c;
+      if (!first) await write(out, ',');
     }
+    await write(out, bytes);
     first = false;
   }
   if (format === 'json') await write(out, ']\n');

@@ -1,101 +1,11 @@
-// Rows and reports keyed as the Rust CLI prints them (host/cli/src/output.rs
-// and actions.rs): the tag's column names in upper case, in the same order,
-// `null` for an absent value — so both CLIs write the same JSON.
-
-/** The columns of listAllFolders. */
-export const FOLDER_COLUMNS = [
-  'FULLNAME',
-  'NAME',
-  'PARENT',
-  'DELIMITER',
-  'TOTALMESSAGES',
-  'UNREAD',
-  'NEW',
-  'ATTRIBUTES',
-  'SPECIALUSE',
-];
-
-/** The columns of getHeaderOnly: the header columns, and ERROR. */
-export const HEADER_COLUMNS = [
-  'MESSAGENUMBER',
-  'UID',
-  'SUBJECT',
-  'FROM',
-  'TO',
-  'CC',
-  'REPLYTO',
-  'MESSAGEID',
-  'DATE',
-  'SENTDATE',
-  'RXDDATE',
-  'SIZE',
-  'LINES',
-  'HEADER',
-  'ANSWERED',
-  'DELETED',
-  'DRAFT',
-  'FLAGGED',
-  'RECENT',
-  'SEEN',
-  'USER',
-  'ERROR',
-];
-
-/** The columns of getAll: every field of `message-row`. */
-export const MESSAGE_COLUMNS = [
-  ...HEADER_COLUMNS.slice(0, -1),
-  'BODY',
-  'TEXTBODY',
-  'HTMLBODY',
-  'ATTACHMENTS',
-  'ATTACHMENTFILES',
-  'CIDS',
-  'DELIVERYSTATUS',
-  'ERROR',
-];
+// Folder rows and reports keyed as the Rust CLI prints them
+// (host/cli/src/output.rs and actions.rs): the tag's column names in upper
+// case, in the same order, `null` for an absent value — so both CLIs write
+// the same JSON. Message rows need none of this: the component serialises
+// them itself (`row-reader.next-ndjson`).
 
 /** `undefined` (an absent option) as `null`. */
 const v = (x) => (x === undefined ? null : x);
-
-/** A message row (the component's record) keyed by column. `bodies`: getAll. */
-export function messageRecord(row, bodies) {
-  const record = {
-    MESSAGENUMBER: row.messagenumber,
-    UID: row.uid,
-    SUBJECT: v(row.subject),
-    FROM: row.from,
-    TO: row.to,
-    CC: row.cc,
-    REPLYTO: row.replyto,
-    MESSAGEID: row.messageid,
-    DATE: v(row.date),
-    SENTDATE: v(row.sentdate),
-    RXDDATE: v(row.rxddate),
-    SIZE: row.size,
-    LINES: v(row.lines),
-    HEADER: row.header,
-    ANSWERED: row.answered,
-    DELETED: row.deleted,
-    DRAFT: row.draft,
-    FLAGGED: row.flagged,
-    RECENT: row.recent,
-    SEEN: row.seen,
-    USER: row.user,
-  };
-  if (bodies) {
-    Object.assign(record, {
-      BODY: v(row.body),
-      TEXTBODY: v(row.textbody),
-      HTMLBODY: v(row.htmlbody),
-      ATTACHMENTS: row.attachments,
-      ATTACHMENTFILES: row.attachmentfiles,
-      CIDS: Object.fromEntries(row.cids),
-      DELIVERYSTATUS: v(row.deliverystatus),
-    });
-  }
-  record.ERROR = v(row.error);
-  return record;
-}
 
 /** A folder row keyed by column. */
 export function folderRecord(row) {

@@ -8,14 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-// The three parts of preview2-shim cfimap links (its index would load
-// the file system, sockets and HTTP too: a third of the start-up).
-import * as cli from '@bytecodealliance/preview2-shim/cli';
-import * as io from '@bytecodealliance/preview2-shim/io';
-import * as random from '@bytecodealliance/preview2-shim/random';
 
 import { RingReader, createRing } from './ring.js';
 import { AttachmentFile, AttachmentSink } from './sink.js';
+import { wasiImports } from './wasi.js';
 
 const { generated, policy, attachments, hostTimeoutMs, io: ioLink } = workerData;
 
@@ -24,23 +20,31 @@ const { generated, policy, attachments, hostTimeoutMs, io: ioLink } = workerData
 const signal = new Int32Array(ioLink.signal);
 const ioPort = ioLink.port;
 
+/** Numbers the requests to the I/O worker. */
+let nextRequest = 0;
+
 /**
  * Sends `request` to the I/O worker and blocks until it answers. The I/O
  * worker bounds every wait by the connection's timeout; `guardMs` is a
- * second bound, should that worker itself be stuck.
+ * second bound, should that worker itself be stuck. An answer to an earlier
+ * request given up on that way is read and dropped.
  */
 function ioCall(request, guardMs) {
+  const seq = nextRequest++;
   const before = Atomics.load(signal, 0);
-  ioPort.postMessage(request);
-  const deadline = Date.now() + guardMs;
+  ioPort.postMessage({ ...request, seq });
+  const deadline = performance.now() + guardMs;
+  let seen = before;
   for (;;) {
-    const left = deadline - Date.now();
+    for (let received = receiveMessageOnPort(ioPort); received; received = receiveMessageOnPort(ioPort)) {
+      if (received.message.seq === seq) return received.message;
+    }
+    const left = deadline - performance.now();
     if (left <= 0) {
       return { ok: false, error: { tag: 'timeout', val: 'the I/O worker did not answer' } };
     }
-    Atomics.wait(signal, 0, before, left);
-    const received = receiveMessageOnPort(ioPort);
-    if (received) return received.message;
+    Atomics.wait(signal, 0, seen, left);
+    seen = Atomics.load(signal, 0);
   }
 }
 
@@ -49,6 +53,18 @@ function fail(result) {
   const e = new Error(result.error.val ?? result.error.tag);
   e.payload = result.error;
   throw e;
+}
+
+/**
+ * A host name as the policy compares it (as the wasmtime host does):
+ * without brackets around an IPv6 address or a final dot, ASCII letters in
+ * lower case (no other case folding: `\u212A` is no `k`).
+ */
+function hostKey(host) {
+  let h = host.trim();
+  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
+  if (h.endsWith('.')) h = h.slice(0, -1);
+  return h.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
 /** Numbers the connections of this thread. */
@@ -60,7 +76,7 @@ const dispose = Symbol.dispose || Symbol.for('dispose');
 class Connection {
   static open(host, port, wrapping, timeoutMs) {
     // The policy, before a name is resolved or a packet sent.
-    if (host.toLowerCase() !== policy.host.toLowerCase() || port !== policy.port) {
+    if (hostKey(host) !== hostKey(policy.host) || port !== policy.port) {
       fail({
         error: {
           tag: 'denied',
@@ -142,33 +158,11 @@ class Connection {
 
 const sink = new AttachmentSink(attachments);
 
-// The WASI interfaces the standard library links: the environment is empty
-// (the component reads it only for RUST_BACKTRACE), stderr takes a panic
-// message; the rest is preview2-shim's, never called by cfimap's own code.
-const environment = {
-  getEnvironment: () => [],
-  getArguments: () => [],
-  initialCwd: () => undefined,
-};
-
 const imports = {
   'cfimap:imap/transport': { Connection },
   'cfimap:imap/attachments': { File: AttachmentFile, create: (d, n, r) => sink.create(d, n, r) },
   'cfimap:imap/types': {},
-  'wasi:cli/environment': environment,
-  'wasi:cli/exit': cli.exit,
-  'wasi:cli/stdin': cli.stdin,
-  'wasi:cli/stdout': cli.stdout,
-  'wasi:cli/stderr': cli.stderr,
-  'wasi:cli/terminal-input': cli.terminalInput,
-  'wasi:cli/terminal-output': cli.terminalOutput,
-  'wasi:cli/terminal-stdin': cli.terminalStdin,
-  'wasi:cli/terminal-stdout': cli.terminalStdout,
-  'wasi:cli/terminal-stderr': cli.terminalStderr,
-  'wasi:io/error': io.error,
-  'wasi:io/poll': io.poll,
-  'wasi:io/streams': io.streams,
-  'wasi:random/insecure-seed': random.insecureSeed,
+  ...wasiImports,
 };
 
 const { instantiate } = await import(join(generated, 'cfimap.js'));
@@ -211,6 +205,12 @@ function run(call) {
       const rows = reader.next(call.args[0]);
       if (rows.length === 0) drop(call.reader);
       return rows.map(plainSize);
+    }
+    case 'nextNdjson': {
+      const reader = readers.get(call.reader);
+      const bytes = reader.nextNdjson(call.args[0]);
+      if (bytes.length === 0) drop(call.reader);
+      return bytes;
     }
     case 'getHeaderOnly':
     case 'getAll':
@@ -264,7 +264,9 @@ parentPort.on('message', (call) => {
       throw Object.assign(new Error('closed'), { payload: { tag: 'session-closed' } });
     }
     const value = run(call);
-    parentPort.postMessage({ id: call.id, ok: true, value });
+    // A batch of JSON lines moves to the caller's thread without a copy.
+    const transfer = value instanceof Uint8Array ? [value.buffer] : [];
+    parentPort.postMessage({ id: call.id, ok: true, value }, transfer);
   } catch (e) {
     if (call.reader !== undefined) drop(call.reader);
     parentPort.postMessage({ id: call.id, ok: false, error: payloadOf(e) });

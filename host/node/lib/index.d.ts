@@ -106,6 +106,21 @@ export class Session {
     attributes?: ReadAttributes,
     options?: { batch?: number },
   ): AsyncGenerator<MessageRow, void, undefined>;
+  /** The same read an array of at most `batch` rows at a time. */
+  batches(
+    action: 'getHeaderOnly' | 'getAll',
+    attributes?: ReadAttributes,
+    options?: { batch?: number },
+  ): AsyncGenerator<MessageRow[], void, undefined>;
+  /**
+   * The same read as the tag's JSON lines, serialised by the component: NDJSON
+   * bytes a batch, keyed by the tag's column names in upper case.
+   */
+  ndjson(
+    action: 'getHeaderOnly' | 'getAll',
+    attributes?: ReadAttributes,
+    options?: { batch?: number },
+  ): AsyncGenerator<Uint8Array, void, undefined>;
   delete(attributes: ChangeAttributes): Promise<ChangeReport>;
   markRead(attributes?: ChangeAttributes): Promise<ChangeReport>;
   markUnread(attributes?: ChangeAttributes): Promise<ChangeReport>;

@@ -7,7 +7,7 @@
 // opened for, verifies TLS against Node's Mozilla roots (plus `cafile`),
 // and writes attachments only below the directories `attachments` allows.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 
@@ -24,6 +24,12 @@ const GENERATED = fileURLToPath(new URL('../gen/', import.meta.url));
 
 /** The tag's default timeout, seconds. */
 const DEFAULT_TIMEOUT = 60;
+
+/**
+ * The longest the transport waits for anything, seconds, whatever
+ * `timeout` says: the wasmtime host's limit too.
+ */
+const MAX_TIMEOUT = 600;
 
 /**
  * `action="open"`: connects, secures and logs in.
@@ -52,13 +58,16 @@ export async function open(options) {
     throw new InvalidArgumentError({ attribute: 'port', reason: `${port} is not a TCP port` });
   }
   const timeout = options.timeout ?? DEFAULT_TIMEOUT;
-  if (!Number.isInteger(timeout) || timeout < 1) {
+  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 0xffffffff) {
     throw new InvalidArgumentError({ attribute: 'timeout', reason: 'give whole seconds, at least 1' });
   }
   let credentials;
   if (options.token !== undefined) credentials = { tag: 'bearer-token', val: String(options.token) };
   else credentials = { tag: 'password', val: String(options.password ?? '') };
 
+  if (!existsSync(`${GENERATED}cfimap.js`)) {
+    throw new ComponentFailedError(`${GENERATED} holds no transpiled component: run \`make build\``);
+  }
   let extraCa = options.ca ?? null;
   if (options.cafile) {
     try {
@@ -66,6 +75,12 @@ export async function open(options) {
     } catch (e) {
       throw new InvalidArgumentError({ attribute: 'cafile', reason: `${options.cafile}: ${e.message}` });
     }
+  }
+  if (extraCa !== null && !extraCa.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new InvalidArgumentError({
+      attribute: 'cafile',
+      reason: `${options.cafile ?? 'ca'}: no PEM certificate found`,
+    });
   }
 
   // Two threads, started side by side: the component's, and the one that
@@ -82,15 +97,21 @@ export async function open(options) {
         generated: GENERATED,
         policy: { host: server, port },
         attachments: options.attachments ?? null,
-        // The transport never waits longer than the session's timeout.
-        hostTimeoutMs: timeout * 1000,
+        // The transport never waits longer than the session's timeout, nor
+        // longer than the host's own limit.
+        hostTimeoutMs: Math.min(timeout, MAX_TIMEOUT) * 1000,
         io: { signal, port: channel.port1 },
       },
       transferList: [channel.port1],
     }),
     io,
   );
-  await session.ready;
+  try {
+    await session.ready;
+  } catch (e) {
+    session.stop();
+    throw e;
+  }
   try {
     await session.call('open', [
       { server, port, username, credentials, secure, timeout },
@@ -148,6 +169,10 @@ export class Session {
     this.readyReject(error);
     for (const call of this.pending.values()) call.reject(error);
     this.pending.clear();
+    // Neither thread may outlive the session, nor keep the process alive.
+    this.worker.unref();
+    this.worker.terminate();
+    this.io.terminate();
   }
 
   /** Posts a call to the component's thread and waits for its answer. */
@@ -163,9 +188,8 @@ export class Session {
 
   /** Ends both worker threads. */
   stop() {
-    this.failed ??= fromPayload({ tag: 'session-closed' });
-    this.worker.terminate();
-    this.io.terminate();
+    // Calls still waiting end with the session.
+    this.broken(fromPayload({ tag: 'session-closed' }));
   }
 
   /**
@@ -196,6 +220,22 @@ export class Session {
    * reads on while the caller handles the rows it has.
    */
   async *batches(action, attributes = {}, { batch = 256 } = {}) {
+    yield* this.read('next', action, attributes, batch);
+  }
+
+  /**
+   * The same read as the tag's JSON lines, serialised by the component: a
+   * `Uint8Array` of NDJSON a batch (one object per row and line, keyed by
+   * the tag's column names in upper case, as `cfimap --format ndjson`
+   * prints them). For a caller that prints or forwards rows, the fastest
+   * way through a large folder.
+   */
+  async *ndjson(action, attributes = {}, { batch = 256 } = {}) {
+    yield* this.read('nextNdjson', action, attributes, batch);
+  }
+
+  /** A read a batch at a time, each taken by the component's `next`. */
+  async *read(next, action, attributes, batch) {
     const method = { getHeaderOnly: 'beginGetHeaderOnly', getAll: 'beginGetAll' }[action];
     if (!method) {
       throw new InvalidArgumentError({ attribute: 'action', reason: `${action} is not getHeaderOnly or getAll` });
@@ -204,13 +244,14 @@ export class Session {
       throw new InvalidArgumentError({ attribute: 'batch', reason: `${batch} is not a whole number of 1 or more` });
     }
     const reader = await this.call(method, readArgs(attributes));
-    let next = this.call('next', [batch], reader);
+    const more = () => this.call(next, [batch], reader);
+    let pending = more();
     // Settled when an empty batch or an error ended the read: the
     // component's thread has let go of the reader itself then.
     let ended = false;
     try {
       for (;;) {
-        const rows = await next.catch((e) => {
+        const rows = await pending.catch((e) => {
           ended = true;
           throw e;
         });
@@ -218,13 +259,13 @@ export class Session {
           ended = true;
           return;
         }
-        next = this.call('next', [batch], reader);
+        pending = more();
         yield rows;
       }
     } finally {
       if (!ended && !this.failed) {
         // Left early: let the batch asked for arrive, then abandon the read.
-        await next.catch(() => {});
+        await pending.catch(() => {});
         await this.call('drop-reader', [], reader);
       }
     }
@@ -293,7 +334,7 @@ export class Session {
 
   /** `action="close"`: logs out and ends the session's threads. */
   async close() {
-    if (this.failed) return;
+    if (this.failed) return this.stop();
     try {
       await this.call('close', []);
     } finally {

@@ -32,9 +32,13 @@ const extraCa = workerData.extraCa;
 /** Open connections by the component's handle number. */
 const connections = new Map();
 
-/** Posts `answer` and wakes the component's thread. */
-function answer(message) {
-  port.postMessage(message);
+/**
+ * Posts the answer to request `seq` and wakes the component's thread. The
+ * number lets that thread tell a late answer (to a request it gave up
+ * waiting for) from the one it waits for.
+ */
+function answer(seq, message) {
+  port.postMessage({ ...message, seq });
   Atomics.add(signal, 0, 1);
   Atomics.notify(signal, 0);
 }
@@ -80,7 +84,9 @@ function classify(e, where, what) {
 
 /** One connection: a socket (plain or TLS), and the ring its bytes go to. */
 class Link {
-  constructor(where, timeoutMs, ring) {
+  constructor(host, where, timeoutMs, ring) {
+    /** The host as the component named it: the only name TLS is verified for. */
+    this.host = host;
     this.where = where;
     this.timeoutMs = timeoutMs;
     /** Where received bytes go, for the component's thread to take. */
@@ -117,25 +123,31 @@ class Link {
     return failure('closed');
   }
 
-  flush(bytes) {
-    if (this.error) return answer(classify(this.error, this.where, 'write'));
-    if (this.ended || this.socket.destroyed) return answer(failure('closed'));
+  flush(bytes, reply) {
+    if (this.error) return reply(classify(this.error, this.where, 'write'));
+    if (this.socket.destroyed) return reply(failure('closed'));
     let done = false;
     const timer = setTimeout(() => {
       done = true;
-      answer(failure('timeout', `${this.where}: could not send within ${seconds(this.timeoutMs)}`));
+      reply(failure('timeout', `${this.where}: could not send within ${seconds(this.timeoutMs)}`));
     }, this.timeoutMs);
     this.socket.write(bytes, (e) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      answer(e ? classify(e, this.where, 'write') : { ok: true });
+      reply(e ? classify(e, this.where, 'write') : { ok: true });
     });
   }
 
-  startTls(serverName) {
+  startTls(serverName, reply) {
+    if (this.error) return reply(classify(this.error, this.where, 'start-tls'));
     if (this.socket instanceof tls.TLSSocket) {
-      return answer(failure('io', `${this.where}: start-tls on a connection that is already TLS`));
+      return reply(failure('io', `${this.where}: start-tls on a connection that is already TLS`));
+    }
+    // The certificate is verified for the host the policy let through, and
+    // for no other name.
+    if (asciiLower(serverName) !== asciiLower(this.host)) {
+      return reply(failure('tls', `${this.where}: start-tls for ${serverName}, not the host connected to`));
     }
     // Let the event loop take in whatever is already waiting in the socket,
     // then refuse to upgrade if anything came: bytes sent before the
@@ -143,8 +155,8 @@ class Link {
     setImmediate(() => {
       const unread = this.ring.unread();
       if (unread > 0) {
-        this.close();
-        return answer(
+        this.fail(new Error('bytes injected before the STARTTLS handshake'));
+        return reply(
           failure(
             'tls',
             `${this.where}: the server sent ${unread} bytes before the STARTTLS handshake; refusing to upgrade`,
@@ -156,15 +168,26 @@ class Link {
       plain.removeAllListeners('end');
       plain.removeAllListeners('close');
       plain.removeAllListeners('error');
-      this.handshake(tls.connect({ ...tlsOptions(serverName), socket: plain }), 'STARTTLS handshake');
+      // A failed handshake leaves the connection unusable, as the WIT asks.
+      this.handshake(tls.connect({ ...tlsOptions(serverName), socket: plain }), 'STARTTLS handshake', reply, () => {
+        plain.destroy();
+        this.fail(new Error('the STARTTLS handshake failed'));
+      });
     });
+  }
+
+  /** Ends the connection for good: later calls fail with `e`. */
+  fail(e) {
+    this.error ??= e;
+    this.ring.end(FAILED);
+    this.close();
   }
 
   /**
    * Waits for `secure`'s handshake, bounded by the timeout; `failed` runs
    * when it does not complete.
    */
-  handshake(secure, what, failed = () => {}) {
+  handshake(secure, what, reply, failed) {
     let done = false;
     const finish = (result) => {
       if (done) return;
@@ -174,7 +197,7 @@ class Link {
         secure.destroy();
         failed();
       }
-      answer(result);
+      reply(result);
     };
     const timer = setTimeout(() => {
       secure.destroy();
@@ -202,10 +225,10 @@ function seconds(ms) {
 }
 
 /** Connects, as asked in `request`, and answers. */
-function open(request) {
+function open(request, reply) {
   const { id, host, port: tcpPort, wrapping, timeoutMs, ring } = request;
   const where = `${host}:${tcpPort}`;
-  const link = new Link(where, timeoutMs, ring);
+  const link = new Link(host, where, timeoutMs, ring);
   let done = false;
   const finish = (result) => {
     if (done) return;
@@ -213,7 +236,7 @@ function open(request) {
     clearTimeout(timer);
     if (result.ok) connections.set(id, link);
     else link.close();
-    answer(result);
+    reply(result);
   };
   const timer = setTimeout(
     () => finish(failure('timeout', `${where}: no connection within ${seconds(timeoutMs)}`)),
@@ -232,7 +255,7 @@ function open(request) {
     done = true;
     clearTimeout(timer);
     connections.set(id, link);
-    link.handshake(tls.connect({ ...tlsOptions(host), socket }), 'TLS handshake', () =>
+    link.handshake(tls.connect({ ...tlsOptions(host), socket }), 'TLS handshake', reply, () =>
       connections.delete(id),
     );
   });
@@ -245,26 +268,32 @@ function isLoopback(address) {
   return v4.startsWith('127.') || address === '::1';
 }
 
+/** `s` in lower case, ASCII letters only (as host names compare). */
+function asciiLower(s) {
+  return s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
 port.on('message', (request) => {
-  if (request.op === 'open') return open(request);
+  const reply = (message) => answer(request.seq, message);
+  if (request.op === 'open') return open(request, reply);
   const link = connections.get(request.id);
   // `space` is the one message no one waits for an answer to.
   if (request.op === 'space') return link?.space();
-  if (!link) return answer(failure('io', `no connection ${request.id}`));
+  if (!link) return reply(failure('io', `no connection ${request.id}`));
   switch (request.op) {
     case 'over':
-      return answer(link.over());
+      return reply(link.over());
     case 'flush':
-      return link.flush(request.bytes);
+      return link.flush(request.bytes, reply);
     case 'start-tls':
-      return link.startTls(request.serverName);
+      return link.startTls(request.serverName, reply);
     case 'loopback':
-      return answer({ ok: true, loopback: isLoopback(link.socket.remoteAddress) });
+      return reply({ ok: true, loopback: isLoopback(link.socket.remoteAddress) });
     case 'close':
       link.close();
       connections.delete(request.id);
-      return answer({ ok: true });
+      return reply({ ok: true });
     default:
-      return answer(failure('io', `unknown request ${request.op}`));
+      return reply(failure('io', `unknown request ${request.op}`));
   }
 });

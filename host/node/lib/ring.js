@@ -10,10 +10,12 @@
 // empty.
 //
 // Shared words: USED (bytes in the ring; the writer adds, the reader
-// subtracts), STATE (open, or the stream's end: ended or failed), and
+// subtracts), STATE (open, or the stream's end: ended or failed),
 // WANTS_SPACE (the writer has bytes the ring had no room for: the reader
-// then tells it, by message, once it has taken some). Each side keeps its
-// own position. The writer keeps what does not fit and stops reading the
+// then tells it, by message, once it has taken some) and CHANGES (bumped
+// after every change of USED or STATE by the writer: the one word the
+// reader sleeps on, so no change between its looking and its sleeping is
+// missed). Each side keeps its own position. The writer keeps what does not fit and stops reading the
 // socket meanwhile, so a server that floods is held to the ring and one
 // socket read; it sets STATE only once everything before the end is in the
 // ring, so the reader sees every byte before it sees the end.
@@ -24,6 +26,7 @@ export const RING_BYTES = 1024 * 1024;
 const USED = 0;
 const STATE = 1;
 const WANTS_SPACE = 2;
+const CHANGES = 3;
 const HEADER_BYTES = 16;
 
 /** STATE: bytes may still come. */
@@ -33,9 +36,9 @@ export const ENDED = 1;
 /** STATE: the socket failed; the writer knows why. */
 export const FAILED = 2;
 
-/** A new ring's shared memory. */
-export function createRing() {
-  return new SharedArrayBuffer(HEADER_BYTES + RING_BYTES);
+/** A new ring's shared memory, holding `capacity` bytes. */
+export function createRing(capacity = RING_BYTES) {
+  return new SharedArrayBuffer(HEADER_BYTES + capacity);
 }
 
 /** The writing end, in the I/O worker. */
@@ -43,6 +46,7 @@ export class RingWriter {
   constructor(shared) {
     this.words = new Int32Array(shared, 0, HEADER_BYTES / 4);
     this.bytes = new Uint8Array(shared, HEADER_BYTES);
+    this.capacity = this.bytes.length;
     this.at = 0;
     /** What the ring had no room for yet, oldest first. */
     this.waiting = [];
@@ -78,7 +82,7 @@ export class RingWriter {
       // Ask the reader to say when it has made room, then look again: it
       // may have made room between the move and the request.
       Atomics.store(this.words, WANTS_SPACE, 1);
-      if (Atomics.load(this.words, USED) === RING_BYTES) return false;
+      if (Atomics.load(this.words, USED) === this.capacity) return false;
       Atomics.store(this.words, WANTS_SPACE, 0);
     }
   }
@@ -86,14 +90,14 @@ export class RingWriter {
   /** As much of the held-back bytes as fits. */
   move() {
     let moved = 0;
-    let room = RING_BYTES - Atomics.load(this.words, USED);
+    let room = this.capacity - Atomics.load(this.words, USED);
     while (room > 0 && this.waiting.length > 0) {
       const chunk = this.waiting[0];
       const n = Math.min(room, chunk.length);
-      const first = Math.min(n, RING_BYTES - this.at);
+      const first = Math.min(n, this.capacity - this.at);
       this.bytes.set(chunk.subarray(0, first), this.at);
       if (n > first) this.bytes.set(chunk.subarray(first, n), 0);
-      this.at = (this.at + n) % RING_BYTES;
+      this.at = (this.at + n) % this.capacity;
       if (n === chunk.length) this.waiting.shift();
       else this.waiting[0] = chunk.subarray(n);
       this.waitingBytes -= n;
@@ -102,8 +106,14 @@ export class RingWriter {
     }
     if (moved > 0) {
       Atomics.add(this.words, USED, moved);
-      Atomics.notify(this.words, USED);
+      this.changed();
     }
+  }
+
+  /** Wakes the reader after a change of USED or STATE. */
+  changed() {
+    Atomics.add(this.words, CHANGES, 1);
+    Atomics.notify(this.words, CHANGES);
   }
 
   /** The stream ended (`ENDED`) or failed (`FAILED`), after what is held back. */
@@ -116,8 +126,7 @@ export class RingWriter {
   setState(state) {
     if (Atomics.load(this.words, STATE) !== OPEN) return;
     Atomics.store(this.words, STATE, state);
-    // The reader sleeps on USED.
-    Atomics.notify(this.words, USED);
+    this.changed();
   }
 }
 
@@ -126,6 +135,7 @@ export class RingReader {
   constructor(shared) {
     this.words = new Int32Array(shared, 0, HEADER_BYTES / 4);
     this.bytes = new Uint8Array(shared, HEADER_BYTES);
+    this.capacity = this.bytes.length;
     this.at = 0;
   }
 
@@ -136,25 +146,28 @@ export class RingReader {
    * writer waits for room.
    */
   read(max, timeoutMs, madeRoom) {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
+      // Taken before looking: any change after it makes the wait return.
+      const changes = Atomics.load(this.words, CHANGES);
       const used = Atomics.load(this.words, USED);
       if (used > 0) return { bytes: this.take(Math.min(used, max), madeRoom) };
+      // The writer sets STATE only after the last bytes are in the ring,
+      // and USED was 0 after that: nothing is left to read.
       const state = Atomics.load(this.words, STATE);
-      // USED again: bytes put in just before the end are read first.
       if (state !== OPEN && Atomics.load(this.words, USED) === 0) return { state };
-      const left = deadline - Date.now();
+      const left = deadline - performance.now();
       if (left <= 0) return { timedOut: true };
-      Atomics.wait(this.words, USED, 0, left);
+      Atomics.wait(this.words, CHANGES, changes, left);
     }
   }
 
   take(n, madeRoom) {
     const out = new Uint8Array(n);
-    const first = Math.min(n, RING_BYTES - this.at);
+    const first = Math.min(n, this.capacity - this.at);
     out.set(this.bytes.subarray(this.at, this.at + first));
     if (n > first) out.set(this.bytes.subarray(0, n - first), first);
-    this.at = (this.at + n) % RING_BYTES;
+    this.at = (this.at + n) % this.capacity;
     Atomics.sub(this.words, USED, n);
     if (Atomics.compareExchange(this.words, WANTS_SPACE, 1, 0) === 1) madeRoom();
     return out;

@@ -122,6 +122,23 @@ describe('the Node host', { skip: unavailable ?? false }, () => {
       assert.equal(row.subject, `Bulk message ${++seen}`);
       if (seen === 25) break;
     }
+    // The same rows as the tag's JSON lines, serialised by the component.
+    const lines = [];
+    for await (const bytes of session.ndjson('getHeaderOnly', { uid: '1:3,300' }, { batch: 2 })) {
+      const text = new TextDecoder().decode(bytes);
+      assert.ok(text.endsWith('\n'), 'every line ends');
+      lines.push(...text.slice(0, -1).split('\n').map((l) => JSON.parse(l)));
+    }
+    assert.deepEqual(
+      lines.map((r) => [r.UID, r.SUBJECT, Object.keys(r).length]),
+      [
+        [1, 'Welcome to cfimap', 22],
+        [2, 'Grüße aus Köln – Projektstand ✓', 22],
+        [3, 'Quarterly report', 22],
+        [300, 'Bulk message 296', 22],
+      ],
+    );
+
     // The abandoned read is over: the session takes the next action.
     const folders = await session.listAllFolders();
     assert.ok(folders.some((f) => f.fullname === 'INBOX' && f.totalmessages === 304));

@@ -10,6 +10,8 @@ import { describe, it } from 'node:test';
 import { InvalidArgumentError, numberList, parseFilter } from '../lib/index.js';
 import { exitOf, parseArgs } from '../lib/cli.js';
 import { AttachmentSink } from '../lib/sink.js';
+import { ENDED, FAILED, RingReader, RingWriter, createRing } from '../lib/ring.js';
+import { Worker } from 'node:worker_threads';
 
 /** A fresh directory under the system's temporary directory. */
 const tempDir = (prefix) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -156,5 +158,85 @@ describe('the attachment sink', () => {
     }
     assert.equal(payload(() => new AttachmentSink(null).create(root, 'x', false)).tag, 'denied');
     assert.deepEqual(fs.readdirSync(outside), []);
+  });
+});
+
+describe('README.md', () => {
+  it('shows examples/embed.mjs as it is', () => {
+    const readme = fs.readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const example = fs.readFileSync(new URL('../examples/embed.mjs', import.meta.url), 'utf8');
+    assert.ok(readme.includes('```js\n' + example + '```'), 'README.md’s Node example differs from host/node/examples/embed.mjs');
+  });
+});
+
+describe('the ring between the I/O worker and the component', () => {
+  const range = (from, to) => Uint8Array.from({ length: to - from }, (_, i) => from + i);
+
+  it('hands bytes over in order across the wrap-around', () => {
+    const shared = createRing(8);
+    const writer = new RingWriter(shared);
+    const reader = new RingReader(shared);
+    const none = () => assert.fail('no room was waited for');
+    assert.equal(writer.push(range(0, 5)), true);
+    assert.deepEqual(reader.read(3, 10, none).bytes, range(0, 3));
+    assert.equal(writer.push(range(5, 11)), true);
+    assert.deepEqual(reader.read(100, 10, none).bytes, range(3, 11));
+    assert.equal(reader.read(1, 5, none).timedOut, true);
+  });
+
+  it('holds back what does not fit and asks once for room', () => {
+    const shared = createRing(8);
+    const writer = new RingWriter(shared);
+    const reader = new RingReader(shared);
+    let asked = 0;
+    const room = () => asked++;
+    assert.equal(writer.push(range(0, 20)), false, 'the socket must pause');
+    assert.equal(writer.unread(), 20);
+    const got = [];
+    for (;;) {
+      const before = asked;
+      const { bytes: b } = reader.read(8, 10, room);
+      got.push(...b);
+      if (asked > before && writer.drain()) break;
+    }
+    for (let r = reader.read(100, 10, room); r.bytes; r = reader.read(100, 10, room)) got.push(...r.bytes);
+    assert.deepEqual(Uint8Array.from(got), range(0, 20));
+    assert.equal(writer.unread(), 0);
+  });
+
+  it('says the stream ended only after every byte before the end', () => {
+    const shared = createRing(8);
+    const writer = new RingWriter(shared);
+    const reader = new RingReader(shared);
+    writer.push(range(0, 12));
+    writer.end(ENDED);
+    assert.deepEqual(reader.read(100, 10, () => {}).bytes, range(0, 8));
+    // Four bytes are still held back: no end yet.
+    assert.equal(reader.read(100, 10, () => {}).timedOut, true);
+    writer.drain();
+    assert.deepEqual(reader.read(100, 10, () => {}).bytes, range(8, 12));
+    assert.deepEqual(reader.read(100, 10, () => {}), { state: ENDED });
+  });
+
+  it('wakes a waiting reader when the stream ends', async () => {
+    const shared = createRing(8);
+    // The reader sleeps on another thread while the end arrives.
+    const worker = new Worker(
+      `const { workerData, parentPort } = require('node:worker_threads');
+       const words = new Int32Array(workerData, 0, 4);
+       const started = performance.now();
+       // Sleep as RingReader does, on the change counter.
+       const changes = Atomics.load(words, 3);
+       parentPort.postMessage('waiting');
+       Atomics.wait(words, 3, changes, 5000);
+       parentPort.postMessage(performance.now() - started);`,
+      { eval: true, workerData: shared },
+    );
+    await new Promise((resolve) => worker.once('message', resolve));
+    new RingWriter(shared).end(FAILED);
+    const waited = await new Promise((resolve) => worker.once('message', resolve));
+    await worker.terminate();
+    assert.ok(waited < 2000, `the reader slept ${waited} ms after the end`);
+    assert.deepEqual(new RingReader(shared).read(1, 10, () => {}), { state: FAILED });
   });
 });
