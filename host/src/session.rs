@@ -542,28 +542,36 @@ impl fmt::Debug for RowReader<'_> {
     }
 }
 
+/// `$reader`'s call of the row-reader export `$call` with `$max`, bounded by
+/// the session's deadline. After a trap or the deadline the instance is
+/// not entered again, not even to drop the reader.
+macro_rules! reader_call {
+    ($reader:ident, $call:ident, $max:expr) => {{
+        let handle = $reader.handle.ok_or(Error::SessionClosed)?;
+        $reader.session.handle.ok_or(Error::SessionClosed)?;
+        let r = within(
+            $reader.session.deadline,
+            $reader
+                .session
+                .bindings
+                .cfimap_imap_client()
+                .row_reader()
+                .$call(&mut $reader.session.store, handle, $max),
+        )
+        .await;
+        if !matches!(r, Ok(Ok(_))) {
+            $reader.handle = None;
+        }
+        $reader.session.finish(r)
+    }};
+}
+
 impl RowReader<'_> {
     /// The next rows, at most `max` (at least 1), in the order the server
     /// sends them (with [`ReadOptions::newest_first`]: descending UID); empty
     /// once all were taken. An error ends the read.
     pub async fn next(&mut self, max: u32) -> Result<Vec<MessageRow>, Error> {
-        let reader = self.handle.ok_or(Error::SessionClosed)?;
-        self.session.handle.ok_or(Error::SessionClosed)?;
-        let r = within(
-            self.session.deadline,
-            self.session
-                .bindings
-                .cfimap_imap_client()
-                .row_reader()
-                .call_next(&mut self.session.store, reader, max),
-        )
-        .await;
-        if !matches!(r, Ok(Ok(_))) {
-            // A trap or the deadline: the instance is not entered again,
-            // not even to drop.
-            self.handle = None;
-        }
-        self.session.finish(r)
+        reader_call!(self, call_next, max)
     }
 
     /// The next rows as [`RowReader::next`] takes them, serialised by the
@@ -573,23 +581,7 @@ impl RowReader<'_> {
     /// absent value `null`, `CIDS` an object. Ready to print as NDJSON;
     /// empty once all were taken. An error ends the read.
     pub async fn next_ndjson(&mut self, max: u32) -> Result<Vec<u8>, Error> {
-        let reader = self.handle.ok_or(Error::SessionClosed)?;
-        self.session.handle.ok_or(Error::SessionClosed)?;
-        let r = within(
-            self.session.deadline,
-            self.session
-                .bindings
-                .cfimap_imap_client()
-                .row_reader()
-                .call_next_ndjson(&mut self.session.store, reader, max),
-        )
-        .await;
-        if !matches!(r, Ok(Ok(_))) {
-            // A trap or the deadline: the instance is not entered again,
-            // not even to drop.
-            self.handle = None;
-        }
-        self.session.finish(r)
+        reader_call!(self, call_next_ndjson, max)
     }
 }
 
