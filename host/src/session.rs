@@ -21,6 +21,24 @@ use crate::bindings::types::{
 use crate::runtime::HostState;
 use crate::{AttachmentPolicy, Error};
 
+/// `$session`'s call of the session export `$call` with `$arg`s, bounded
+/// by the session's deadline; a trap or the deadline ends the session.
+macro_rules! session_call {
+    ($session:ident, $call:ident $(, $arg:expr)*) => {{
+        let h = $session.handle().await?;
+        let r = within(
+            $session.deadline,
+            $session
+                .bindings
+                .cfimap_imap_client()
+                .session()
+                .$call(&mut $session.store, h $(, $arg)*),
+        )
+        .await;
+        $session.finish(r)
+    }};
+}
+
 /// A call into the component that ran past its deadline.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Overdue(pub(crate) Duration);
@@ -233,16 +251,7 @@ impl Session {
         selection: &Selection,
         options: &ReadOptions,
     ) -> Result<Vec<MessageRow>, Error> {
-        let h = self.handle().await?;
-        let r = within(
-            self.deadline,
-            self.bindings
-                .cfimap_imap_client()
-                .session()
-                .call_get_header_only(&mut self.store, h, folder, selection, options),
-        )
-        .await;
-        self.finish(r)
+        session_call!(self, call_get_header_only, folder, selection, options)
     }
 
     /// `action="getAll"`: headers, bodies and attachments of the selected
@@ -253,19 +262,7 @@ impl Session {
         selection: &Selection,
         options: &ReadOptions,
     ) -> Result<Vec<MessageRow>, Error> {
-        let h = self.handle().await?;
-        let r = within(
-            self.deadline,
-            self.bindings.cfimap_imap_client().session().call_get_all(
-                &mut self.store,
-                h,
-                folder,
-                selection,
-                options,
-            ),
-        )
-        .await;
-        self.finish(r)
+        session_call!(self, call_get_all, folder, selection, options)
     }
 
     /// getHeaderOnly a batch at a time: opens the folder and resolves the
@@ -294,16 +291,7 @@ impl Session {
         selection: &Selection,
         options: &ReadOptions,
     ) -> Result<RowReader<'_>, Error> {
-        let h = self.handle().await?;
-        let r = within(
-            self.deadline,
-            self.bindings
-                .cfimap_imap_client()
-                .session()
-                .call_begin_get_header_only(&mut self.store, h, folder, selection, options),
-        )
-        .await;
-        let reader = self.finish(r)?;
+        let reader = session_call!(self, call_begin_get_header_only, folder, selection, options)?;
         Ok(RowReader {
             session: self,
             handle: Some(reader),
@@ -318,16 +306,7 @@ impl Session {
         selection: &Selection,
         options: &ReadOptions,
     ) -> Result<RowReader<'_>, Error> {
-        let h = self.handle().await?;
-        let r = within(
-            self.deadline,
-            self.bindings
-                .cfimap_imap_client()
-                .session()
-                .call_begin_get_all(&mut self.store, h, folder, selection, options),
-        )
-        .await;
-        let reader = self.finish(r)?;
+        let reader = session_call!(self, call_begin_get_all, folder, selection, options)?;
         Ok(RowReader {
             session: self,
             handle: Some(reader),
@@ -342,19 +321,7 @@ impl Session {
         selection: &Selection,
         stoponerror: bool,
     ) -> Result<ChangeReport, Error> {
-        let h = self.handle().await?;
-        let r = within(
-            self.deadline,
-            self.bindings.cfimap_imap_client().session().call_delete(
-                &mut self.store,
-                h,
-                folder,
-                selection,
-                stoponerror,
-            ),
-        )
-        .await;
-        self.finish(r)
+        session_call!(self, call_delete, folder, selection, stoponerror)
     }
 
     /// `action="markRead"`: sets `\Seen` on the selected messages.
@@ -364,19 +331,7 @@ impl Session {
         selection: &Selection,
         stoponerror: bool,
     ) -> Result<ChangeReport, Error> {
-        let h = self.handle().await?;
-        let r = within(
-            self.deadline,
-            self.bindings.cfimap_imap_client().session().call_mark_read(
-                &mut self.store,
-                h,
-                folder,
-                selection,
-                stoponerror,
-            ),
-        )
-        .await;
-        self.finish(r)
+        session_call!(self, call_mark_read, folder, selection, stoponerror)
     }
 
     /// `markUnread`, beyond the tag: removes `\Seen` from the selected
@@ -387,16 +342,7 @@ impl Session {
         selection: &Selection,
         stoponerror: bool,
     ) -> Result<ChangeReport, Error> {
-        let h = self.handle().await?;
-        let r = within(
-            self.deadline,
-            self.bindings
-                .cfimap_imap_client()
-                .session()
-                .call_mark_unread(&mut self.store, h, folder, selection, stoponerror),
-        )
-        .await;
-        self.finish(r)
+        session_call!(self, call_mark_unread, folder, selection, stoponerror)
     }
 
     /// `action="moveMail"`: moves the selected messages to `newfolder`, which
@@ -410,20 +356,14 @@ impl Session {
         selection: &Selection,
         stoponerror: bool,
     ) -> Result<ChangeReport, Error> {
-        let h = self.handle().await?;
-        let r = within(
-            self.deadline,
-            self.bindings.cfimap_imap_client().session().call_move_mail(
-                &mut self.store,
-                h,
-                folder,
-                newfolder,
-                selection,
-                stoponerror,
-            ),
+        session_call!(
+            self,
+            call_move_mail,
+            folder,
+            newfolder,
+            selection,
+            stoponerror
         )
-        .await;
-        self.finish(r)
     }
 
     /// `action="listAllFolders"`: the children of `folder` (`None`: the top of
@@ -434,30 +374,12 @@ impl Session {
         folder: Option<&str>,
         recurse: bool,
     ) -> Result<Vec<FolderRow>, Error> {
-        let h = self.handle().await?;
-        let r = within(
-            self.deadline,
-            self.bindings
-                .cfimap_imap_client()
-                .session()
-                .call_list_all_folders(&mut self.store, h, folder, recurse),
-        )
-        .await;
-        self.finish(r)
+        session_call!(self, call_list_all_folders, folder, recurse)
     }
 
     /// `action="createFolder"`: creates `folder` and each missing parent.
     pub async fn create_folder(&mut self, folder: &str) -> Result<FolderChange, Error> {
-        let h = self.handle().await?;
-        let r = within(
-            self.deadline,
-            self.bindings
-                .cfimap_imap_client()
-                .session()
-                .call_create_folder(&mut self.store, h, folder),
-        )
-        .await;
-        self.finish(r)
+        session_call!(self, call_create_folder, folder)
     }
 
     /// `action="deleteFolder"`: deletes `folder`; one with children only with
@@ -467,16 +389,7 @@ impl Session {
         folder: &str,
         recurse: bool,
     ) -> Result<FolderChange, Error> {
-        let h = self.handle().await?;
-        let r = within(
-            self.deadline,
-            self.bindings
-                .cfimap_imap_client()
-                .session()
-                .call_delete_folder(&mut self.store, h, folder, recurse),
-        )
-        .await;
-        self.finish(r)
+        session_call!(self, call_delete_folder, folder, recurse)
     }
 
     /// `action="renameFolder"`: renames `folder` to `newfolder`. INBOX is
@@ -486,16 +399,7 @@ impl Session {
         folder: &str,
         newfolder: &str,
     ) -> Result<FolderChange, Error> {
-        let h = self.handle().await?;
-        let r = within(
-            self.deadline,
-            self.bindings
-                .cfimap_imap_client()
-                .session()
-                .call_rename_folder(&mut self.store, h, folder, newfolder),
-        )
-        .await;
-        self.finish(r)
+        session_call!(self, call_rename_folder, folder, newfolder)
     }
 
     /// `action="close"`: logs out and ends the session. The component's
