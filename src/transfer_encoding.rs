@@ -88,6 +88,11 @@ impl TransferEncoding {
 /// joins it to the next (rule 5), and `=XX` is that byte. Everything else
 /// stays as it came: a stray `=` (common in pasted URLs), and 8-bit bytes a
 /// mailer left raw (common in the wild), which mail-parser keeps too.
+///
+/// The body's last line is a line too: in a multipart its line break
+/// belongs to the boundary that follows (RFC 2046 §5.1.1), so its blanks
+/// are transport padding like any other line's. mail-parser drops them
+/// there as well, but keeps them when the body runs to the message's end.
 fn quoted_printable(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
     for line in body.split_inclusive(|&b| b == b'\n') {
@@ -107,10 +112,6 @@ fn quoted_printable(body: &[u8]) -> Vec<u8> {
         let trimmed = &text[..text.len() - blanks];
         if let Some(joined) = trimmed.strip_suffix(b"=") {
             out.extend(unescaped(joined, b'='));
-        } else if end.is_empty() {
-            // The body's last bytes, without a line end: kept whole, as
-            // mail-parser keeps them.
-            out.extend(unescaped(text, b'='));
         } else {
             out.extend(unescaped(trimmed, b'='));
             out.extend_from_slice(end);
@@ -281,6 +282,12 @@ mod tests {
             TransferEncoding::QuotedPrintable
                 .decode("Müller;Gr=C3=BC=C3=9Fe  \r\nx= \r\ny\n".as_bytes()),
             "Müller;Grüße\r\nxy\n".as_bytes()
+        );
+        // The last line's padding too, its line break being the boundary's;
+        // an encoded blank stays.
+        assert_eq!(
+            TransferEncoding::QuotedPrintable.decode(b"a=E2=82=AC\t \r\nb=20\t"),
+            "a€\r\nb ".as_bytes()
         );
         // Latin-1 left raw: the byte itself, not dropped.
         assert_eq!(

@@ -159,9 +159,33 @@ fn check_attachments(data: &[u8]) {
         if !well_formed(late.content.encoding, late.content.body) {
             continue;
         }
+        let mut expected = early.content.decoded();
+        // The blanks ending a quoted-printable body's last line: cfimap
+        // drops them as RFC 2045 rule 3 says; mail-parser drops them only
+        // when a line break follows in the message (the one before the next
+        // boundary), and keeps them at the message's end or before a
+        // boundary that (wrongly) starts mid-line. Only those literal blanks
+        // may differ.
+        let body = late.content.body;
+        if late.content.encoding == TransferEncoding::QuotedPrintable && !body.ends_with(b"\n") {
+            // The body is a slice of the message (the lean parser decodes none).
+            let rest = (body.as_ptr_range().end as usize)
+                .checked_sub(data.as_ptr() as usize)
+                .and_then(|after| data.get(after..))
+                .expect("a quoted-printable body lies within the message");
+            let padding = body
+                .iter()
+                .rev()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .count();
+            let line_break_follows = rest.starts_with(b"\n") || rest.starts_with(b"\r\n");
+            if !line_break_follows && expected.ends_with(&body[body.len() - padding..]) {
+                expected.truncate(expected.len() - padding);
+            }
+        }
         assert_eq!(
             late.content.decoded(),
-            early.content.decoded(),
+            expected,
             "{:?} decodes otherwise than mail-parser decodes it",
             late.name
         );
