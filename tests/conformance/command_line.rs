@@ -410,6 +410,106 @@ fn a_failing_line_stops_the_script_unless_keep_going() {
 }
 
 #[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
+fn a_script_file_takes_the_password_from_stdin_once_for_every_open() {
+    let account = target::private_account(Flavor::Default);
+    let dovecot = Dovecot::shared(Flavor::Default);
+    let before = dovecot.rawlog_files(&account.username);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("two.cfm");
+    // Neither open line carries a password: both take the one read from stdin.
+    std::fs::write(
+        &file,
+        "<cfimap action=\"open\" connection=\"a\">\n\
+         <cfimap action=\"open\" connection=\"b\">\n\
+         <cfimap action=\"listAllFolders\" connection=\"a\" name=\"first\">\n\
+         <cfimap action=\"listAllFolders\" connection=\"b\" name=\"second\">\n",
+    )
+    .expect("the script file");
+    let port = account.port(Secure::Plain).expect("plain port").to_string();
+    let out = cfimap(["run"])
+        .arg(&file)
+        .args([
+            "--server",
+            &account.server,
+            "--port",
+            &port,
+            "--secure",
+            "no",
+        ])
+        .args(["--username", &account.username, "--password-stdin"])
+        .stdin(format!("{}\n", account.password))
+        .run();
+    out.assert_success();
+    let objects = printed(&out);
+    assert_eq!(objects.len(), 4, "{out}");
+    for (object, name) in objects[2..].iter().zip(["first", "second"]) {
+        assert_eq!(object["name"], name, "{out}");
+        assert!(
+            object["rows"]
+                .as_array()
+                .is_some_and(|rows| rows.iter().any(|r| r["NAME"] == "INBOX")),
+            "{out}"
+        );
+    }
+    assert_eq!(
+        sessions_since(dovecot, &account.username, &before),
+        2,
+        "one login per named connection\n{out}"
+    );
+    assert!(!out.stderr.contains(&account.password), "{out}");
+}
+
+#[test]
+fn a_program_driving_cfimap_run_gets_each_answer_before_it_writes_the_next_line() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let mut child = Command::new(cfimap_tests::cli::binary())
+        .args(["run", "-", "--keep-going"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cfimap starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines, answers) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if lines.send(line.expect("a line of stdout")).is_err() {
+                break;
+            }
+        }
+    });
+    // Lines that fail before connecting: no server needed, and each still gets its object.
+    for (n, connection) in [(1, "first"), (2, "second")] {
+        writeln!(
+            stdin,
+            "{{\"action\": \"getAll\", \"connection\": \"{connection}\"}}"
+        )
+        .expect("a line written");
+        stdin.flush().expect("flushed");
+        let answer = answers
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no answer to line {n} while stdin stays open"));
+        let object: Value = serde_json::from_str(&answer).expect("a JSON line");
+        assert_eq!(object["line"], n, "{answer}");
+        assert!(
+            text(&object["error"], "message").contains(&format!("\"{connection}\" is not open")),
+            "{answer}"
+        );
+    }
+    drop(stdin);
+    let status = child.wait().expect("cfimap ends");
+    assert_eq!(status.code(), Some(2), "the first failure's status");
+}
+
+#[test]
 fn script_mistakes_are_usage_errors_naming_their_line() {
     // No server is needed: every line fails before connecting.
     let script = "<cfimap action=\"getAll\" folder=\"#form.folder#\">\n\
@@ -457,6 +557,18 @@ fn script_mistakes_are_usage_errors_naming_their_line() {
         );
     }
     assert!(objects.iter().all(|o| o["error"]["status"] == 2), "{out}");
+
+    // The run's output is always NDJSON: a format or columns for it is a mistake.
+    for flag in [&["--format", "csv"][..], &["--columns", "uid"]] {
+        let out = cfimap(["run", "-"]).args(flag).stdin(script).run();
+        out.assert_code(2);
+        assert!(
+            out.stderr
+                .contains(&format!("{} does not apply to cfimap run", flag[0])),
+            "{out}"
+        );
+        assert!(out.stdout.is_empty(), "no line ran\n{out}");
+    }
 }
 
 // ---- the tag's spellings on the command line ------------------------------------------------
@@ -566,8 +678,37 @@ fn help_names_one_actions_attributes_and_suggests_what_was_meant() {
         out.stdout.contains("getHeaderOnly") && out.stdout.contains("--maxrows"),
         "{out}"
     );
-    let out = cfimap(["completions", "fish"]).run();
-    out.assert_success();
+    let out = cfimap(["help", "getHeader"]).run();
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("'getHeaderOnly'"),
+        "help suggests the action meant\n{out}"
+    );
+    for shell in ["fish", "zsh"] {
+        let out = cfimap(["completions", shell]).run();
+        out.assert_success();
+        assert!(out.stdout.contains("getHeaderOnly"), "{shell}\n{out}");
+    }
+    // A reader that stops early (`| head`): no panic, success.
+    let mut child = std::process::Command::new(cfimap_tests::cli::binary())
+        .args(["completions", "zsh"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cfimap starts");
+    drop(child.stdout.take());
+    let done = child.wait_with_output().expect("cfimap ends");
+    assert!(
+        done.status.success(),
+        "{:?}: {}",
+        done.status,
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        done.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
     let out = cfimap(["man"]).run();
     out.assert_success();
     assert!(out.stdout.contains(".TH cfimap 1"), "{out}");
@@ -656,6 +797,45 @@ fn the_usual_mistakes_get_a_hint() {
 }
 
 #[test]
+fn plaintext_or_starttls_on_port_993_is_warned_of_before_connecting() {
+    // Port 993 on loopback: whether anything listens there or not, the warning comes first.
+    let open = |secure: &str, extra: &[&str]| {
+        cfimap([
+            "open",
+            "--server",
+            "127.0.0.1",
+            "--port",
+            "993",
+            "--secure",
+            secure,
+        ])
+        .args(["--username", "u", "--password", "p", "--timeout", "2"])
+        .args(extra)
+        .run()
+    };
+    for (secure, asks) in [("no", "plaintext"), ("starttls", "STARTTLS")] {
+        let out = open(secure, &[]);
+        assert!(
+            out.stderr.starts_with(&format!(
+                "cfimap: warning: port 993 is IMAP over implicit TLS, but --secure {secure} asks \
+                 for {asks}"
+            )),
+            "{out}"
+        );
+        assert!(out.stderr.contains("(use --secure yes)"), "{out}");
+        assert!(!open(secure, &["--quiet"]).stderr.contains("warning"));
+    }
+    // TLS, or no --secure at all (993 means implicit TLS then): no warning.
+    for secure in [&["--secure", "yes"][..], &[]] {
+        let out = cfimap(["open", "--server", "127.0.0.1", "--port", "993"])
+            .args(secure)
+            .args(["--username", "u", "--password", "p", "--timeout", "2"])
+            .run();
+        assert!(!out.stderr.contains("warning"), "{secure:?}\n{out}");
+    }
+}
+
+#[test]
 #[cfg_attr(
     cfimap_external,
     ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
@@ -667,6 +847,7 @@ fn a_missing_folder_is_worded_alike_by_every_action() {
         &["getAll"],
         &["delete", "--all"],
         &["markRead", "--all"],
+        &["markUnread", "--all"],
         &["moveMail", "--all", "--newfolder", "INBOX"],
         &["listAllFolders"],
         &["deleteFolder"],
@@ -793,6 +974,73 @@ fn profiles_environment_and_password_sources() {
     let out = env_only().env("CFIMAP_PASSWORD", "").run();
     out.assert_code(2);
     assert!(out.stderr.contains("no password"), "{out}");
+
+    // Without CFIMAP_CONFIG or --config: $XDG_CONFIG_HOME/cfimap/config.toml, else
+    // ~/.config/cfimap/config.toml.
+    let profile = std::fs::read_to_string(&config).expect("the configuration file");
+    let home = dir.path().join("home");
+    let xdg = dir.path().join("xdg");
+    for base in [home.join(".config"), xdg.clone()] {
+        std::fs::create_dir_all(base.join("cfimap")).expect("a configuration directory");
+    }
+    std::fs::write(home.join(".config/cfimap/config.toml"), &profile).expect("~/.config");
+    let by_default = |xdg_home: Option<&std::path::Path>| {
+        let invocation = cfimap(["open", "--format", "json", "--profile", "test"])
+            .env_remove("CFIMAP_CONFIG")
+            .env("HOME", &home);
+        let invocation = match xdg_home {
+            Some(dir) => invocation.env("XDG_CONFIG_HOME", dir),
+            None => invocation.env_remove("XDG_CONFIG_HOME"),
+        };
+        invocation.run()
+    };
+    by_default(None).assert_success();
+    // XDG_CONFIG_HOME comes first: there, no profile "test" yet.
+    std::fs::write(xdg.join("cfimap/config.toml"), "[profile.other]\n").expect("XDG file");
+    let out = by_default(Some(&xdg));
+    out.assert_code(2);
+    assert!(out.stderr.contains("no profile \"test\""), "{out}");
+    std::fs::write(xdg.join("cfimap/config.toml"), &profile).expect("XDG file");
+    by_default(Some(&xdg)).assert_success();
+}
+
+#[test]
+fn a_profiles_token_command_logs_in_with_oauthbearer_and_stays_secret() {
+    use cfimap_tests::fault::{FaultServer, Script};
+    let server = FaultServer::start(
+        Script::session("IMAP4rev1 SASL-IR AUTH=OAUTHBEARER AUTH=PLAIN").logout(),
+    );
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile.oauth]\nserver = \"127.0.0.1\"\nport = {}\nusername = \"u\"\n\
+             secure = \"no\"\ntoken-command = \"echo tok-from-command\"\n",
+            server.port()
+        ),
+    )
+    .expect("the configuration file");
+    let out = cfimap(["open", "--format", "json", "--profile", "oauth", "-vvv"])
+        .env("CFIMAP_CONFIG", &config)
+        .env_remove("CFIMAP_PASSWORD")
+        .env_remove("CFIMAP_TOKEN")
+        .run();
+    out.assert_success();
+    let commands = server.transcripts()[0].commands.clone();
+    // RFC 7628: `n,a=u,^Aauth=Bearer tok-from-command^A^A`, base64, as the initial response
+    // (what Python's base64 module makes of it).
+    assert!(
+        commands[0].ends_with(
+            " AUTHENTICATE OAUTHBEARER bixhPXUsAWF1dGg9QmVhcmVyIHRvay1mcm9tLWNvbW1hbmQBAQ=="
+        ),
+        "{commands:?}"
+    );
+    assert!(out.stderr.contains("AUTHENTICATE"), "the trace ran\n{out}");
+    assert!(
+        !out.stderr.contains("tok-from-command") && !out.stderr.contains("bixhPXUs"),
+        "the token never shows\n{out}"
+    );
 }
 
 // ---- tables and progress ---------------------------------------------------------------------
@@ -866,7 +1114,7 @@ fn tables_fit_the_terminal_and_one_message_reads_like_a_letter() {
 
 #[test]
 fn progress_shows_on_a_terminal_after_a_moment_and_never_in_the_output() {
-    use cfimap_tests::fault::{FaultServer, Script};
+    use cfimap_tests::fault::{FaultServer, Script, header_fetch};
     use std::time::Duration;
     let slow = || {
         FaultServer::start(
@@ -881,12 +1129,12 @@ fn progress_shows_on_a_terminal_after_a_moment_and_never_in_the_output() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let shell_quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
     // `script` gives cfimap a terminal for stderr; stdout goes to a file.
-    let on_a_terminal = |server: &FaultServer, extra: &str| {
+    let on_a_terminal = |server: &FaultServer, action: &str, extra: &str| {
         let json = dir.path().join("out.json");
         let mut command = vec![shell_quote(
             &cfimap_tests::cli::binary().display().to_string(),
         )];
-        command.push("open".into());
+        command.push(action.into());
         command.extend(server.cli_args().iter().map(|a| shell_quote(a)));
         command.push("--format json".into());
         command.push(extra.into());
@@ -899,7 +1147,7 @@ fn progress_shows_on_a_terminal_after_a_moment_and_never_in_the_output() {
         (out.stdout, json)
     };
     let server = slow();
-    let (terminal, json) = on_a_terminal(&server, "");
+    let (terminal, json) = on_a_terminal(&server, "open", "");
     assert!(
         terminal.contains("open ("),
         "the spinner showed:\n{terminal:?}"
@@ -907,11 +1155,40 @@ fn progress_shows_on_a_terminal_after_a_moment_and_never_in_the_output() {
     let object: Value = serde_json::from_str(&json).expect("only JSON on stdout");
     assert_eq!(object["action"], "open");
     let server = slow();
-    let (terminal, _) = on_a_terminal(&server, "--quiet");
+    let (terminal, _) = on_a_terminal(&server, "open", "--quiet");
     assert!(
         !terminal.contains("open ("),
         "--quiet shows nothing:\n{terminal:?}"
     );
+
+    // A read counts its rows a batch (64) at a time: 64 come, then a pause before the rest.
+    let uids = (1..=70)
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut script = Script::session("IMAP4rev1")
+        .expect_command("EXAMINE")
+        .line("* 70 EXISTS")
+        .line("* OK [UIDVALIDITY 7] ok")
+        .tagged("OK [READ-ONLY] EXAMINE done")
+        .expect_command("UID SEARCH")
+        .line(&format!("* SEARCH {uids}"))
+        .tagged("OK SEARCH done")
+        .expect_command("UID FETCH");
+    for n in 1..=70 {
+        if n == 65 {
+            script = script.stall(Duration::from_millis(1500));
+        }
+        script = script.send(header_fetch(n, n, true));
+    }
+    let server = FaultServer::start(script.tagged("OK FETCH done").logout());
+    let (terminal, json) = on_a_terminal(&server, "getHeaderOnly", "");
+    assert!(
+        terminal.contains("getHeaderOnly: 64 rows"),
+        "the count showed:\n{terminal:?}"
+    );
+    let rows: Value = serde_json::from_str(&json).expect("only JSON on stdout");
+    assert_eq!(rows.as_array().map(Vec::len), Some(70), "{json}");
 }
 
 // ---- beyond the tag: markUnread, and where moved messages went ------------------------------

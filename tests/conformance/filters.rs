@@ -15,7 +15,7 @@ use std::time::Duration;
 use cfimap_tests::account::Account;
 use cfimap_tests::cli::{CliOutput, cfimap};
 use cfimap_tests::dovecot::{Dovecot, Flavor};
-use cfimap_tests::fault::{FaultServer, Script};
+use cfimap_tests::fault::{FaultServer, Script, header_fetch};
 use cfimap_tests::imap::{self, Part};
 use common::{Row, label};
 use serde_json::Value;
@@ -631,8 +631,8 @@ fn an_esearch_answer_is_read_as_its_set() {
             .line("* ESEARCH (TAG \"whatever\") UID ALL 2:3")
             .tagged("OK SEARCH done")
             .expect(r"^\S+ UID FETCH 2:3 ")
-            .line(&fetch_line(2))
-            .line(&fetch_line(3))
+            .send(header_fetch(2, 2, true))
+            .send(header_fetch(3, 3, true))
             .tagged("OK FETCH done")
             .logout(),
     );
@@ -640,15 +640,6 @@ fn an_esearch_answer_is_read_as_its_set() {
     assert_eq!(out.code, Some(0), "{out}\n{:?}", server.transcripts());
     assert_eq!(uids(&out.rows()), [2, 3]);
     assert!(server.failures().is_empty(), "{:?}", server.failures());
-}
-
-fn fetch_line(uid: u32) -> String {
-    let header = format!("From: bob@example.org\r\nSubject: m{uid}\r\n\r\n");
-    format!(
-        "* {uid} FETCH (UID {uid} FLAGS () RFC822.SIZE 100 INTERNALDATE \"04-Mar-2025 10:00:00 +0000\" \
-         BODY[HEADER] {{{}}}\r\n{header})",
-        header.len()
-    )
 }
 
 #[test]

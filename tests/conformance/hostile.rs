@@ -22,7 +22,7 @@ use cfimap_host::{
     RuntimeOptions, Security, Selection,
 };
 use cfimap_tests::cli::{CliOutput, cfimap};
-use cfimap_tests::fault::{FaultServer, Script, Step};
+use cfimap_tests::fault::{FaultServer, Script, Step, header_fetch, scripted_header};
 use serde_json::Value;
 
 /// Capabilities of the scripted servers unless a case says otherwise.
@@ -54,28 +54,12 @@ fn change_session(caps: &str) -> Script {
     Script::session(caps).select_inbox(3)
 }
 
-/// The header block of message `n`.
-fn header(n: u32) -> String {
-    format!("From: f{n}@example.org\r\nSubject: hostile {n}\r\n\r\n")
-}
-
-/// `* n FETCH (...)` for message `n` (UID `uid`), with its header block.
-fn fetch_line(n: u32, uid: u32) -> String {
-    let head = header(n);
-    format!(
-        "* {n} FETCH (UID {uid} FLAGS () RFC822.SIZE {} INTERNALDATE \"04-Mar-2025 10:00:00 +0000\" \
-         BODY[HEADER] {{{}}}\r\n{head})\r\n",
-        head.len() + 6,
-        head.len()
-    )
-}
-
 /// The three messages' FETCH answers and the tagged OK.
 fn all_three(script: Script) -> Script {
     script
-        .send(fetch_line(1, 1))
-        .send(fetch_line(2, 2))
-        .send(fetch_line(3, 3))
+        .send(header_fetch(1, 1, true))
+        .send(header_fetch(2, 2, true))
+        .send(header_fetch(3, 3, true))
         .tagged("OK Fetch completed.")
 }
 
@@ -205,7 +189,7 @@ fn assert_three_rows(out: &CliOutput) {
     for (uid, row) in &rows {
         assert_eq!(
             row.get("SUBJECT").and_then(Value::as_str),
-            Some(format!("hostile {uid}").as_str()),
+            Some(format!("scripted {uid}").as_str()),
             "{out}"
         );
         assert!(row.get("ERROR").is_none_or(Value::is_null), "{out}");
@@ -281,7 +265,7 @@ fn a_negative_literal_size_is_refused() {
 #[test]
 fn a_literal_longer_than_announced_is_a_protocol_violation() {
     // {10} announced, the whole header block sent: the rest is no IMAP.
-    let head = header(1);
+    let head = scripted_header(1);
     let script = read_session()
         .send(format!(
             "* 1 FETCH (UID 1 BODY[HEADER] {{10}}\r\n{head})\r\n"
@@ -300,7 +284,7 @@ fn a_literal_shorter_than_announced_then_a_close_is_a_dropped_connection() {
     let script = read_session()
         .send(format!(
             "* 1 FETCH (UID 1 BODY[HEADER] {{500}}\r\n{}",
-            header(1)
+            scripted_header(1)
         ))
         .close();
     Case::new(script, "getHeaderOnly", 3).run();
@@ -311,7 +295,7 @@ fn a_literal_shorter_than_announced_then_silence_times_out() {
     let script = read_session()
         .send(format!(
             "* 1 FETCH (UID 1 BODY[HEADER] {{500}}\r\n{}",
-            header(1)
+            scripted_header(1)
         ))
         .stall(Duration::from_secs(60));
     Case::new(script, "getHeaderOnly", 3)
@@ -342,7 +326,7 @@ fn a_drop_after_the_folder_is_opened() {
 #[test]
 fn a_drop_mid_literal() {
     let script = read_session()
-        .send(fetch_line(1, 1))
+        .send(header_fetch(1, 1, true))
         .send("* 2 FETCH (UID 2 BODY[HEADER] {60}\r\nFrom: f2@")
         .close();
     let (out, _) = Case::new(script, "getHeaderOnly", 3).run();
@@ -390,7 +374,7 @@ fn bye_right_after_login() {
 #[test]
 fn bye_in_the_middle_of_a_fetch() {
     let script = read_session()
-        .send(fetch_line(1, 1))
+        .send(header_fetch(1, 1, true))
         .bye("Disconnected for inactivity")
         .close();
     Case::new(script, "getHeaderOnly", 3)
@@ -439,7 +423,7 @@ fn a_trickled_greeting_ends_at_the_deadline() {
 
 #[test]
 fn a_trickled_fetch_ends_at_the_deadline() {
-    let line = fetch_line(1, 1);
+    let line = header_fetch(1, 1, true);
     let script = trickle(read_session(), &line.repeat(50), Duration::from_millis(100));
     Case::new(script, "getHeaderOnly", 3)
         .args(&["--deadline", "2"])
@@ -472,11 +456,11 @@ fn a_flood_of_exists_and_expunge_during_a_read_changes_no_row() {
         _ => format!("* {} EXPUNGE\r\n", 100_000 + i),
     });
     let script = read_session()
-        .send(fetch_line(1, 1))
+        .send(header_fetch(1, 1, true))
         .send(noise.as_bytes())
-        .send(fetch_line(2, 2))
+        .send(header_fetch(2, 2, true))
         .send(noise.as_bytes())
-        .send(fetch_line(3, 3))
+        .send(header_fetch(3, 3, true))
         .tagged("OK Fetch completed.");
     let (out, _) = Case::new(script.logout(), "getHeaderOnly", 0).run();
     assert_three_rows(&out);
@@ -567,9 +551,9 @@ fn a_flood_during_a_change_leaves_its_report_as_it_was() {
 /// UIDs 1–3 asked; the server answers 1, 99 and 3 (99 in place of 2).
 fn wrong_uid_answers() -> Script {
     let script = read_session()
-        .send(fetch_line(1, 1))
-        .send(fetch_line(2, 99))
-        .send(fetch_line(3, 3))
+        .send(header_fetch(1, 1, true))
+        .send(header_fetch(2, 99, true))
+        .send(header_fetch(3, 3, true))
         .tagged("OK Fetch completed.");
     script.logout()
 }
@@ -917,7 +901,7 @@ fn library_read_within(
 
 #[test]
 fn a_trickling_server_cannot_hold_a_call_past_its_deadline_by_a_second() {
-    let line = fetch_line(1, 1);
+    let line = header_fetch(1, 1, true);
     let server = FaultServer::start(trickle(
         read_session(),
         &line.repeat(50),

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use cfimap_tests::account::Account;
 use cfimap_tests::cli::{CliOutput, cfimap};
 use cfimap_tests::dovecot::{Dovecot, Flavor};
-use cfimap_tests::fault::{FaultServer, Script};
+use cfimap_tests::fault::{FaultServer, Script, header_fetch, scripted_header};
 use cfimap_tests::imap::{self, Client, Part, Token};
 use cfimap_tests::target;
 use regex::Regex;
@@ -1608,24 +1608,6 @@ fn one_uid_fetch_per_window() {
 
 const FAULT_CAPS: &str = "IMAP4rev1 AUTH=PLAIN SASL-IR UIDPLUS";
 
-fn fault_header(n: u32) -> String {
-    format!("From: f{n}@example.org\r\nSubject: fault {n}\r\n\r\n")
-}
-
-/// `* n FETCH (...)` for message `n` (UID = n), with its header block unless `body` is false.
-fn fetch_line(n: u32, body: bool) -> String {
-    let head = fault_header(n);
-    let mut s = format!(
-        "* {n} FETCH (UID {n} FLAGS () RFC822.SIZE {} INTERNALDATE \"04-Mar-2025 10:00:00 +0000\"",
-        head.len() + 6
-    );
-    if body {
-        s.push_str(&format!(" BODY[HEADER] {{{}}}\r\n{head}", head.len()));
-    }
-    s.push_str(")\r\n");
-    s
-}
-
 /// Login, namespace, EXAMINE of three messages, their UIDs: then `fetch` answers the UID FETCH.
 fn fault_script(fetch: impl FnOnce(Script) -> Script) -> Script {
     fetch(Script::session(FAULT_CAPS).examine_three()).logout()
@@ -1696,7 +1678,7 @@ impl Expect {
             } else {
                 let subject = row.get("SUBJECT").and_then(Value::as_str);
                 self.that(
-                    error.is_none() && subject == Some(&format!("fault {uid}")),
+                    error.is_none() && subject == Some(&format!("scripted {uid}")),
                     || {
                         format!(
                             "UID {uid} was fetched fine: SUBJECT {subject:?} ERROR {error:?}\n{out}"
@@ -1733,9 +1715,9 @@ impl Expect {
 #[test]
 fn stoponerror_with_a_message_whose_body_is_missing() {
     let server = FaultServer::start(fault_script(|s| {
-        s.send(fetch_line(1, true))
-            .send(fetch_line(2, false))
-            .send(fetch_line(3, true))
+        s.send(header_fetch(1, 1, true))
+            .send(header_fetch(2, 2, false))
+            .send(header_fetch(3, 3, true))
             .tagged("OK FETCH done")
     }));
     let mut expect = Expect::new();
@@ -1750,7 +1732,7 @@ fn stoponerror_with_a_message_whose_body_is_missing() {
 /// message after it must not be read as if nothing happened.
 #[test]
 fn a_nul_in_a_large_literal_is_a_protocol_violation() {
-    let mut head = fault_header(1);
+    let mut head = scripted_header(1);
     head.insert_str(
         0,
         &format!("X-Pad: {}\0{}\r\n", "p".repeat(3000), "q".repeat(3000)),
@@ -1761,8 +1743,8 @@ fn a_nul_in_a_large_literal_is_a_protocol_violation() {
             head.len(),
             head.len()
         ))
-        .send(fetch_line(2, true))
-        .send(fetch_line(3, true))
+        .send(header_fetch(2, 2, true))
+        .send(header_fetch(3, 3, true))
         .tagged("OK FETCH done")
     }));
     for stoponerror in ["true", "false"] {
@@ -1799,8 +1781,8 @@ fn stoponerror_with_a_fetch_refused_by_the_server() {
 fn stoponerror_with_a_partial_fetch_and_a_no() {
     // What Dovecot does when one message cannot be read: the others come, then NO.
     let server = FaultServer::start(fault_script(|s| {
-        s.send(fetch_line(1, true))
-            .send(fetch_line(3, true))
+        s.send(header_fetch(1, 1, true))
+            .send(header_fetch(3, 3, true))
             .tagged("NO [SERVERBUG] Some messages could not be FETCHed")
     }));
     let mut expect = Expect::new();

@@ -238,6 +238,26 @@ pub struct FaultServer {
     acceptor: Option<std::thread::JoinHandle<()>>,
 }
 
+/// The header block of scripted message `n`: `From: f<n>@example.org`, `Subject: scripted <n>`.
+pub fn scripted_header(n: u32) -> String {
+    format!("From: f{n}@example.org\r\nSubject: scripted {n}\r\n\r\n")
+}
+
+/// `* n FETCH (…)` and CRLF, as a header-only read's `UID FETCH` is answered for message `n`
+/// with UID `uid`: no flags, its size and date, and [`scripted_header`] unless `header` is false.
+pub fn header_fetch(n: u32, uid: u32, header: bool) -> String {
+    let head = scripted_header(n);
+    let mut line = format!(
+        "* {n} FETCH (UID {uid} FLAGS () RFC822.SIZE {} INTERNALDATE \"04-Mar-2025 10:00:00 +0000\"",
+        head.len() + 6
+    );
+    if header {
+        line.push_str(&format!(" BODY[HEADER] {{{}}}\r\n{head}", head.len()));
+    }
+    line.push_str(")\r\n");
+    line
+}
+
 impl std::fmt::Debug for FaultServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FaultServer")

@@ -809,16 +809,28 @@ pub fn normalize(argv: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
             }));
             continue;
         }
+        if command_state == 0 && text.eq_ignore_ascii_case("help") {
+            command_state = 1;
+            out.push(OsString::from("help"));
+            continue;
+        }
         if command_state < 2
             && !text.starts_with('-')
             && let Some(canonical) = names.commands.get(&text.to_ascii_lowercase())
         {
-            command_state = if command_state == 0 && canonical == "help" {
-                1
-            } else {
-                2
-            };
+            command_state = 2;
             out.push(OsString::from(canonical));
+            continue;
+        }
+        if command_state == 1 && !text.starts_with('-') {
+            // `help getHeader`: asked as `getHeader --help`, clap's own
+            // error for an unknown action then says which ones are near.
+            if let Some(at) = out.iter().rposition(|w| w == "help") {
+                out.remove(at);
+            }
+            out.push(word);
+            out.push(OsString::from("--help"));
+            command_state = 2;
             continue;
         }
         out.push(word);
@@ -896,6 +908,10 @@ mod tests {
         let help = e.to_string();
         assert!(help.contains("--attachmentpath"), "{help}");
         assert!(!help.contains("--newfolder"), "{help}");
+        // An action not known: the error names the near ones.
+        let e = parse(&["help", "getHeader"]).expect_err("no such action");
+        assert_eq!(e.kind(), clap::error::ErrorKind::InvalidSubcommand);
+        assert!(e.to_string().contains("getHeaderOnly"), "{e}");
     }
 
     #[test]

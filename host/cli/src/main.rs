@@ -46,8 +46,15 @@ fn main() -> ExitCode {
     init_tracing(cli.global.verbose);
     match cli.command {
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "cfimap", &mut std::io::stdout());
-            ExitCode::SUCCESS
+            // Into a buffer first: clap_complete panics when a write fails,
+            // and `cfimap completions zsh | head` closes the pipe early.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "cfimap", &mut script);
+            match std::io::stdout().write_all(&script) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => Exit::Internal.report(&format!("cannot write the script: {e}"), &[]),
+            }
         }
         Command::Man => {
             let page = clap_mangen::Man::new(Cli::command());
@@ -124,6 +131,9 @@ fn one_action(action: Action, attributes: Attributes, global: &Global) -> ExitCo
         Ok(c) => c,
         Err(e) => return Exit::Usage.report(&e.0, &[]),
     };
+    if let Some(warning) = connection.warning().filter(|_| !global.quiet) {
+        eprintln!("cfimap: warning: {warning}");
+    }
     let secrets = [connection.secret()];
 
     let rt = match actions::async_runtime() {

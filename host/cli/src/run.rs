@@ -38,6 +38,18 @@ use super::settings::{self, Connection, Settings, TerminalPrompt};
 
 /// Runs `cfimap run` and returns its exit status.
 pub fn main(args: RunArgs, global: &Global) -> ExitCode {
+    // Its output is always NDJSON: a format or columns would be ignored.
+    for (given, flag) in [
+        (global.format.is_some(), "--format"),
+        (global.columns.is_some(), "--columns"),
+    ] {
+        if given {
+            return Exit::Usage.report(
+                &format!("{flag} does not apply to cfimap run, whose output is always NDJSON"),
+                &[],
+            );
+        }
+    }
     let mut settings = match Settings::load(global) {
         Ok(s) => s,
         Err(e) => return Exit::Usage.report(&e.0, &[]),
@@ -84,6 +96,7 @@ pub fn main(args: RunArgs, global: &Global) -> ExitCode {
         settings,
         defaults,
         verbose,
+        quiet: global.quiet,
         open: HashMap::new(),
         order: Vec::new(),
         secrets,
@@ -117,6 +130,8 @@ struct Runner {
     /// `cfimap run`'s own connection flags.
     defaults: ConnectionArgs,
     verbose: bool,
+    /// `--quiet`: no warnings.
+    quiet: bool,
     /// Open connections by their names in lower case (CFML names are
     /// case-insensitive).
     open: HashMap<String, Open>,
@@ -296,6 +311,9 @@ impl Runner {
             .settings
             .resolve(action, given, self.defaults.clone(), &TerminalPrompt)
             .map_err(|e| (Exit::Usage, e.0))?;
+        if let Some(warning) = connection.warning().filter(|_| !self.quiet) {
+            eprintln!("cfimap: warning: {warning}");
+        }
         self.secrets.push(connection.secret());
         Ok(connection)
     }

@@ -25,7 +25,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cfimap_host::{ConnectOptions, Credentials};
+use cfimap_host::{ConnectOptions, Credentials, Security};
 use serde::Deserialize;
 
 use super::args::{Action, ConnectionArgs, Global, parse_port, parse_secure};
@@ -51,6 +51,30 @@ impl Connection {
         match &self.options.credentials {
             Credentials::Password(s) | Credentials::BearerToken(s) => s.clone(),
         }
+    }
+
+    /// A warning worth printing before connecting: plaintext or STARTTLS
+    /// asked for on port 993, IMAP over implicit TLS (RFC 8314). Most such
+    /// servers wait silently for a TLS handshake, so the mistake would only
+    /// show when the greeting times out.
+    pub fn warning(&self) -> Option<String> {
+        let secure = self.options.secure?;
+        (secure != Security::Tls && self.options.effective_port() == 993).then(|| {
+            format!(
+                "port 993 is IMAP over implicit TLS, but --secure {} asks for {}: the server \
+                 will likely never greet (use --secure yes)",
+                if secure == Security::Starttls {
+                    "starttls"
+                } else {
+                    "no"
+                },
+                if secure == Security::Starttls {
+                    "STARTTLS"
+                } else {
+                    "plaintext"
+                },
+            )
+        })
     }
 }
 
