@@ -147,7 +147,11 @@ fn one_action(action: Action, attributes: Attributes, global: &Global) -> ExitCo
     let reads = matches!(action, Action::GetHeaderOnly | Action::GetAll);
     // Log lines and a spinner on the same stderr would garble each other.
     let progress = Progress::start(what, reads, global.quiet || verbose);
-    let result = rt.block_on(execute(&plan, &connection, format, verbose, &progress));
+    let shape = Shape {
+        format,
+        columns: columns.as_deref(),
+    };
+    let result = rt.block_on(execute(&plan, &connection, shape, verbose, &progress));
     drop(progress);
     match result {
         Ok(mut output) => {
@@ -160,18 +164,26 @@ fn one_action(action: Action, attributes: Attributes, global: &Global) -> ExitCo
     }
 }
 
+/// How the output is written: its format, and the columns `--columns`
+/// chose for a table.
+#[derive(Clone, Copy)]
+struct Shape<'a> {
+    format: Format,
+    columns: Option<&'a [&'static str]>,
+}
+
 /// Opens the session, runs the planned action, closes the session.
 async fn execute(
     plan: &Plan,
     connection: &Connection,
-    format: Format,
+    shape: Shape<'_>,
     verbose: bool,
     progress: &Progress,
 ) -> Result<Output, Error> {
     let runtime = actions::runtime(connection, verbose, true)?;
     let mut session = runtime.open(&connection.options).await?;
     session.set_attachment_policy(actions::attachments(plan));
-    let result = act(&mut session, plan, connection, format, progress).await;
+    let result = act(&mut session, plan, connection, shape, progress).await;
     match result {
         Ok(output) => {
             session.close().await?;
@@ -191,13 +203,17 @@ async fn act(
     session: &mut Session,
     plan: &Plan,
     connection: &Connection,
-    format: Format,
+    shape: Shape<'_>,
     progress: &Progress,
 ) -> Result<Output, Error> {
+    let format = shape.format;
     match plan.action {
         Action::Open => Ok(actions::open_summary(connection)),
-        // Machine formats stream; a table (and pretty JSON on a terminal)
-        // needs the rows at once.
+        Action::GetHeaderOnly | Action::GetAll if format == Format::Table => {
+            table_rows(session, plan, shape.columns, progress).await
+        }
+        // Machine formats stream; pretty JSON on a terminal needs the rows
+        // at once.
         Action::GetHeaderOnly | Action::GetAll
             if matches!(format, Format::Ndjson | Format::Csv)
                 || (format == Format::Json && !std::io::stdout().is_terminal()) =>
@@ -220,6 +236,58 @@ async fn act(
         }
         _ => actions::change(session, plan).await,
     }
+}
+
+/// A read shown as a table written as its rows arrive (see
+/// [`table::Table`]), or, for getAll of one message without `--columns`,
+/// as a letter: the first row is held until a second one shows which.
+async fn table_rows(
+    session: &mut Session,
+    plan: &Plan,
+    columns: Option<&[&'static str]>,
+    progress: &Progress,
+) -> Result<Output, Error> {
+    let bodies = plan.action == Action::GetAll;
+    let mut reader = actions::begin_read(session, plan).await?;
+    let stdout = std::io::stdout();
+    let out = std::io::BufWriter::new(stdout.lock());
+    let given = columns.is_some();
+    let columns = columns.map_or_else(|| output::message_table_columns(bodies), <[_]>::to_vec);
+    let mut table = table::Table::new(out, columns, table::terminal_width(), table::SAMPLE);
+    let mut letter = bodies && !given;
+    let mut first: Option<output::Record> = None;
+    loop {
+        let rows = reader.next(actions::BATCH).await?;
+        if rows.is_empty() {
+            break;
+        }
+        progress.rows(rows.len());
+        let Output::Rows { rows, .. } = output::messages(rows, bodies) else {
+            continue;
+        };
+        let mut rows = rows.into_iter();
+        if letter && first.is_none() {
+            first = rows.next();
+        }
+        let rest: Vec<output::Record> = rows.collect();
+        if rest.is_empty() {
+            continue;
+        }
+        // A second row: a table after all.
+        letter = false;
+        let held = first.take().into_iter().collect::<Vec<_>>();
+        if let Err(e) = table.push(&held).and_then(|()| table.push(&rest)) {
+            return Ok(Output::Written(Err(e)));
+        }
+    }
+    let written = match first {
+        Some(row) => {
+            let mut out = table.into_writer();
+            table::letter(&mut out, &row).and_then(|()| out.flush())
+        }
+        None => table.finish(),
+    };
+    Ok(Output::Written(written))
 }
 
 /// A read whose rows are written as they arrive (NDJSON, CSV, compact

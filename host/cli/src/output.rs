@@ -297,6 +297,16 @@ pub fn message_columns(bodies: bool) -> &'static [&'static str] {
     }
 }
 
+/// The columns a table shows of getAll (`bodies`) or getHeaderOnly rows,
+/// before any `ERROR` column.
+pub fn message_table_columns(bodies: bool) -> Vec<&'static str> {
+    let mut columns = vec!["UID", "DATE", "FROM", "SUBJECT", "SIZE", "SEEN"];
+    if bodies {
+        columns.push("ATTACHMENTS");
+    }
+    columns
+}
+
 /// getHeaderOnly / getAll rows. `bodies`: the action was getAll (the table
 /// then shows the attachments too).
 pub fn messages(rows: Vec<MessageRow>, bodies: bool) -> Output {
@@ -313,10 +323,7 @@ pub fn messages(rows: Vec<MessageRow>, bodies: bool) -> Output {
             )
         })
         .collect();
-    let mut table_columns = vec!["UID", "DATE", "FROM", "SUBJECT", "SIZE", "SEEN"];
-    if bodies {
-        table_columns.push("ATTACHMENTS");
-    }
+    let mut table_columns = message_table_columns(bodies);
     if rows
         .iter()
         .any(|r| !matches!(r.get("ERROR"), None | Some(Cell::Null)))
@@ -452,8 +459,8 @@ enum StreamSink<W: Write> {
 }
 
 impl<W: Write> RowStream<W> {
-    /// A stream of rows with `columns` (the CSV header) in `format` (`Table`
-    /// is no stream: it needs every row to size its columns; it gets NDJSON).
+    /// A stream of rows with `columns` (the CSV header) in `format` (a table
+    /// streams through [`crate::table::Table`]; given `Table`, this writes NDJSON).
     pub fn new(format: Format, columns: &'static [&'static str], out: W) -> Self {
         let sink = match format {
             Format::Json => StreamSink::Json(out),

@@ -33,55 +33,199 @@ pub fn terminal_width() -> usize {
         .unwrap_or(100)
 }
 
-/// Writes `rows` as a table of `columns`, at most `width` wide.
+/// Writes `rows` as a table of `columns`, at most `width` wide, sized by
+/// every row.
 pub fn rows(
     out: &mut dyn Write,
-    columns: &[&str],
+    columns: &[&'static str],
     rows: &[Record],
     width: usize,
 ) -> io::Result<()> {
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|row| columns.iter().map(|c| shown(c, row.get(c))).collect())
-        .collect();
-    let natural: Vec<usize> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            cells
-                .iter()
-                .map(|r| r[i].width())
-                .chain(std::iter::once(c.width()))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let floors: Vec<usize> = columns.iter().map(|c| c.width()).collect();
-    let available = width.saturating_sub(GAP.len() * columns.len().saturating_sub(1));
-    let widths = fit(&natural, &floors, available);
-    let right: Vec<bool> = columns.iter().map(|c| numeric(c)).collect();
-    let line = |out: &mut dyn Write, texts: &[String]| -> io::Result<()> {
+    let mut table = Table::new(out, columns.to_vec(), width, usize::MAX);
+    table.push(rows)?;
+    table.finish()
+}
+
+/// How many rows a streamed table holds to size its columns before it
+/// writes anything: one batch of a read.
+pub const SAMPLE: usize = 64;
+
+/// A table written as its rows arrive, so memory stays at the sample
+/// whatever the number of rows (a folder of 100,000 messages, or getAll
+/// rows carrying their bodies).
+///
+/// The first `sample` rows are held, reduced to the cells they show; their
+/// widths and the headings size the columns; then they and every later row
+/// are written at those widths, a later value wider than its column ending
+/// in `…` like any other. An `ERROR` column is added when a held row failed;
+/// a later row that failed gets its error on a line of its own below it.
+pub struct Table<W: Write> {
+    out: W,
+    columns: Vec<&'static str>,
+    width: usize,
+    sample: usize,
+    /// Rows held until the columns are sized: their cells, and their error.
+    held: Vec<(Vec<String>, String)>,
+    /// The widths, once written the heading.
+    layout: Option<Layout>,
+}
+
+/// The columns as sized.
+struct Layout {
+    widths: Vec<usize>,
+    right: Vec<bool>,
+    /// An `ERROR` column was added.
+    errors: bool,
+}
+
+impl<W: Write> Table<W> {
+    /// A table of `columns` at most `width` wide, sized by its first
+    /// `sample` rows (`usize::MAX`: by all of them).
+    pub fn new(out: W, columns: Vec<&'static str>, width: usize, sample: usize) -> Self {
+        Table {
+            out,
+            columns,
+            width,
+            sample,
+            held: Vec::new(),
+            layout: None,
+        }
+    }
+
+    /// Adds `rows`.
+    pub fn push(&mut self, rows: &[Record]) -> io::Result<()> {
+        for row in rows {
+            let cells = self.columns.iter().map(|c| shown(c, row.get(c))).collect();
+            let error = if self.columns.contains(&"ERROR") {
+                String::new()
+            } else {
+                shown("ERROR", row.get("ERROR"))
+            };
+            if self.layout.is_some() {
+                self.line(cells, &error)?;
+            } else {
+                self.held.push((cells, error));
+                if self.held.len() >= self.sample {
+                    self.lay_out(false)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes what is held (the heading alone for no rows) and flushes.
+    pub fn finish(mut self) -> io::Result<()> {
+        if self.layout.is_none() {
+            self.lay_out(true)?;
+        }
+        self.out.flush()
+    }
+
+    /// The writer, nothing of the table written (for a letter instead).
+    pub fn into_writer(self) -> W {
+        self.out
+    }
+
+    /// Sizes the columns by the held rows (`all` of them, or a sample of
+    /// more to come), writes the heading and them.
+    fn lay_out(&mut self, all: bool) -> io::Result<()> {
+        let held = std::mem::take(&mut self.held);
+        let errors = held.iter().any(|(_, e)| !e.is_empty());
+        let mut headings: Vec<String> = self.columns.iter().map(|c| (*c).to_owned()).collect();
+        if errors {
+            headings.push("ERROR".to_owned());
+        }
+        let natural: Vec<usize> = (0..headings.len())
+            .map(|i| {
+                held.iter()
+                    .map(|(cells, error)| cells.get(i).unwrap_or(error).width())
+                    .chain(std::iter::once(headings[i].width()))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let floors: Vec<usize> = headings.iter().map(|c| c.width()).collect();
+        let available = self
+            .width
+            .saturating_sub(GAP.len() * headings.len().saturating_sub(1));
+        let mut widths = fit(&natural, &floors, available);
+        if !all {
+            // Rows none of these measured are to come: numbers get room for
+            // two more digits, and the width left goes to the text columns.
+            let numbers = headings.iter().filter(|c| numeric(c)).count();
+            if widths.iter().sum::<usize>() + 2 * numbers <= available {
+                for (w, c) in widths.iter_mut().zip(&headings) {
+                    *w += if numeric(c) { 2 } else { 0 };
+                }
+            }
+            let flexible: Vec<usize> = (0..headings.len())
+                .filter(|&i| !numeric(&headings[i]) && !fixed(&headings[i]))
+                .collect();
+            let left = available.saturating_sub(widths.iter().sum());
+            if let Some(share) = left.checked_div(flexible.len()) {
+                for i in flexible {
+                    widths[i] += share;
+                }
+            }
+        }
+        self.layout = Some(Layout {
+            widths,
+            right: headings.iter().map(|c| numeric(c)).collect(),
+            errors,
+        });
+        self.write_line(&headings)?;
+        let rules: Vec<String> = self
+            .layout
+            .iter()
+            .flat_map(|l| &l.widths)
+            .map(|w| "─".repeat(*w))
+            .collect();
+        writeln!(self.out, "{}", rules.join(GAP))?;
+        for (cells, error) in held {
+            self.line(cells, &error)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a row of `cells`, and its `error` in its column or below it.
+    fn line(&mut self, mut cells: Vec<String>, error: &str) -> io::Result<()> {
+        let in_column = self.layout.as_ref().is_some_and(|l| l.errors);
+        if in_column {
+            cells.push(error.to_owned());
+        }
+        self.write_line(&cells)?;
+        if !in_column && !error.is_empty() {
+            let text = truncate(&format!("  ERROR: {error}"), self.width);
+            writeln!(self.out, "{text}")?;
+        }
+        Ok(())
+    }
+
+    /// Writes `texts` in the laid-out columns, cut to their widths.
+    fn write_line(&mut self, texts: &[String]) -> io::Result<()> {
+        let Some(layout) = &self.layout else {
+            return Ok(());
+        };
         let mut parts = Vec::with_capacity(texts.len());
         for (i, text) in texts.iter().enumerate() {
-            let text = truncate(text, widths[i]);
-            let pad = " ".repeat(widths[i].saturating_sub(text.width()));
+            let width = layout.widths.get(i).copied().unwrap_or(0);
+            let number = layout.right.get(i) == Some(&true);
+            // A number cut short would be another number: it overflows instead.
+            let text = if number {
+                text.clone()
+            } else {
+                truncate(text, width)
+            };
+            let pad = " ".repeat(width.saturating_sub(text.width()));
             let last = i + 1 == texts.len();
-            parts.push(match (right[i], last) {
+            parts.push(match (number, last) {
                 (true, _) => format!("{pad}{text}"),
                 (false, true) => text,
                 (false, false) => format!("{text}{pad}"),
             });
         }
-        writeln!(out, "{}", parts.join(GAP).trim_end())
-    };
-    let headings: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
-    line(out, &headings)?;
-    let rules: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
-    writeln!(out, "{}", rules.join(GAP))?;
-    for row in &cells {
-        line(out, row)?;
+        writeln!(self.out, "{}", parts.join(GAP).trim_end())
     }
-    Ok(())
 }
 
 /// Writes a summary record as `name  value` lines.
@@ -194,6 +338,15 @@ fn numeric(column: &str) -> bool {
     )
 }
 
+/// Columns whose shown values all have one width (a shortened date, a
+/// flag): a streamed table gives them none of its spare width.
+fn fixed(column: &str) -> bool {
+    matches!(
+        column,
+        "DATE" | "RXDDATE" | "SEEN" | "ANSWERED" | "DELETED" | "DRAFT" | "FLAGGED" | "RECENT"
+    )
+}
+
 /// A cell as a table shows it: one line, shortened for reading.
 fn shown(column: &str, cell: Option<&Cell>) -> String {
     let text = match (column, cell) {
@@ -265,6 +418,49 @@ mod tests {
                 .map(|(k, v)| (*k, Cell::Text((*v).to_owned())))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn a_streamed_table_sizes_by_its_sample_and_never_cuts_a_number() {
+        let row = |uid: u64, subject: &str, error: Option<&str>| {
+            Record(vec![
+                ("UID", Cell::Int(uid)),
+                ("SUBJECT", Cell::Text(subject.into())),
+                ("SIZE", Cell::Int(2048)),
+                ("ERROR", error.map_or(Cell::Null, |e| Cell::Text(e.into()))),
+            ])
+        };
+        let mut out = Vec::new();
+        let mut table = Table::new(&mut out, vec!["UID", "SUBJECT", "SIZE"], 40, 2);
+        table.push(&[row(1, "short", None)]).unwrap();
+        // Nothing is written before the sample is complete.
+        assert!(table.out.is_empty());
+        table.push(&[row(2, "also short", None)]).unwrap();
+        table
+            .push(&[
+                row(1_234_567, &"a much longer subject ".repeat(4), None),
+                row(3, "failed", Some("message 3 could not be parsed")),
+            ])
+            .unwrap();
+        table.finish().unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 7, "{text}");
+        // The sample's widths, numbers with room for two more digits, the
+        // rest of the 40 columns to the subject.
+        assert_eq!(
+            lines[0], "  UID  SUBJECT                      SIZE",
+            "{text}"
+        );
+        for line in &lines[..4] {
+            assert!(line.width() <= 40, "{} wide: {line}", line.width());
+        }
+        // A later, longer value is cut; a wider number overflows whole.
+        assert!(lines[4].starts_with("1234567  a much longer"), "{text}");
+        assert!(lines[4].ends_with("subject …    2.0 KB"), "{text}");
+        // A later row's error, on a line of its own.
+        assert!(lines[5].starts_with("    3  failed"), "{text}");
+        assert_eq!(lines[6], "  ERROR: message 3 could not be parsed", "{text}");
     }
 
     #[test]
