@@ -92,7 +92,8 @@ impl TransferEncoding {
 /// The body's last line is a line too: in a multipart its line break
 /// belongs to the boundary that follows (RFC 2046 §5.1.1), so its blanks
 /// are transport padding like any other line's. mail-parser drops them
-/// there as well, but keeps them when the body runs to the message's end.
+/// there as well, but keeps them where no line break follows: at the
+/// message's end, or before a boundary that (wrongly) starts mid-line.
 fn quoted_printable(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len());
     for line in body.split_inclusive(|&b| b == b'\n') {

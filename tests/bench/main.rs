@@ -1142,7 +1142,7 @@ fn verdicts(rows: &[Row], all: &Written, jobs: &[Job]) -> Vec<Verdict> {
     let all_rss = rss("getAll (b)", "cfimap");
     // The runtime: what cfimap takes to open and close a session, no rows.
     let runtime = rss("start-up", "cfimap open + close");
-    let all_bound = all.largest * 3 / 2 + runtime;
+    let all_bound = (all.largest * 3 / 2).saturating_add(runtime);
     let (version, open, cold) = (
         wall("cfimap --version"),
         wall("cfimap open + close"),

@@ -466,10 +466,10 @@ fn a_script_file_takes_the_password_from_stdin_once_for_every_open() {
 #[test]
 fn a_program_driving_cfimap_run_gets_each_answer_before_it_writes_the_next_line() {
     use std::io::{BufRead, BufReader, Write};
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     use std::sync::mpsc;
     use std::time::Duration;
-    let mut child = Command::new(cfimap_tests::cli::binary())
+    let mut child = cfimap_tests::cli::clean_command(&cfimap_tests::cli::binary())
         .args(["run", "-", "--keep-going"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -690,7 +690,7 @@ fn help_names_one_actions_attributes_and_suggests_what_was_meant() {
         assert!(out.stdout.contains("getHeaderOnly"), "{shell}\n{out}");
     }
     // A reader that stops early (`| head`): no panic, success.
-    let mut child = std::process::Command::new(cfimap_tests::cli::binary())
+    let mut child = cfimap_tests::cli::clean_command(&cfimap_tests::cli::binary())
         .args(["completions", "zsh"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -817,7 +817,7 @@ fn plaintext_or_starttls_on_port_993_is_warned_of_before_connecting() {
         let out = open(secure, &[]);
         assert!(
             out.stderr.starts_with(&format!(
-                "cfimap: warning: port 993 is IMAP over implicit TLS, but --secure {secure} asks \
+                "cfimap: warning: port 993 is IMAP over implicit TLS, but secure={secure} asks \
                  for {asks}"
             )),
             "{out}"
@@ -1113,6 +1113,43 @@ fn tables_fit_the_terminal_and_one_message_reads_like_a_letter() {
 }
 
 #[test]
+fn a_long_read_as_a_table_streams_in_the_widths_of_its_first_rows() {
+    use cfimap_tests::fault::{FaultServer, Script, header_fetch};
+    // 130 UIDs asked, 1–129 answered: the row of 130, which never came, has an error, and it
+    // comes after the first 64 rows sized the columns (without an ERROR column).
+    let mut script = Script::session("IMAP4rev1").examine_numbered(130);
+    for n in 1..=129 {
+        script = script.send(header_fetch(n, n, true));
+    }
+    let server = FaultServer::start(script.tagged("OK FETCH done").logout());
+    let out = cfimap(["getHeaderOnly", "--format", "table", "--stoponerror=false"])
+        .args(server.cli_args())
+        .env("COLUMNS", "80")
+        .run();
+    out.assert_success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        2 + 130 + 1,
+        "heading, rule, rows, one error line\n{out}"
+    );
+    assert!(
+        !lines[0].contains("ERROR"),
+        "no error among the first rows\n{out}"
+    );
+    for line in &lines {
+        assert!(line.chars().count() <= 80, "{line:?}\n{out}");
+    }
+    // UIDs past the sample's widest (64) are whole: room was left for them.
+    assert!(lines[2 + 128].trim_start().starts_with("129  "), "{out}");
+    assert!(lines[2 + 129].trim_start().starts_with("130  "), "{out}");
+    assert!(
+        lines[2 + 130].starts_with("  ERROR: ") && lines[2 + 130].contains("130"),
+        "the late row's error below it\n{out}"
+    );
+}
+
+#[test]
 fn progress_shows_on_a_terminal_after_a_moment_and_never_in_the_output() {
     use cfimap_tests::fault::{FaultServer, Script, header_fetch};
     use std::time::Duration;
@@ -1162,19 +1199,7 @@ fn progress_shows_on_a_terminal_after_a_moment_and_never_in_the_output() {
     );
 
     // A read counts its rows a batch (64) at a time: 64 come, then a pause before the rest.
-    let uids = (1..=70)
-        .map(|n| n.to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut script = Script::session("IMAP4rev1")
-        .expect_command("EXAMINE")
-        .line("* 70 EXISTS")
-        .line("* OK [UIDVALIDITY 7] ok")
-        .tagged("OK [READ-ONLY] EXAMINE done")
-        .expect_command("UID SEARCH")
-        .line(&format!("* SEARCH {uids}"))
-        .tagged("OK SEARCH done")
-        .expect_command("UID FETCH");
+    let mut script = Script::session("IMAP4rev1").examine_numbered(70);
     for n in 1..=70 {
         if n == 65 {
             script = script.stall(Duration::from_millis(1500));

@@ -18,7 +18,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -53,6 +53,25 @@ pub struct Invocation {
     env: Vec<(OsString, Option<OsString>)>,
     stdin: Option<Vec<u8>>,
     timeout: Duration,
+}
+
+/// A command for `program` that none of the caller's cfimap settings reach: no `CFIMAP_*`
+/// variable, and no configuration file (a missing one is no profile). For a test that drives
+/// the process itself; [`Invocation::run`] starts from it too.
+pub fn clean_command(program: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    for var in [
+        "CFIMAP_PASSWORD",
+        "CFIMAP_TOKEN",
+        "CFIMAP_SERVER",
+        "CFIMAP_PORT",
+        "CFIMAP_USERNAME",
+        "CFIMAP_PROFILE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("CFIMAP_CONFIG", "/nonexistent/cfimap-test/config.toml");
+    cmd
 }
 
 /// Starts preparing `cfimap <args>`.
@@ -121,21 +140,8 @@ impl Invocation {
     /// saying how to build it.
     pub fn run(self) -> CliOutput {
         let bin = self.program.clone().unwrap_or_else(binary);
-        let mut cmd = Command::new(&bin);
+        let mut cmd = clean_command(&bin);
         cmd.args(&self.args);
-        // Nothing of the caller's cfimap settings may reach a test: no variable, and no
-        // configuration file (a missing one is no profile).
-        for var in [
-            "CFIMAP_PASSWORD",
-            "CFIMAP_TOKEN",
-            "CFIMAP_SERVER",
-            "CFIMAP_PORT",
-            "CFIMAP_USERNAME",
-            "CFIMAP_PROFILE",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("CFIMAP_CONFIG", "/nonexistent/cfimap-test/config.toml");
         for (k, v) in &self.env {
             match v {
                 Some(v) => cmd.env(k, v),

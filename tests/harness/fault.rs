@@ -202,6 +202,20 @@ impl Script {
             .expect_command("UID FETCH")
     }
 
+    /// `EXAMINE` of the folder answered with `count` messages, and their `UID SEARCH` with UIDs
+    /// 1–`count`: how a longer read begins; its `UID FETCH` is the next command.
+    pub fn examine_numbered(self, count: u32) -> Script {
+        let uids: Vec<String> = (1..=count).map(|n| n.to_string()).collect();
+        self.expect_command("EXAMINE")
+            .line(&format!("* {count} EXISTS"))
+            .line("* OK [UIDVALIDITY 7] ok")
+            .tagged("OK [READ-ONLY] EXAMINE done")
+            .expect_command("UID SEARCH")
+            .line(&format!("* SEARCH {}", uids.join(" ")))
+            .tagged("OK SEARCH done")
+            .expect_command("UID FETCH")
+    }
+
     /// `LOGOUT` answered: how an action that went well ends.
     pub fn logout(self) -> Script {
         self.expect_command("LOGOUT")

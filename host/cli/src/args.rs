@@ -203,7 +203,7 @@ pub struct Global {
     pub columns: Option<String>,
 
     /// No progress display on stderr (it shows only on a terminal, and never
-    /// in the output).
+    /// in the output), and no warnings.
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
@@ -797,9 +797,7 @@ pub fn normalize(argv: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
             };
             let canonical = names.flags.get(&flag_key(name)).cloned();
             let name = canonical.as_deref().unwrap_or(name);
-            if command_state == 0
-                && value.is_none()
-                && names.global_values.iter().any(|g| g == name)
+            if command_state < 2 && value.is_none() && names.global_values.iter().any(|g| g == name)
             {
                 skip_value = true;
             }
@@ -814,24 +812,25 @@ pub fn normalize(argv: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
             out.push(OsString::from("help"));
             continue;
         }
-        if command_state < 2
-            && !text.starts_with('-')
-            && let Some(canonical) = names.commands.get(&text.to_ascii_lowercase())
-        {
-            command_state = 2;
-            out.push(OsString::from(canonical));
-            continue;
-        }
-        if command_state == 1 && !text.starts_with('-') {
-            // `help getHeader`: asked as `getHeader --help`, clap's own
-            // error for an unknown action then says which ones are near.
-            if let Some(at) = out.iter().rposition(|w| w == "help") {
-                out.remove(at);
+        if command_state < 2 && !text.starts_with('-') {
+            let known = names.commands.get(&text.to_ascii_lowercase());
+            if command_state == 1 {
+                // `help ACTION` is asked as `ACTION --help`, wherever the
+                // global flags stand; for an unknown action, clap's error
+                // then names the near ones.
+                if let Some(at) = out.iter().rposition(|w| w == "help") {
+                    out.remove(at);
+                }
+                out.push(known.map_or(word, OsString::from));
+                out.push(OsString::from("--help"));
+                command_state = 2;
+                continue;
             }
-            out.push(word);
-            out.push(OsString::from("--help"));
-            command_state = 2;
-            continue;
+            if let Some(canonical) = known {
+                command_state = 2;
+                out.push(OsString::from(canonical));
+                continue;
+            }
         }
         out.push(word);
     }
@@ -908,6 +907,10 @@ mod tests {
         let help = e.to_string();
         assert!(help.contains("--attachmentpath"), "{help}");
         assert!(!help.contains("--newfolder"), "{help}");
+        // A global's value after `help` is no action.
+        let e = parse(&["help", "--profile", "work", "getall"]).expect_err("help is an exit");
+        assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp);
+        assert!(e.to_string().contains("--attachmentpath"), "{e}");
         // An action not known: the error names the near ones.
         let e = parse(&["help", "getHeader"]).expect_err("no such action");
         assert_eq!(e.kind(), clap::error::ErrorKind::InvalidSubcommand);

@@ -257,7 +257,16 @@ async fn table_rows(
     let mut letter = bodies && !given;
     let mut first: Option<output::Record> = None;
     loop {
-        let rows = reader.next(actions::BATCH).await?;
+        let rows = match reader.next(actions::BATCH).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                // The rows read before the failure are shown, as the
+                // machine formats keep theirs; the error follows on stderr.
+                let held: Vec<_> = first.take().into_iter().collect();
+                let _ = progress.suspend(|| table.push(&held).and_then(|()| table.finish()));
+                return Err(e);
+            }
+        };
         if rows.is_empty() {
             break;
         }
@@ -275,18 +284,23 @@ async fn table_rows(
         }
         // A second row: a table after all.
         letter = false;
-        let held = first.take().into_iter().collect::<Vec<_>>();
-        if let Err(e) = table.push(&held).and_then(|()| table.push(&rest)) {
+        let held: Vec<_> = first.take().into_iter().collect();
+        let written = progress.suspend(|| {
+            table.push(&held)?;
+            table.push(&rest)?;
+            table.flush()
+        });
+        if let Err(e) = written {
             return Ok(Output::Written(Err(e)));
         }
     }
-    let written = match first {
+    let written = progress.suspend(|| match first {
         Some(row) => {
             let mut out = table.into_writer();
             table::letter(&mut out, &row).and_then(|()| out.flush())
         }
         None => table.finish(),
-    };
+    });
     Ok(Output::Written(written))
 }
 
@@ -316,12 +330,13 @@ async fn stream_rows(
             break;
         }
         progress.rows(rows.len());
-        if let Err(e) = stream.write(&output::messages(rows, bodies)) {
+        let batch = output::messages(rows, bodies);
+        if let Err(e) = progress.suspend(|| stream.write(&batch).and_then(|()| stream.flush())) {
             // Dropping the reader abandons the read before the LOGOUT.
             return Ok(Output::Written(Err(e)));
         }
     }
-    Ok(Output::Written(stream.finish()))
+    Ok(Output::Written(progress.suspend(|| stream.finish())))
 }
 
 fn print(output: Output, format: Format) -> ExitCode {

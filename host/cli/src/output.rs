@@ -501,6 +501,15 @@ impl<W: Write> RowStream<W> {
         Ok(())
     }
 
+    /// Flushes what is written so far (a spinner on the same terminal is
+    /// drawn again after it).
+    pub fn flush(&mut self) -> io::Result<()> {
+        match &mut self.sink {
+            StreamSink::Json(out) | StreamSink::Ndjson(out) => out.flush(),
+            StreamSink::Csv(w) => w.flush(),
+        }
+    }
+
     /// The array's opening bracket or the CSV header, before the first row.
     fn begin(&mut self) -> io::Result<()> {
         if self.written > 0 {

@@ -16,14 +16,21 @@ const DELAY: Duration = Duration::from_millis(400);
 /// The progress of one action; hidden until [`DELAY`] has passed.
 pub struct Progress {
     bar: Option<ProgressBar>,
+    /// stdout is the same kind of place, a terminal: writes to it must
+    /// clear the spinner first.
+    shares_terminal: bool,
 }
 
 impl Progress {
     /// Progress for `what` (e.g. `getHeaderOnly INBOX`), counting rows when
     /// `counts`, unless `quiet` or stderr is not a terminal.
     pub fn start(what: String, counts: bool, quiet: bool) -> Progress {
+        let shares_terminal = std::io::stdout().is_terminal();
         if quiet || !std::io::stderr().is_terminal() {
-            return Progress { bar: None };
+            return Progress {
+                bar: None,
+                shares_terminal,
+            };
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
         let template = if counts {
@@ -43,7 +50,19 @@ impl Progress {
                 shown.enable_steady_tick(Duration::from_millis(120));
             }
         });
-        Progress { bar: Some(bar) }
+        Progress {
+            bar: Some(bar),
+            shares_terminal,
+        }
+    }
+
+    /// Runs `write` with the spinner cleared, then draws it again: output
+    /// written to the same terminal between two redraws would be garbled.
+    pub fn suspend<R>(&self, write: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(bar) if self.shares_terminal => bar.suspend(write),
+            _ => write(),
+        }
     }
 
     /// Counts `rows` more rows.

@@ -38,9 +38,13 @@ use super::settings::{self, Connection, Settings, TerminalPrompt};
 
 /// Runs `cfimap run` and returns its exit status.
 pub fn main(args: RunArgs, global: &Global) -> ExitCode {
-    // Its output is always NDJSON: a format or columns would be ignored.
+    // Its output is always NDJSON: another format, or columns, would be
+    // ignored.
     for (given, flag) in [
-        (global.format.is_some(), "--format"),
+        (
+            global.format.is_some_and(|f| f != args::Format::Ndjson),
+            "--format",
+        ),
         (global.columns.is_some(), "--columns"),
     ] {
         if given {
@@ -365,9 +369,17 @@ fn parse(statement: &Statement) -> Result<(Attributes, Plan), UsageError> {
     let g = &cli.global;
     for (set, name) in [
         (g.format.is_some(), "format"),
+        (g.columns.is_some(), "columns"),
+    ] {
+        if set {
+            return Err(UsageError::new(format!(
+                "{name} is not an attribute of a script line: cfimap run writes NDJSON"
+            )));
+        }
+    }
+    for (set, name) in [
         (g.profile.is_some(), "profile"),
         (g.config.is_some(), "config"),
-        (g.columns.is_some(), "columns"),
         (g.verbose > 0, "verbose"),
         (g.quiet, "quiet"),
     ] {

@@ -58,21 +58,15 @@ impl Connection {
     /// servers wait silently for a TLS handshake, so the mistake would only
     /// show when the greeting times out.
     pub fn warning(&self) -> Option<String> {
-        let secure = self.options.secure?;
-        (secure != Security::Tls && self.options.effective_port() == 993).then(|| {
+        let asks = match self.options.secure? {
+            Security::Tls => return None,
+            Security::Starttls => "secure=starttls asks for STARTTLS",
+            Security::None => "secure=no asks for plaintext",
+        };
+        (self.options.effective_port() == 993).then(|| {
             format!(
-                "port 993 is IMAP over implicit TLS, but --secure {} asks for {}: the server \
-                 will likely never greet (use --secure yes)",
-                if secure == Security::Starttls {
-                    "starttls"
-                } else {
-                    "no"
-                },
-                if secure == Security::Starttls {
-                    "STARTTLS"
-                } else {
-                    "plaintext"
-                },
+                "port 993 is IMAP over implicit TLS, but {asks}: the server will likely never \
+                 greet (use --secure yes)"
             )
         })
     }

@@ -1,5 +1,7 @@
 //! Tables for people: a few columns chosen per action, fitted to the
-//! terminal's width so that every row is one line.
+//! terminal's width so that every row is one line (but for a number wider
+//! than its column, never cut, and the error of a row that came after the
+//! columns were sized, on a line of its own; see [`Table`]).
 //!
 //! Cells are shortened for reading, never for machines (JSON, NDJSON and CSV
 //! keep every value whole): dates lose their seconds and zone, sizes are
@@ -101,13 +103,14 @@ impl<W: Write> Table<W> {
             } else {
                 shown("ERROR", row.get("ERROR"))
             };
+            if self.layout.is_none() && self.held.len() >= self.sample {
+                // A row past the sample: more may come, so size for them.
+                self.lay_out(false)?;
+            }
             if self.layout.is_some() {
                 self.line(cells, &error)?;
             } else {
                 self.held.push((cells, error));
-                if self.held.len() >= self.sample {
-                    self.lay_out(false)?;
-                }
             }
         }
         Ok(())
@@ -118,6 +121,11 @@ impl<W: Write> Table<W> {
         if self.layout.is_none() {
             self.lay_out(true)?;
         }
+        self.out.flush()
+    }
+
+    /// Flushes what is written so far.
+    pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 
@@ -343,7 +351,15 @@ fn numeric(column: &str) -> bool {
 fn fixed(column: &str) -> bool {
     matches!(
         column,
-        "DATE" | "RXDDATE" | "SEEN" | "ANSWERED" | "DELETED" | "DRAFT" | "FLAGGED" | "RECENT"
+        "DATE"
+            | "RXDDATE"
+            | "SENTDATE"
+            | "SEEN"
+            | "ANSWERED"
+            | "DELETED"
+            | "DRAFT"
+            | "FLAGGED"
+            | "RECENT"
     )
 }
 
@@ -436,31 +452,33 @@ mod tests {
         // Nothing is written before the sample is complete.
         assert!(table.out.is_empty());
         table.push(&[row(2, "also short", None)]).unwrap();
+        // The sample is complete: a third row sizes nothing.
+        table.push(&[row(3, "third", None)]).unwrap();
         table
             .push(&[
                 row(1_234_567, &"a much longer subject ".repeat(4), None),
-                row(3, "failed", Some("message 3 could not be parsed")),
+                row(4, "failed", Some("message 4 could not be parsed")),
             ])
             .unwrap();
         table.finish().unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 7, "{text}");
+        assert_eq!(lines.len(), 8, "{text}");
         // The sample's widths, numbers with room for two more digits, the
         // rest of the 40 columns to the subject.
         assert_eq!(
             lines[0], "  UID  SUBJECT                      SIZE",
             "{text}"
         );
-        for line in &lines[..4] {
+        for line in &lines[..5] {
             assert!(line.width() <= 40, "{} wide: {line}", line.width());
         }
         // A later, longer value is cut; a wider number overflows whole.
-        assert!(lines[4].starts_with("1234567  a much longer"), "{text}");
-        assert!(lines[4].ends_with("subject …    2.0 KB"), "{text}");
+        assert!(lines[5].starts_with("1234567  a much longer"), "{text}");
+        assert!(lines[5].ends_with("subject …    2.0 KB"), "{text}");
         // A later row's error, on a line of its own.
-        assert!(lines[5].starts_with("    3  failed"), "{text}");
-        assert_eq!(lines[6], "  ERROR: message 3 could not be parsed", "{text}");
+        assert!(lines[6].starts_with("    4  failed"), "{text}");
+        assert_eq!(lines[7], "  ERROR: message 4 could not be parsed", "{text}");
     }
 
     #[test]
