@@ -1150,6 +1150,32 @@ fn a_long_read_as_a_table_streams_in_the_widths_of_its_first_rows() {
 }
 
 #[test]
+fn a_table_read_that_fails_shows_the_rows_read_before_it_and_nothing_without_them() {
+    use cfimap_tests::fault::{FaultServer, Script, header_fetch};
+    // Rows reach the CLI a batch (64) at a time: of 70 answered, the first batch did; the
+    // batch the drop interrupts is lost, as in every format.
+    for (answered, shown) in [(70, 64), (0, 0)] {
+        let mut script = Script::session("IMAP4rev1").examine_numbered(130);
+        for n in 1..=answered {
+            script = script.send(header_fetch(n, n, true));
+        }
+        // The connection drops before the rest and the tagged OK.
+        let server = FaultServer::start(script.close());
+        let out = cfimap(["getHeaderOnly", "--format", "table"])
+            .args(server.cli_args())
+            .run();
+        out.assert_code(3);
+        if shown == 0 {
+            assert!(out.stdout.is_empty(), "not even a heading\n{out}");
+            continue;
+        }
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        assert_eq!(lines.len(), 2 + shown, "heading, rule, the rows\n{out}");
+        assert!(lines[2 + 63].trim_start().starts_with("64  "), "{out}");
+    }
+}
+
+#[test]
 fn progress_shows_on_a_terminal_after_a_moment_and_never_in_the_output() {
     use cfimap_tests::fault::{FaultServer, Script, header_fetch};
     use std::time::Duration;

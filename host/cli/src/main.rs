@@ -262,8 +262,12 @@ async fn table_rows(
             Err(e) => {
                 // The rows read before the failure are shown, as the
                 // machine formats keep theirs; the error follows on stderr.
+                // (None read: nothing printed, not even the heading.)
                 let held: Vec<_> = first.take().into_iter().collect();
-                let _ = progress.suspend(|| table.push(&held).and_then(|()| table.finish()));
+                let _ = table.push(&held);
+                if table.has_rows() {
+                    let _ = progress.suspend(|| table.finish());
+                }
                 return Err(e);
             }
         };

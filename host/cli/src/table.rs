@@ -124,6 +124,11 @@ impl<W: Write> Table<W> {
         self.out.flush()
     }
 
+    /// Whether any row was given.
+    pub fn has_rows(&self) -> bool {
+        self.layout.is_some() || !self.held.is_empty()
+    }
+
     /// Flushes what is written so far.
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
