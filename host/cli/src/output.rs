@@ -140,10 +140,9 @@ pub enum Output {
     Rows {
         /// Every column, in order (JSON, NDJSON and CSV show them all).
         columns: &'static [&'static str],
-        /// The columns a table shows (a terminal is narrow).
+        /// The columns a table shows (a terminal is narrow; an `ERROR`
+        /// column is added when a row failed, see [`crate::table::Table`]).
         table_columns: Vec<&'static str>,
-        /// A table shows the one row as a letter: headers, then text.
-        letter: bool,
         /// The rows.
         rows: Vec<Record>,
     },
@@ -157,14 +156,8 @@ pub enum Output {
 impl Output {
     /// Shows `chosen` in a table instead of the default columns.
     pub fn show_columns(&mut self, chosen: &[&'static str]) {
-        if let Output::Rows {
-            table_columns,
-            letter,
-            ..
-        } = self
-        {
+        if let Output::Rows { table_columns, .. } = self {
             *table_columns = chosen.to_vec();
-            *letter = false;
         }
     }
 }
@@ -283,7 +276,6 @@ pub fn folders(rows: Vec<FolderRow>) -> Output {
         columns: FOLDER_COLUMNS,
         // What a person looks for; --columns shows the rest.
         table_columns: vec!["FULLNAME", "TOTALMESSAGES", "UNREAD", "NEW", "SPECIALUSE"],
-        letter: false,
         rows,
     }
 }
@@ -323,18 +315,9 @@ pub fn messages(rows: Vec<MessageRow>, bodies: bool) -> Output {
             )
         })
         .collect();
-    let mut table_columns = message_table_columns(bodies);
-    if rows
-        .iter()
-        .any(|r| !matches!(r.get("ERROR"), None | Some(Cell::Null)))
-    {
-        table_columns.push("ERROR");
-    }
     Output::Rows {
         columns,
-        table_columns,
-        // One message of getAll reads like a letter.
-        letter: bodies && rows.len() == 1,
+        table_columns: message_table_columns(bodies),
         rows,
     }
 }
@@ -419,16 +402,10 @@ pub fn render(
             Format::Table,
             Output::Rows {
                 table_columns,
-                letter,
                 rows,
                 ..
             },
-        ) => {
-            if *letter && rows.len() == 1 {
-                return table::letter(out, &rows[0]);
-            }
-            table::rows(out, table_columns, rows, table::terminal_width())
-        }
+        ) => table::rows(out, table_columns, rows, table::terminal_width()),
         // Already written.
         (_, Output::Written(_)) => Ok(()),
         (Format::Table, Output::Summary(record)) => table::summary(out, record),
