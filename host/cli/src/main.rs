@@ -131,9 +131,7 @@ fn one_action(action: Action, attributes: Attributes, global: &Global) -> ExitCo
         Ok(c) => c,
         Err(e) => return Exit::Usage.report(&e.0, &[]),
     };
-    if let Some(warning) = connection.warning().filter(|_| !global.quiet) {
-        eprintln!("cfimap: warning: {warning}");
-    }
+    connection.warn(global.quiet);
     let secrets = [connection.secret()];
 
     let rt = match actions::async_runtime() {

@@ -315,9 +315,7 @@ impl Runner {
             .settings
             .resolve(action, given, self.defaults.clone(), &TerminalPrompt)
             .map_err(|e| (Exit::Usage, e.0))?;
-        if let Some(warning) = connection.warning().filter(|_| !self.quiet) {
-            eprintln!("cfimap: warning: {warning}");
-        }
+        connection.warn(self.quiet);
         self.secrets.push(connection.secret());
         Ok(connection)
     }

@@ -53,6 +53,13 @@ impl Connection {
         }
     }
 
+    /// Prints [`Connection::warning`] on stderr, unless `quiet`.
+    pub fn warn(&self, quiet: bool) {
+        if let Some(warning) = self.warning().filter(|_| !quiet) {
+            eprintln!("cfimap: warning: {warning}");
+        }
+    }
+
     /// A warning worth printing before connecting: plaintext or STARTTLS
     /// asked for on port 993, IMAP over implicit TLS (RFC 8314). Most such
     /// servers wait silently for a TLS handshake, so the mistake would only
