@@ -48,7 +48,14 @@ type Run = Option<(String, Vec<u8>)>;
 /// `raw` unfolded, with its runs of words written out by `emit`, when at
 /// least one run joined two words or more.
 fn rewrite(raw: &str, emit: fn(&mut String, Run)) -> Option<String> {
+    // A run takes two words: most headers have none, and are left to
+    // mail-parser without being copied (this check was a seventh of
+    // getHeaderOnly's time when it unfolded and walked every header).
+    memchr::memmem::find_iter(raw.as_bytes(), b"=?").nth(1)?;
     let text = unfold(raw);
+    if !has_adjacent_words(&text) {
+        return None;
+    }
     let mut out = String::new();
     // Bytes of the current run of adjacent words, and their charset.
     let mut run: Run = None;
@@ -77,11 +84,13 @@ fn rewrite(raw: &str, emit: fn(&mut String, Run)) -> Option<String> {
             at = word.end;
             continue;
         }
-        let Some(c) = text[at..].chars().next() else {
-            break;
-        };
-        gap.push(c);
-        at += c.len_utf8();
+        // Up to where the next word could start: `=?` is ASCII, so that
+        // is a character boundary.
+        let step = text[at..].chars().next().map_or(1, char::len_utf8);
+        let next = memchr::memmem::find(&text.as_bytes()[at + step..], b"=?")
+            .map_or(text.len(), |i| at + step + i);
+        gap.push_str(&text[at..next]);
+        at = next;
     }
     emit(&mut out, run);
     out.push_str(&gap);
@@ -142,12 +151,30 @@ fn q_decode(payload: &str) -> Vec<u8> {
     unescaped(payload.replace('_', " "), b'=')
 }
 
-/// RFC 5322 unfolding: a line break followed by white space is removed.
+/// Whether some `?=` (the end of a word, if one is there) is followed by
+/// nothing but white space and `=?`: without that, no two words are
+/// adjacent, and decoding every word only to find so was a tenth of
+/// getHeaderOnly (display names of one word each are common).
+fn has_adjacent_words(text: &str) -> bool {
+    memchr::memmem::find_iter(text.as_bytes(), b"?=").any(|end| {
+        text[end + 2..]
+            .trim_start_matches(char::is_whitespace)
+            .starts_with("=?")
+    })
+}
+
+/// RFC 5322 unfolding: a line break followed by white space is removed
+/// (CRLF or a bare LF; a bare CR stays).
 fn unfold(raw: &str) -> String {
-    raw.replace("\r\n", "\n")
-        .split('\n')
-        .collect::<Vec<_>>()
-        .join("")
+    let mut text = String::with_capacity(raw.len());
+    let mut lines = raw.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        match lines.peek() {
+            Some(_) => text.push_str(line.strip_suffix('\r').unwrap_or(line)),
+            None => text.push_str(line),
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -190,6 +217,19 @@ mod tests {
         assert_eq!(decode_joined("plain subject"), None);
         assert_eq!(decode_joined("=?utf-8?Q?one?= word =?utf-8?Q?two?="), None);
         assert_eq!(decode_joined("=?utf-8?X?bad?= =?utf-8?X?bad?="), None);
+        assert_eq!(decode_joined("one =?utf-8?Q?word?= only"), None);
+    }
+
+    #[test]
+    fn text_between_words_may_be_any_unicode() {
+        assert_eq!(
+            decode_joined("Grüße =?utf-8?Q?caf=C3?= =?utf-8?Q?=A9?= ünd =?utf-8?Q?x?=").as_deref(),
+            Some("Grüße café ünd x")
+        );
+        assert_eq!(
+            decode_joined("€=?a=?utf-8?Q?x?= =?utf-8?Q?y?=").as_deref(),
+            Some("€=?axy")
+        );
     }
 
     #[test]
@@ -199,6 +239,24 @@ mod tests {
             Some("=?utf-8?B?4oKsdXJv?= <e@example.org>")
         );
         assert_eq!(rejoined("=?utf-8?Q?one?= <a@example.org>"), None);
+    }
+
+    #[test]
+    fn words_are_adjacent_across_any_white_space_and_folding() {
+        assert!(has_adjacent_words("=?a?Q?x?= =?a?Q?y?="));
+        assert!(has_adjacent_words("=?a?Q?x?==?a?Q?y?="));
+        assert!(has_adjacent_words("=?a?Q?x?=\u{a0}\t=?a?Q?y?="));
+        assert!(!has_adjacent_words("=?a?Q?x?= <a@b>, =?a?Q?y?= <c@d>"));
+        // A word broken by a fold is whole again once unfolded.
+        assert_eq!(
+            decode_joined("=?utf-8?Q?caf=C3?\r\n= =?utf-8?Q?=A9?=").as_deref(),
+            Some("café")
+        );
+    }
+
+    #[test]
+    fn unfolding_drops_line_breaks_but_a_bare_cr() {
+        assert_eq!(unfold("a\r\n b\n c\rd\r\r\n"), "a b c\rd\r");
     }
 
     #[test]

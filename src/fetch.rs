@@ -13,7 +13,7 @@
 //! command-line budget of their UID set.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use imap_codec::imap_types::IntoStatic;
 use imap_codec::imap_types::body::{BodyStructure, SpecificFields};
@@ -286,10 +286,11 @@ struct Window {
     set: String,
     /// Its UIDs, in order.
     asked: Vec<u32>,
-    /// The same, for look-ups: anything else the server sends is not a row.
-    wanted: HashSet<u32>,
-    /// The UIDs that have their row.
-    done: HashSet<u32>,
+    /// The same sorted, for look-ups: anything else the server sends is not
+    /// a row. (A binary search; hashing every UID twice cost more.)
+    wanted: Vec<u32>,
+    /// Which of `wanted` have their row.
+    done: Vec<bool>,
     /// Responses without the message data yet, by sequence number.
     partial: HashMap<u32, Fetched<'static>>,
     /// The failure that ends the action (stoponerror); the rest of the
@@ -302,11 +303,14 @@ struct Window {
 impl Window {
     fn new(set: String) -> Window {
         let asked = selection::expand(&set);
+        let mut wanted = asked.clone();
+        wanted.sort_unstable();
+        wanted.dedup();
         Window {
-            wanted: asked.iter().copied().collect(),
+            done: vec![false; wanted.len()],
+            wanted,
             asked,
             set,
-            done: HashSet::new(),
             partial: HashMap::new(),
             failure: None,
             rows: Vec::new(),
@@ -334,7 +338,10 @@ impl Window {
             return;
         }
         let uid = fetched.uid;
-        if self.failure.is_some() || !self.wanted.contains(&uid) || !self.done.insert(uid) {
+        let Ok(at) = self.wanted.binary_search(&uid) else {
+            return;
+        };
+        if self.failure.is_some() || std::mem::replace(&mut self.done[at], true) {
             return;
         }
         let seq = fetched.seq;
@@ -345,6 +352,13 @@ impl Window {
             }
             Err(e) => self.rows.push(rows::failed(seq, uid, &e.to_string())),
         }
+    }
+
+    /// Whether `uid` has its row.
+    fn has_row(&self, uid: u32) -> bool {
+        self.wanted
+            .binary_search(&uid)
+            .is_ok_and(|at| self.done[at])
     }
 
     /// The FETCH ended (`refusal`: with NO or BAD): rows for the messages
@@ -366,7 +380,7 @@ impl Window {
             .collect();
         let mut missing = Vec::new();
         for &uid in &self.asked {
-            if self.done.contains(&uid) {
+            if self.has_row(uid) {
                 continue;
             }
             if let Some(&seq) = partial.get(&uid) {

@@ -36,8 +36,14 @@ use crate::transport::{Link, READ_CHUNK};
 /// How much of a malformed message an error quotes.
 const QUOTE_LIMIT: usize = 120;
 
-/// The smallest literal worth taking out before decoding (see [`Lifted`]).
-const LIFT_AT_LEAST: usize = 4 * 1024;
+/// The smallest literal worth taking out before decoding (see [`Lifted`]):
+/// a header block of a few hundred bytes already costs more to check a
+/// byte at a time than to lift.
+pub const LIFT_AT_LEAST: usize = 512;
+
+/// The most the stand-in buffer of [`Lifted`] keeps between messages: one
+/// FETCH without its literal is a few hundred bytes.
+const SCRATCH_KEEP: usize = 64 * 1024;
 
 /// Incremental decoder of server messages.
 pub struct Decoder {
@@ -50,6 +56,8 @@ pub struct Decoder {
     /// UIDs of the ESEARCH answers since the last tagged completion: their
     /// sets are expanded, so their sum is capped like each of them.
     searched: usize,
+    /// The message with its largest literal lifted out ([`decode`]).
+    scratch: Vec<u8>,
 }
 
 /// The most a server may send, checked as bytes arrive.
@@ -218,7 +226,9 @@ impl Lifted {
     /// `message` decoded with this literal put back; `None` when it does
     /// not decode that way or holds a NUL (then the whole message is
     /// decoded as it came, and refused by imap-codec if it must be).
-    fn decode(self, message: &[u8]) -> Option<Response<'_>> {
+    /// The rest of the message is decoded from `scratch`, which the
+    /// response borrows, as it borrows the literal from `message`.
+    fn decode<'a>(self, message: &'a [u8], scratch: &'a mut Vec<u8>) -> Option<Response<'a>> {
         let data = &message[self.data.clone()];
         if memchr::memchr(0, data).is_some() {
             return None;
@@ -232,9 +242,16 @@ impl Lifted {
         } else {
             b"{0}\r\n"
         };
-        let stand_in = [&message[..self.brace], stand_in, &message[self.data.end..]].concat();
-        let response = match ResponseCodec::default().decode(&stand_in) {
-            Ok(([], response)) => response.into_static(),
+        if scratch.capacity() > SCRATCH_KEEP {
+            *scratch = Vec::new();
+        }
+        scratch.clear();
+        scratch.extend_from_slice(&message[..self.brace]);
+        scratch.extend_from_slice(stand_in);
+        scratch.extend_from_slice(&message[self.data.end..]);
+        let stand_in: &'a [u8] = scratch;
+        let response = match ResponseCodec::default().decode(stand_in) {
+            Ok(([], response)) => response,
             _ => return None,
         };
         let Response::Data(Data::Fetch { seq, items }) = response else {
@@ -273,6 +290,7 @@ impl Decoder {
             limits,
             scan: Scan::default(),
             searched: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -325,7 +343,7 @@ impl Decoder {
     ) -> Result<R> {
         let end = self.fill(link)?;
         let message = &self.buffer[self.start..end];
-        let decoded = decode(message).and_then(|response| {
+        let decoded = decode(message, &mut self.scratch).and_then(|response| {
             match &response {
                 Response::Data(Data::Search(uids)) if esearch::is_esearch(message) => {
                     self.searched = self.searched.saturating_add(uids.len());
@@ -406,11 +424,12 @@ impl Decoder {
 /// came. The result is imap-codec's for the whole message, only faster; the
 /// fuzz target `responses` (fuzz/) holds the two paths to that. An ESEARCH
 /// answer, which imap-codec does not know, is decoded by [`esearch`].
-pub fn decode(message: &[u8]) -> Result<Response<'_>> {
+/// `scratch` is a buffer to reuse for the lifted form.
+pub fn decode<'a>(message: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<Response<'a>> {
     if esearch::is_esearch(message) {
         return esearch::decode(message);
     }
-    match Lifted::find(message).and_then(|lifted| lifted.decode(message)) {
+    match Lifted::find(message).and_then(|lifted| lifted.decode(message, scratch)) {
         Some(response) => Ok(response),
         None => match ResponseCodec::default().decode(message) {
             Ok(([], response)) => Ok(response),
@@ -657,7 +676,10 @@ mod tests {
         let message = fetch_with(&body);
         let lifted = Lifted::find(&message).expect("large enough to lift");
         assert_eq!(&message[lifted.brace..lifted.brace + 1], b"{");
-        let response = lifted.decode(&message).expect("decodes lifted");
+        let mut scratch = Vec::new();
+        let response = lifted
+            .decode(&message, &mut scratch)
+            .expect("decodes lifted");
         assert_eq!(body_of(&response), body);
         // The same as decoding it whole.
         let ([], whole) = ResponseCodec::default().decode(&message).unwrap() else {
@@ -676,7 +698,10 @@ mod tests {
             .replacen("}\r\n", "+}\r\n", 1)
             .into_bytes();
         let lifted = Lifted::find(&message).expect("large enough to lift");
-        let response = lifted.decode(&message).expect("decodes lifted");
+        let mut scratch = Vec::new();
+        let response = lifted
+            .decode(&message, &mut scratch)
+            .expect("decodes lifted");
         let ([], whole) = ResponseCodec::default().decode(&message).unwrap() else {
             panic!("bytes left over");
         };
@@ -692,7 +717,7 @@ mod tests {
         let with_nul = fetch_with(&body);
         let lifted = Lifted::find(&with_nul).unwrap();
         assert!(
-            lifted.decode(&with_nul).is_none(),
+            lifted.decode(&with_nul, &mut Vec::new()).is_none(),
             "a NUL is imap-codec's to refuse"
         );
         // An empty literal of the server's own would make the place

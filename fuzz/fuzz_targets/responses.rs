@@ -27,7 +27,7 @@
 #![no_main]
 
 use cfimap::esearch;
-use cfimap::responses::{self, Frame, Limits, Scan};
+use cfimap::responses::{self, Frame, LIFT_AT_LEAST, Limits, Scan};
 use imap_codec::ResponseCodec;
 use imap_codec::decode::Decoder as _;
 use imap_codec::fragmentizer::Fragmentizer;
@@ -36,10 +36,6 @@ use libfuzzer_sys::fuzz_target;
 
 /// Bytes of the input that steer the run rather than being sent.
 const HEADER: usize = 4;
-
-/// The smallest literal `responses::decode` lifts out (its private
-/// `LIFT_AT_LEAST`); literals are padded to at least this in [`amplified`].
-const LIFT_AT_LEAST: usize = 4 * 1024;
 
 /// No limit at all, as far as fuzz inputs go.
 const UNLIMITED: Limits = Limits {
@@ -276,16 +272,21 @@ fn check_decoding(message: &[u8]) {
     if esearch::is_esearch(message) {
         // imap-codec does not know ESEARCH (RFC 4731): no decoder to compare
         // with, only what the answer must be.
-        if let Ok(response) = responses::decode(message) {
+        let mut scratch = Vec::new();
+        if let Ok(response) = responses::decode(message, &mut scratch) {
             let Response::Data(Data::Search(uids)) = &response else {
                 panic!("an ESEARCH answer decoded as {response:?}");
             };
             assert!(uids.len() <= esearch::MAX_UIDS, "over the cap");
-            assert!(uids.windows(2).all(|w| w[0] < w[1]), "not ascending: {uids:?}");
+            assert!(
+                uids.windows(2).all(|w| w[0] < w[1]),
+                "not ascending: {uids:?}"
+            );
         }
         return;
     }
-    let ours = responses::decode(message);
+    let mut scratch = Vec::new();
+    let ours = responses::decode(message, &mut scratch);
     let theirs = match ResponseCodec::default().decode(message) {
         Ok(([], response)) => Some(response),
         _ => None,

@@ -12,19 +12,22 @@
 //! - every file is first written to a temporary file of its own, created
 //!   exclusively (`O_EXCL`) beside its name, so nothing half-written ever
 //!   stands under the name;
-//! - `finish` publishes it: replacing renames it over the name (a rename
-//!   replaces a symbolic link there, never the file it points to); not
-//!   replacing links it to the name, which fails with `exists` when anything
-//!   — file, directory or link — is there, with no gap between the check and
-//!   the create;
+//! - `finish` publishes it: it links it to the name, which fails when
+//!   anything — file, directory or link — is there, with no gap between the
+//!   check and the create; not replacing, that is `exists`; replacing (or
+//!   on a file system without hard links), it renames it over the name
+//!   instead (a rename replaces a symbolic link there, never the file it
+//!   points to);
 //! - a file that replaces another is synced to disk before its rename, so a
 //!   crash leaves the old file or the new one, never an empty one (the
 //!   directory is not synced: after a crash the name may still hold the old
-//!   file). A new name is not synced, which keeps a getAll of many
-//!   attachments fast (one `fsync` each cost most of its time): a crash
-//!   right after it can leave that file empty or short, and the next getAll
-//!   then finds the name taken (`exists`, or a numbered name beside it). The
-//!   message is still on the server; delete the file and read it again;
+//!   file). A file under a name that was free is not synced, whether or not
+//!   it was allowed to replace, which keeps a getAll of many attachments
+//!   fast (one `fsync` each cost most of its time): a crash right after it
+//!   can leave that file empty or short. The message is still on the
+//!   server: a getAll that replaces writes it again; one that does not finds
+//!   the name taken (`exists`, or a numbered name beside it) until the file
+//!   is deleted;
 //! - a file dropped before `finish` removes only its own temporary file.
 //!
 //! A name is one plain path component: no separator, no NUL, not `.` or
@@ -234,22 +237,34 @@ impl SinkFile {
         wit::SinkError::Io(format!("{}: {e}", self.shown.display()))
     }
 
-    /// Publishes the written temporary file under its name.
-    fn publish(&mut self) -> Result<(), wit::SinkError> {
-        if self.replace {
-            return self
-                .dir
-                .rename(&self.temporary, &self.dir, &self.name)
-                .map_err(|e| self.io_error(&e));
-        }
-        match self.dir.hard_link(&self.temporary, &self.dir, &self.name) {
+    /// Publishes the written temporary file `file` under its name.
+    ///
+    /// Replacing, the file is first linked to the name as if it were not:
+    /// when the name is free there is no old file to lose, and the file is
+    /// not synced (a sync per file cost most of a getAll that saves 400
+    /// attachments). When the name is taken (or the file system has no hard
+    /// links), it is synced to disk and renamed over the name, so that a
+    /// crash never leaves an empty file where the old one was.
+    fn publish(&mut self, file: File) -> Result<(), wit::SinkError> {
+        let linked = self.dir.hard_link(&self.temporary, &self.dir, &self.name);
+        match linked {
             Ok(()) => {
+                drop(file);
                 // The name holds the file now; the temporary name goes.
                 let _ = self.dir.remove_file(&self.temporary);
                 Ok(())
             }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(wit::SinkError::Exists),
-            Err(e) => Err(self.io_error(&e)),
+            Err(e) if !self.replace && e.kind() == io::ErrorKind::AlreadyExists => {
+                Err(wit::SinkError::Exists)
+            }
+            Err(e) if !self.replace => Err(self.io_error(&e)),
+            Err(_) => {
+                file.sync_all().map_err(|e| self.io_error(&e))?;
+                drop(file);
+                self.dir
+                    .rename(&self.temporary, &self.dir, &self.name)
+                    .map_err(|e| self.io_error(&e))
+            }
         }
     }
 }
@@ -362,17 +377,7 @@ impl wit::HostFile for SinkView<'_> {
                 sink.shown.display()
             ))));
         };
-        // Replacing: on disk before it takes the name, so that a crash
-        // never leaves an empty file where the old one was. A new name has
-        // no old file to lose (the message is still on the server), and a
-        // sync per file cost most of a getAll that saves 400 attachments.
-        if sink.replace
-            && let Err(e) = file.sync_all()
-        {
-            return Ok(Err(sink.io_error(&e)));
-        }
-        drop(file);
-        if let Err(e) = sink.publish() {
+        if let Err(e) = sink.publish(file) {
             return Ok(Err(e));
         }
         sink.finished = true;

@@ -50,9 +50,9 @@ pub(crate) fn engine() -> Result<Engine, Error> {
     // Compiled code checks the epoch, so a component that computes can be
     // interrupted (the runtime's deadline).
     config.epoch_interruption(true);
-    // For `perf record`: `CFIMAP_PROFILE=perfmap` names the guest's compiled
+    // For `perf record`: `CFIMAP_PROFILER=perfmap` names the guest's compiled
     // functions in /tmp/perf-PID.map (the cache key covers this setting).
-    if std::env::var_os("CFIMAP_PROFILE").is_some_and(|v| v == "perfmap") {
+    if std::env::var_os("CFIMAP_PROFILER").is_some_and(|v| v == "perfmap") {
         config.profiler(ProfilingStrategy::PerfMap);
     }
     Engine::new(&config).map_err(|e| Error::Load(format!("cannot create the engine: {e}")))

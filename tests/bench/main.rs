@@ -399,6 +399,8 @@ struct Setup {
     peers: PathBuf,
     bench: PathBuf,
     out: PathBuf,
+    /// Where attachments are saved ([`attachment_root`]).
+    files: AttachmentRoot,
 }
 
 impl Setup {
@@ -694,6 +696,7 @@ fn bench(options: &Options) -> Result<(), String> {
         peers: workspace.join("bench/peers.py"),
         bench: std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?,
         out: options.out.clone(),
+        files: attachment_root(&options.out)?,
     };
 
     if options.hold {
@@ -784,10 +787,11 @@ fn bench(options: &Options) -> Result<(), String> {
     };
     println!("{verdict_text}");
 
-    let context = context(options, &jobs);
+    let mut context = context(options, &jobs);
+    context["attachments_saved_into"] = json!(setup.files.describe());
     let markdown = format!(
         "# cfimap bench{}\n\n{}, {}.\n\n\
-         Corpus: (a) {} messages, {:.1} MiB; (b) {} messages, {:.1} MiB, {} attachments, the largest message {:.1} MiB.\n\
+         Corpus: (a) {} messages, {:.1} MiB; (b) {} messages, {:.1} MiB, {} attachments (saved into {}), the largest message {:.1} MiB.\n\
          {}\n\
          Wall time: median of {} runs after a warm-up, spawn to exit; peak RSS: the largest of the runs (`ru_maxrss`).\n\
          Scale rows: cfimap and the floor median of {} runs after a warm-up; imaplib and IMAPClient {} run(s) each, \
@@ -801,6 +805,7 @@ fn bench(options: &Options) -> Result<(), String> {
         all.messages,
         report::mb(all.bytes),
         all.attachments,
+        setup.files.describe(),
         report::mb(all.largest),
         scale_corpus(&jobs),
         options.runs,
@@ -865,6 +870,56 @@ fn no_rawlog(home: &Path) -> Result<PathBuf, String> {
     Ok(rawlog)
 }
 
+/// The directory the saving jobs write attachments into: a fresh one in
+/// `/dev/shm` (a tmpfs) when there is one, else `out`.
+///
+/// Creating a file is the file system's cost, not the reader's, and on a
+/// disk it varies more than everything the bench compares: on this
+/// project's machine one ext4 file system took 48 µs per new file and,
+/// hours later, 430 µs (the inode allocator searching its bitmaps), which
+/// for 403 attachments is anything from 20 to 170 ms against a floor of
+/// about 110 ms. In memory the row measures the readers.
+fn attachment_root(out: &Path) -> Result<AttachmentRoot, String> {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        match tempfile::Builder::new()
+            .prefix("cfimap-bench-")
+            .tempdir_in(shm)
+        {
+            Ok(dir) => return Ok(AttachmentRoot::Memory(dir)),
+            Err(e) => eprintln!(
+                "cfimap-bench: /dev/shm unusable ({e}); saving into {}",
+                out.display()
+            ),
+        }
+    }
+    Ok(AttachmentRoot::Out(out.to_path_buf()))
+}
+
+/// Where attachments are saved: in memory (removed with the bench), or in
+/// the output directory.
+enum AttachmentRoot {
+    Memory(tempfile::TempDir),
+    Out(PathBuf),
+}
+
+impl AttachmentRoot {
+    fn path(&self) -> &Path {
+        match self {
+            AttachmentRoot::Memory(dir) => dir.path(),
+            AttachmentRoot::Out(dir) => dir,
+        }
+    }
+
+    /// For the result files: where the attachments went.
+    fn describe(&self) -> &'static str {
+        match self {
+            AttachmentRoot::Memory(_) => "tmpfs (/dev/shm)",
+            AttachmentRoot::Out(_) => "the output directory",
+        }
+    }
+}
+
 /// An untimed warm-up if `warm_up`, then `runs` timed runs of `f`.
 fn repeat(
     f: &mut dyn FnMut() -> Result<Sample, String>,
@@ -882,7 +937,7 @@ fn repeat(
 fn measure_tool(setup: &Setup, tool: Tool, job: &Job, runs: usize) -> Result<Vec<Sample>, String> {
     let stem = format!("{}-{}", job.slug, tool.name().to_lowercase());
     let rows = setup.out.join(format!("{stem}.ndjson"));
-    let files = setup.out.join(format!("{stem}-files"));
+    let files = setup.files.path().join(format!("{stem}-files"));
     let mut once = || -> Result<Sample, String> {
         // A fresh, empty attachment directory and no old rows for every run.
         if files.exists() {
