@@ -163,8 +163,8 @@ fn has_adjacent_words(text: &str) -> bool {
     })
 }
 
-/// RFC 5322 unfolding: a line break followed by white space is removed
-/// (CRLF or a bare LF; a bare CR stays).
+/// RFC 5322 unfolding: every line break (CRLF or a bare LF) is removed,
+/// and the white space of a fold after it stays; a bare CR stays too.
 fn unfold(raw: &str) -> String {
     let mut text = String::with_capacity(raw.len());
     let mut lines = raw.split('\n').peekable();
@@ -247,7 +247,8 @@ mod tests {
         assert!(has_adjacent_words("=?a?Q?x?==?a?Q?y?="));
         assert!(has_adjacent_words("=?a?Q?x?=\u{a0}\t=?a?Q?y?="));
         assert!(!has_adjacent_words("=?a?Q?x?= <a@b>, =?a?Q?y?= <c@d>"));
-        // A word broken by a fold is whole again once unfolded.
+        // A line break inside a word, with no white space after it (no
+        // fold, but unfolding drops every line break): the word is whole.
         assert_eq!(
             decode_joined("=?utf-8?Q?caf=C3?\r\n= =?utf-8?Q?=A9?=").as_deref(),
             Some("café")

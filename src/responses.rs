@@ -41,8 +41,9 @@ const QUOTE_LIMIT: usize = 120;
 /// byte at a time than to lift.
 pub const LIFT_AT_LEAST: usize = 512;
 
-/// The most the stand-in buffer of [`Lifted`] keeps between messages: one
-/// FETCH without its literal is a few hundred bytes.
+/// The largest stand-in buffer of [`Lifted`] that is reused: one FETCH
+/// without its literal is a few hundred bytes. A larger one (a message with
+/// several big literals) is kept only until the next lift, then dropped.
 const SCRATCH_KEEP: usize = 64 * 1024;
 
 /// Incremental decoder of server messages.

@@ -14,10 +14,11 @@
 //!   stands under the name;
 //! - `finish` publishes it: it links it to the name, which fails when
 //!   anything — file, directory or link — is there, with no gap between the
-//!   check and the create; not replacing, that is `exists`; replacing (or
-//!   on a file system without hard links), it renames it over the name
-//!   instead (a rename replaces a symbolic link there, never the file it
-//!   points to);
+//!   check and the create. When the link fails, a sink that may not
+//!   replace reports it (`exists` when the name is taken); one that may
+//!   replace renames the file over the name instead, whether the name was
+//!   taken or the file system has no hard links (a rename replaces a
+//!   symbolic link there, never the file it points to);
 //! - a file that replaces another is synced to disk before its rename, so a
 //!   crash leaves the old file or the new one, never an empty one (the
 //!   directory is not synced: after a crash the name may still hold the old
@@ -225,7 +226,8 @@ pub struct SinkFile {
     name: String,
     /// The temporary file's name in `dir`, created by this sink.
     temporary: String,
-    /// Replace what is at `name` (rename), or fail if anything is (link).
+    /// Replace what is at `name` (renaming over it when a link finds it
+    /// taken), or fail if anything is there.
     replace: bool,
     /// The path reported to the caller: the directory as given, and `name`.
     shown: PathBuf,

@@ -189,9 +189,10 @@ fn main() -> ExitCode {
 }
 
 /// `--hold`: prints each job's cfimap and floor commands (rows to stdout,
-/// attachments into `<out>/hold-files`), then waits for stdin to close.
+/// attachments into `hold-files` where the timed runs save theirs, see
+/// [`attachment_root`]), then waits for stdin to close.
 fn hold(setup: &Setup, jobs: &[Job]) -> Result<(), String> {
-    let files = setup.out.join("hold-files");
+    let files = setup.files.path().join("hold-files");
     fs::create_dir_all(&files).map_err(|e| format!("{}: {e}", files.display()))?;
     for job in jobs {
         for tool in [Tool::Cfimap, Tool::Floor] {

@@ -4,11 +4,14 @@
 // The rules are those of the wasmtime host (host/src/attachments.rs):
 // the directory must be an allowed root or below one; each file is written
 // to a temporary file of its own, created exclusively beside its name, and
-// published at `finish` in one step — renamed over the name when replacing
-// (a rename replaces a symbolic link there, never its target), linked to it
-// otherwise (which fails when anything is there, with no gap between the
-// check and the create); a file dropped unfinished removes its temporary
-// file only.
+// published at `finish` in one step: linked to the name, which fails when
+// anything is there, with no gap between the check and the create; not
+// replacing, that is `exists`; replacing (or where the file system has no
+// hard links), the file is synced and renamed over the name instead (a
+// rename replaces a symbolic link there, never its target), so a crash
+// leaves the old file or the new one, never an empty one. A file under a
+// free name is not synced (one sync per file cost most of a getAll of many
+// attachments). A file dropped unfinished removes its temporary file only.
 //
 // Node has no directory handles (openat), so a directory below a root is
 // checked by path: every step below the root is created or must be a real
@@ -144,23 +147,31 @@ export class AttachmentFile {
   }
 
   finish() {
+    if (this.fd === null) fail('io', `${this.shown} is already finished`);
     try {
-      if (this.replace) {
-        // A crash leaves the old file or the new one, never an empty one.
-        fs.fsyncSync(this.fd);
-      }
-      fs.closeSync(this.fd);
-      this.fd = null;
-      if (this.replace) {
-        fs.renameSync(this.temporary, this.target);
-      } else {
-        try {
-          fs.linkSync(this.temporary, this.target);
-        } catch (e) {
+      let linked = true;
+      try {
+        fs.linkSync(this.temporary, this.target);
+      } catch (e) {
+        if (!this.replace) {
           if (e.code === 'EEXIST') fail('exists');
           throw e;
         }
-        fs.unlinkSync(this.temporary);
+        linked = false;
+      }
+      if (linked) {
+        fs.closeSync(this.fd);
+        this.fd = null;
+        try {
+          fs.unlinkSync(this.temporary);
+        } catch {
+          // The name holds the file; a temporary name left over is harmless.
+        }
+      } else {
+        fs.fsyncSync(this.fd);
+        fs.closeSync(this.fd);
+        this.fd = null;
+        fs.renameSync(this.temporary, this.target);
       }
       this.finished = true;
       return this.shown;

@@ -122,6 +122,24 @@ describe('the attachment sink', () => {
     assert.deepEqual(fs.readdirSync(path.join(root, 'a', 'b')), ['x.txt'], 'no temporary file is left');
   });
 
+  it('replacing, gives a free name the file without a rename and fails on a directory', () => {
+    const root = tempDir('cfimap-sink-');
+    const sink = new AttachmentSink({ within: [root] });
+    const file = sink.create(root, 'new.txt', true);
+    file.write(new TextEncoder().encode('fresh'));
+    assert.equal(file.finish(), path.join(root, 'new.txt'));
+    assert.equal(fs.readFileSync(path.join(root, 'new.txt'), 'utf8'), 'fresh');
+    assert.deepEqual(fs.readdirSync(root), ['new.txt'], 'no temporary file is left');
+    assert.equal(payload(() => file.finish()).tag, 'io', 'finished twice');
+    fs.mkdirSync(path.join(root, 'dir.txt'));
+    const clash = sink.create(root, 'dir.txt', true);
+    clash.write(new TextEncoder().encode('x'));
+    assert.equal(payload(() => clash.finish()).tag, 'io');
+    clash[dispose]();
+    assert.ok(fs.statSync(path.join(root, 'dir.txt')).isDirectory());
+    assert.deepEqual(fs.readdirSync(root).sort(), ['dir.txt', 'new.txt']);
+  });
+
   it('replaces a symbolic link at the name, never its target', () => {
     const root = tempDir('cfimap-sink-');
     const target = path.join(tempDir('cfimap-sink-target-'), 'precious');
