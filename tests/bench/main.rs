@@ -697,7 +697,7 @@ fn bench(options: &Options) -> Result<(), String> {
         peers: workspace.join("bench/peers.py"),
         bench: std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?,
         out: options.out.clone(),
-        files: attachment_root(&options.out)?,
+        files: attachment_root(&options.out),
     };
 
     if options.hold {
@@ -880,21 +880,21 @@ fn no_rawlog(home: &Path) -> Result<PathBuf, String> {
 /// hours later, 430 µs (the inode allocator searching its bitmaps), which
 /// for 403 attachments is anything from 20 to 170 ms against a floor of
 /// about 110 ms. In memory the row measures the readers.
-fn attachment_root(out: &Path) -> Result<AttachmentRoot, String> {
+fn attachment_root(out: &Path) -> AttachmentRoot {
     let shm = Path::new("/dev/shm");
     if shm.is_dir() {
         match tempfile::Builder::new()
             .prefix("cfimap-bench-")
             .tempdir_in(shm)
         {
-            Ok(dir) => return Ok(AttachmentRoot::Memory(dir)),
+            Ok(dir) => return AttachmentRoot::Memory(dir),
             Err(e) => eprintln!(
                 "cfimap-bench: /dev/shm unusable ({e}); saving into {}",
                 out.display()
             ),
         }
     }
-    Ok(AttachmentRoot::Out(out.to_path_buf()))
+    AttachmentRoot::Out(out.to_path_buf())
 }
 
 /// Where attachments are saved: in memory (removed with the bench), or in
