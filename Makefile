@@ -31,9 +31,15 @@ dovecot:
 	@# Debian may start a system instance on install; the tests never use it.
 	@-systemctl stop dovecot >/dev/null 2>&1 || true
 
-## build: the component, then the host CLI that embeds it, and the Node host.
+## build: the component, then the host CLI that embeds it, and the Node host;
+## then the component compiled ahead of time beside the CLI (cfimap-KEY.cwasm,
+## KEY a hash of the component, the host version and the engine
+## configuration), so that no first run pays for compiling it. A stale file
+## of an earlier build goes first.
 build: guest node
 	$(CARGO) build --release -p cfimap-cli -p cfimap-tests --bins
+	rm -f $(TARGET)/release/cfimap-*.cwasm
+	$(CLI) precompile >/dev/null
 
 ## node: the Node host (host/node): its npm dependencies, exactly as
 ## package-lock.json pins them, and the component transpiled for it by jco
@@ -148,11 +154,14 @@ demo: build dovecot
 	@echo 'The demo server is gone. To keep one to try things on, see "make demo" in README.md:'
 	@echo '  $(TARGET)/release/cfimap-testbed serve'
 
-## install: cfimap and its manual page under $(PREFIX) (DESTDIR for staging).
+## install: cfimap, its component compiled ahead of time (in lib/cfimap, where
+## the binary looks) and its manual page under $(PREFIX) (DESTDIR for staging).
 PREFIX ?= /usr/local
 install: build
 	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/man/man1"
 	install -m 755 $(CLI) "$(DESTDIR)$(PREFIX)/bin/cfimap"
+	rm -f "$(DESTDIR)$(PREFIX)/lib/cfimap"/cfimap-*.cwasm
+	$(CLI) precompile --dir "$(DESTDIR)$(PREFIX)/lib/cfimap" >/dev/null
 	$(CLI) man > "$(DESTDIR)$(PREFIX)/share/man/man1/cfimap.1"
 
 ## bench: cfimap against imaplib, IMAPClient and a raw-socket floor on a
@@ -170,8 +179,11 @@ bench-smoke: build dovecot bench-deps
 	CFIMAP_BENCH_PYTHON=$(BENCH_PY) $(TARGET)/release/cfimap-bench --smoke --out target/bench-smoke
 
 ## bench-deps: IMAPClient for the bench's Python peers, in a venv of its own
-## (made once). Debian's python3 needs python3-venv for `-m venv`.
+## (made once; Debian's python3 needs python3-venv for `-m venv`), and where
+## a JDK is, Debian's Jakarta Mail (JavaMail) for the Java peer.
 bench-deps:
+	@test -f /usr/share/java/jakarta-mail.jar || ! command -v javac >/dev/null || { \
+	  $(APT) update -qq && $(APT) install -y -qq libjakarta-mail-java; }
 	@$(BENCH_PY) -c 'import imapclient' 2>/dev/null || { \
 	  command -v python3 >/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3; }; \
 	  rm -rf $(BENCH_VENV); \

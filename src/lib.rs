@@ -42,6 +42,7 @@ pub mod bindings {
 pub mod attachments;
 pub mod changes;
 pub mod component;
+pub mod elision;
 pub mod encoded_words;
 pub mod error;
 pub mod esearch;

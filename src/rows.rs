@@ -14,6 +14,7 @@ use mail_parser::{Address, Encoding, HeaderName, Message, MessageParser, MimeHea
 
 use crate::attachments::{self, Saver};
 use crate::bindings::cfimap::imap::types::MessageRow;
+use crate::elision;
 use crate::encoded_words;
 use crate::error::Result;
 use crate::fetch::{Depth, Fetched};
@@ -42,11 +43,14 @@ pub fn build(fetched: Fetched<'_>, depth: Depth, saver: Option<&mut Saver>) -> R
             FlagFetch::Flag(Flag::Extension(_)) => {}
         }
     }
-    let parser = match depth {
-        Depth::Headers => header_parser(),
-        Depth::Whole => parser(),
+    // The skeleton a message with large attachments is parsed as
+    // (`elision`); the message may borrow from it.
+    let mut skeleton = Vec::new();
+    let parsed = match depth {
+        Depth::Headers => header_parser().parse(&bytes[..]),
+        Depth::Whole => elision::parse(parser(), &bytes, &mut skeleton),
     };
-    let Some(mut message) = parser.parse(&bytes[..]) else {
+    let Some(mut message) = parsed else {
         return Ok(row);
     };
     if depth == Depth::Whole && has_encoded_message(&message) {

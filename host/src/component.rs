@@ -15,6 +15,19 @@
 //! - a file that fails to load is compiled again and replaced atomically
 //!   (written to a temporary file, then renamed over the old one);
 //! - if no cache directory is usable, the component is compiled in memory.
+//!
+//! A first start would still pay for the compile. So the component can also
+//! be compiled ahead of time, when the program is built or installed
+//! ([`precompile_into`]; the CLI's `cfimap precompile`, run by `make build`
+//! and `make install`), into a directory the runtime then reads first
+//! ([`RuntimeOptions::precompiled`](crate::RuntimeOptions::precompiled)) and
+//! never writes. The file has the cache's name, so it is only ever found by a
+//! host with the same component, version and engine configuration. Such a
+//! directory may be shared (`/usr/local/lib/cfimap`), so a file there is
+//! loaded only when it and its directory belong to this user or to root and
+//! nobody else can write to them; wasmtime itself refuses code compiled for
+//! another CPU. A file that is not trusted or does not load is skipped, with
+//! a warning, for the compile cache.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -58,14 +71,19 @@ pub(crate) fn engine() -> Result<Engine, Error> {
     Engine::new(&config).map_err(|e| Error::Load(format!("cannot create the engine: {e}")))
 }
 
-/// Loads the embedded component, from the compile cache when possible.
-pub(crate) fn load(engine: &Engine, cache: &CompileCache) -> Result<Component, Error> {
-    if COMPONENT.is_empty() {
-        return Err(Error::Load(
-            "the embedded cfimap component is empty: build the guest first (make build), \
-             then rebuild the host"
-                .into(),
-        ));
+/// Loads the embedded component: from the first trusted file compiled ahead
+/// of time in `precompiled`, else from the compile cache when possible.
+pub(crate) fn load(
+    engine: &Engine,
+    cache: &CompileCache,
+    precompiled: &[PathBuf],
+) -> Result<Component, Error> {
+    check_embedded()?;
+    let name = file_name(engine);
+    for dir in precompiled {
+        if let Some(component) = load_precompiled(engine, &dir.join(&name)) {
+            return Ok(component);
+        }
     }
     let dir = match cache {
         CompileCache::Off => None,
@@ -76,7 +94,7 @@ pub(crate) fn load(engine: &Engine, cache: &CompileCache) -> Result<Component, E
         tracing::debug!("no compile cache; compiling the component in memory");
         return compile_in_memory(engine);
     };
-    let file = dir.join(format!("cfimap-{}.cwasm", cache_key(engine)));
+    let file = dir.join(name);
     if file.is_file() {
         // SAFETY: `deserialize_file` loads native code without validating it.
         // The file is one this host wrote itself with `precompile_component`
@@ -103,6 +121,96 @@ pub(crate) fn load(engine: &Engine, cache: &CompileCache) -> Result<Component, E
     // very engine.
     unsafe { Component::deserialize(engine, &compiled) }
         .map_err(|e| Error::Load(format!("cannot load the compiled component: {e}")))
+}
+
+/// Compiles the embedded component ahead of time for this host, into `dir`
+/// (created if missing), and returns the file written.
+///
+/// A [`Runtime`](crate::Runtime) whose
+/// [`RuntimeOptions::precompiled`](crate::RuntimeOptions::precompiled) names
+/// `dir` then starts without compiling. The file is named after the
+/// component, this crate's version and the engine configuration, so a later
+/// build writes a file of another name instead of replacing one a running
+/// program may use. It is written whole before it appears (a temporary file,
+/// then a rename), readable by everyone and writable only by its owner.
+///
+/// Fails with [`Error::Load`] when the component cannot be compiled or `dir`
+/// cannot be created or written.
+pub fn precompile_into(dir: &Path) -> Result<PathBuf, Error> {
+    check_embedded()?;
+    let engine = engine()?;
+    let compiled = precompile(&engine)?;
+    let io = |e: std::io::Error| Error::Load(format!("cannot write into {}: {e}", dir.display()));
+    create_shared_dir(dir).map_err(io)?;
+    let file = dir.join(file_name(&engine));
+    write_atomically(&file, &compiled).map_err(io)?;
+    Ok(file)
+}
+
+fn check_embedded() -> Result<(), Error> {
+    if COMPONENT.is_empty() {
+        return Err(Error::Load(
+            "the embedded cfimap component is empty: build the guest first (make build), \
+             then rebuild the host"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The component compiled ahead of time at `file`, when there is one this
+/// host may trust and load.
+fn load_precompiled(engine: &Engine, file: &Path) -> Option<Component> {
+    let meta = std::fs::symlink_metadata(file).ok()?;
+    let trusted = meta.is_file()
+        && is_trusted(&meta)
+        && file
+            .parent()
+            .and_then(|dir| std::fs::metadata(dir).ok())
+            .is_some_and(|dir| is_trusted(&dir));
+    if !trusted {
+        tracing::warn!(
+            path = %file.display(),
+            "not loading the precompiled component: it or its directory belongs to another \
+             user or can be written by others"
+        );
+        return None;
+    }
+    // SAFETY: `deserialize_file` loads native code without validating it. The
+    // file was written by `precompile_into` for an engine of this very
+    // configuration (its name carries the hash of the component, the host
+    // version and the engine's compatibility hash; wasmtime checks the
+    // latter and the CPU features again), and neither it nor its directory
+    // can be written by anyone but this user or root.
+    match unsafe { Component::deserialize_file(engine, file) } {
+        Ok(component) => {
+            tracing::debug!(path = %file.display(), "loaded the component compiled ahead of time");
+            Some(component)
+        }
+        Err(e) => {
+            tracing::warn!(path = %file.display(), error = %e, "precompiled component unusable; skipping it");
+            None
+        }
+    }
+}
+
+/// Owned by this user or by root, and writable by no one else.
+#[cfg(unix)]
+fn is_trusted(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: `geteuid` has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    (meta.uid() == uid || meta.uid() == 0) && meta.mode() & 0o022 == 0
+}
+
+#[cfg(not(unix))]
+fn is_trusted(_meta: &std::fs::Metadata) -> bool {
+    true
+}
+
+/// The compiled component's file name, in the cache and ahead of time.
+fn file_name(engine: &Engine) -> String {
+    format!("cfimap-{}.cwasm", cache_key(engine))
 }
 
 fn precompile(engine: &Engine) -> Result<Vec<u8>, Error> {
@@ -200,6 +308,22 @@ fn create_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
+/// Creates `dir` readable by all and writable by its owner only (a directory
+/// others could write to would not be trusted).
+#[cfg(unix)]
+fn create_shared_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_shared_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
 #[cfg(unix)]
 fn is_private(dir: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -218,7 +342,8 @@ fn is_private(_dir: &Path) -> bool {
 }
 
 /// Writes `bytes` to a temporary file next to `path`, then renames it over
-/// `path`, so a reader never sees a half-written file.
+/// `path`, so a reader never sees a half-written file. The file is readable
+/// by all and writable by its owner only, whatever the umask allows more.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
@@ -229,7 +354,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::process::id()
     ));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = create_file(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -238,4 +363,19 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(unix)]
+fn create_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::PermissionsExt;
+    let f = std::fs::File::create(path)?;
+    // Explicitly, not through the umask: a group-writable file would not be
+    // trusted as precompiled code.
+    f.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    Ok(f)
+}
+
+#[cfg(not(unix))]
+fn create_file(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::create(path)
 }

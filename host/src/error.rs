@@ -91,7 +91,9 @@ pub enum Error {
     /// session is over.
     #[error("limit exceeded: {0}")]
     LimitExceeded(String),
-    /// The component could not be loaded or compiled.
+    /// The component could not be loaded or compiled, or
+    /// ([`precompile_into`](crate::component::precompile_into)) its compiled
+    /// form not written.
     #[error("cannot load the cfimap component: {0}")]
     Load(String),
     /// The component trapped (a bug in it). Its session is unusable

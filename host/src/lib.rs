@@ -9,7 +9,8 @@
 //! The API is small:
 //!
 //! 1. make one [`Runtime`] per process from [`RuntimeOptions`] — it loads the
-//!    component (compiled once, then cached on disk) and fixes the policy, the
+//!    component (compiled ahead of time by [`precompile_into`], or once and
+//!    then cached on disk) and fixes the policy, the
 //!    attachment directories, the trusted certificate authorities and the
 //!    resource limits;
 //! 2. [`Runtime::open`] a [`Session`] with [`ConnectOptions`] — this is the
@@ -79,7 +80,7 @@ mod trace;
 pub mod transport;
 
 pub use attachments::AttachmentPolicy;
-pub use component::CompileCache;
+pub use component::{CompileCache, precompile_into};
 pub use error::{CommandStatus, Error, ResponseCode};
 pub use policy::Policy;
 pub use runtime::{Runtime, RuntimeOptions};

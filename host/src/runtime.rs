@@ -66,6 +66,13 @@ pub struct RuntimeOptions {
     /// Where the compiled component is cached (default: the user's cache
     /// directory).
     pub compile_cache: CompileCache,
+    /// Directories holding the component compiled ahead of time by
+    /// [`precompile_into`](crate::precompile_into), looked in first, in
+    /// order, and never written (default none). A file there is used only
+    /// when it and its directory belong to this user or root and nobody else
+    /// may write to them; otherwise, or when it does not load, the compile
+    /// cache is used.
+    pub precompiled: Vec<PathBuf>,
     /// Whether the component's stderr goes to the host's stderr (default
     /// off). The component never writes secrets there, but keep it off in
     /// servers.
@@ -101,6 +108,7 @@ impl Default for RuntimeOptions {
             max_timeout: Duration::from_secs(600),
             deadline: Some(Duration::from_secs(3600)),
             compile_cache: CompileCache::Default,
+            precompiled: Vec::new(),
             guest_stderr: false,
             files_on_current_thread: false,
         }
@@ -275,7 +283,7 @@ impl Runtime {
     pub fn new(options: RuntimeOptions) -> Result<Self, Error> {
         let tls = tls::client_config(options.extra_ca.as_deref())?;
         let engine = component::engine()?;
-        let component = component::load(&engine, &options.compile_cache)?;
+        let component = component::load(&engine, &options.compile_cache, &options.precompiled)?;
 
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)

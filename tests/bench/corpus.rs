@@ -14,6 +14,10 @@
 //! getHeaderOnly fetches headers and the body structure, so a shorter body
 //! changes nothing it reads, while writing and indexing 150,000 messages of
 //! 6 KB (a gigabyte) would add minutes to every bench run.
+//!
+//! Issue 15 adds a folder of 36,000 tiny messages of about 200 bytes (a
+//! notification, a ping): what a reader spends per message, whatever its
+//! size, dominates there.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -36,6 +40,8 @@ pub struct Sizes {
     pub scale_messages: [usize; 2],
     /// Folders of the two scale trees, the second twice the first.
     pub scale_folders: [usize; 2],
+    /// Messages of the folder of tiny messages (issue 15).
+    pub tiny: usize,
 }
 
 impl Sizes {
@@ -48,6 +54,7 @@ impl Sizes {
         big_attachment: 10 * 1024 * 1024 + 512 * 1024,
         scale_messages: [50_000, 100_000],
         scale_folders: [5_000, 10_000],
+        tiny: 36_000,
     };
 
     /// Small enough for every `make test`: (a) 40 messages; (b) 12, one of
@@ -59,6 +66,7 @@ impl Sizes {
         big_attachment: 720 * 1024,
         scale_messages: [60, 120],
         scale_folders: [20, 40],
+        tiny: 90,
     };
 }
 
@@ -498,6 +506,32 @@ pub fn scale_folder(count: usize, seed: u64) -> impl Iterator<Item = Mail> {
     })
 }
 
+/// The mail of the tiny folder: `count` messages of 180–220 bytes, the
+/// fewest header fields a real message has and a line of text.
+pub fn tiny_folder(count: usize, seed: u64) -> impl Iterator<Item = Mail> {
+    let mut rng = Rng(seed);
+    (0..count).map(move |n| {
+        let size = rng.between(180, 220);
+        let mut m = format!(
+            "From: {}@example.org\r\nTo: bob@example.com\r\nSubject: ping {n}\r\n\
+             Date: Thu, 6 Mar 2025 {:02}:{:02}:{:02} +0000\r\nMessage-ID: <{n}.t@example.org>\r\n\r\n",
+            rng.pick(&["alerts", "cron", "ci"]),
+            rng.below(24),
+            rng.below(60),
+            rng.below(60)
+        );
+        while m.len() + 2 < size {
+            m.push(char::from(b'a' + rng.below(26) as u8));
+        }
+        m.push_str("\r\n");
+        Mail {
+            bytes: m.into_bytes(),
+            flags: flags(&mut rng),
+            attachments: 0,
+        }
+    })
+}
+
 /// Children of each group in [`tree_names`].
 const GROUP_CHILDREN: usize = 49;
 
@@ -656,6 +690,19 @@ mod tests {
             sizes.iter().all(|&n| (1500..=3 * 1024 + 200).contains(&n)),
             "{sizes:?}"
         );
+    }
+
+    /// Tiny messages are tiny: 180–220 bytes, a header and one line.
+    #[test]
+    fn tiny_messages_are_about_200_bytes() {
+        for m in tiny_folder(500, 9) {
+            let text = String::from_utf8(m.bytes).expect("ASCII");
+            assert!((180..=222).contains(&text.len()), "{text:?}");
+            assert!(
+                text.contains("\r\n\r\n") && text.ends_with("\r\n"),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

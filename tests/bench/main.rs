@@ -9,22 +9,28 @@
 //!
 //! Starts a private Dovecot and writes two folders of mail straight into its
 //! Maildir ([`corpus`]): (a) 10,000 typical messages, (b) 2,000 messages of
-//! about 25 MB with attachments and one of 15 MB. Then times whole
-//! processes, each job and tool once untimed (the warm-up, which also has
-//! Dovecot build its index) and then `--runs` times:
+//! about 25 MB with attachments and one of 15 MB, and 36,000 tiny messages
+//! of about 200 bytes. Then times whole processes, each job and tool once
+//! untimed (the warm-up, which also has Dovecot build its index) and then
+//! `--runs` times (default [`RUNS`]), the tools of a job taking turns, a run
+//! each per round:
 //!
 //! - cfimap: getHeaderOnly of (a); getHeaderOnly of (a) filtered to a
 //!   handful of messages (`--filter header=Message-ID:<777`: 11 of them,
 //!   issue 14);
-//!   getAll of (b) with an `attachmentpath`; rows as NDJSON into a file;
+//!   getAll of (b) with an `attachmentpath`; getHeaderOnly of the tiny
+//!   messages (the peers once each, without a warm-up: they take half a
+//!   minute a run); rows as NDJSON into a file;
 //! - the same jobs with Python's imaplib + email package and with IMAPClient
 //!   (`bench/peers.py` at the workspace root), one `UID FETCH 1:*` each;
 //! - the floor ([`floor`]): a raw socket sending the same FETCH and reading
 //!   to the tagged OK, parsing nothing — run as `cfimap-bench floor`, so it
 //!   is a process like the others;
 //! - `cfimap --version` and `cfimap open` (connect, log in, close), and
-//!   `cfimap open` with no compile cache (a fresh cache directory each run:
-//!   the first start after a build, issue 15);
+//!   `cfimap open` with no compile cache (a fresh cache directory each run),
+//!   the first start after a build (issue 15): once with the component
+//!   compiled ahead of time beside a copy of the binary, as `make build`
+//!   does, once without, when the run compiles it;
 //! - getHeaderOnly of (a) in the other output formats (`--format json`,
 //!   `csv`, `table` into a file), for their peak RSS (issue 15);
 //! - the same cfimap jobs through the Node host's CLI (`host/node`, issue 11:
@@ -104,6 +110,10 @@ const FILTERED_SHARE: f64 = 0.25;
 /// Issue 11: the Node host's getHeaderOnly of (a) against the Rust CLI's.
 const NODE_SHARE: f64 = 2.0;
 
+/// Timed runs of each tool on an ordinary job (`--runs`): issue 15 asks
+/// for the median of at least 5.
+const RUNS: usize = 7;
+
 /// Runs of `cfimap --version` and of `cfimap open`: they are short, so more.
 const STARTUP_RUNS: usize = 10;
 
@@ -132,6 +142,17 @@ const HARNESS_FOLDERS: [&str; 4] = ["INBOX", "Drafts", "Sent", "Trash"];
 const SCALE_SEEDS: [u64; 2] = [0x5EED_0003, 0x5EED_0004];
 /// Seeds of the two folder trees.
 const TREE_SEEDS: [u64; 2] = [0x5EED_0005, 0x5EED_0006];
+/// Seed of the tiny folder.
+const TINY_SEED: u64 = 0x5EED_0007;
+
+/// The most getHeaderOnly of the tiny messages may take, as a multiple of
+/// the floor's time (issue 15).
+const TINY_BOUND: f64 = 1.3;
+
+/// The table's name of the tiny folder's job.
+fn tiny_job(messages: usize) -> String {
+    format!("getHeaderOnly, {} tiny messages", thousands(messages))
+}
 
 /// The command line of a bench run.
 struct Options {
@@ -175,7 +196,7 @@ fn main() -> ExitCode {
     }
     let options = Options {
         smoke,
-        runs: runs.unwrap_or(if smoke { 1 } else { 5 }),
+        runs: runs.unwrap_or(if smoke { 1 } else { RUNS }),
         out,
         hold,
     };
@@ -280,9 +301,22 @@ struct Job {
     peer_job: &'static str,
     /// What is read, and how it is checked.
     kind: Kind,
-    /// A scale row: [`SCALE_RUNS`] runs of cfimap and the floor,
-    /// [`SCALE_PEER_RUNS`] of each peer without a warm-up.
-    scale: bool,
+    /// How often each tool runs.
+    pace: Pace,
+}
+
+/// How often a job's tools run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    /// Every tool `--runs` times after a warm-up.
+    Full,
+    /// cfimap and the floor `--runs` times after a warm-up; each peer
+    /// [`SCALE_PEER_RUNS`] times without (they take half a minute a run);
+    /// no Node host.
+    PeersOnce,
+    /// A scale row: as [`Pace::PeersOnce`], but cfimap and the floor at most
+    /// [`SCALE_RUNS`] times.
+    Scale,
 }
 
 /// What a job reads.
@@ -318,13 +352,29 @@ impl Job {
         matches!(self.kind, Kind::Messages { saves: true, .. })
     }
 
+    /// Whether `tool` runs this job: the Node host is measured against the
+    /// Rust CLI on the ordinary jobs only; JavaMail reads messages only.
+    fn measures(&self, tool: Tool) -> bool {
+        match tool {
+            Tool::Node => self.pace == Pace::Full,
+            Tool::JavaMail => matches!(self.kind, Kind::Messages { .. }),
+            _ => true,
+        }
+    }
+
     /// Timed runs of `tool`, and whether a warm-up comes first.
     fn runs(&self, tool: Tool, runs: usize) -> (usize, bool) {
-        match tool {
-            _ if !self.scale => (runs, true),
-            Tool::Imaplib | Tool::ImapClient => (SCALE_PEER_RUNS, false),
-            Tool::Cfimap | Tool::Node | Tool::Floor => (runs.min(SCALE_RUNS), true),
+        match (self.pace, tool) {
+            (Pace::Full, _) => (runs, true),
+            (_, Tool::Imaplib | Tool::ImapClient | Tool::JavaMail) => (SCALE_PEER_RUNS, false),
+            (Pace::PeersOnce, _) => (runs, true),
+            (Pace::Scale, _) => (runs.min(SCALE_RUNS), true),
         }
+    }
+
+    /// A scale row (issue 12).
+    fn is_scale(&self) -> bool {
+        self.pace == Pace::Scale
     }
 }
 
@@ -365,15 +415,19 @@ enum Tool {
     Node,
     Imaplib,
     ImapClient,
+    /// Jakarta Mail (JavaMail 2), what ColdFusion's tag runs on
+    /// (`bench/JavaMailPeer.java`), when a JDK and the library are there.
+    JavaMail,
     Floor,
 }
 
 impl Tool {
-    const ALL: [Tool; 5] = [
+    const ALL: [Tool; 6] = [
         Tool::Cfimap,
         Tool::Node,
         Tool::Imaplib,
         Tool::ImapClient,
+        Tool::JavaMail,
         Tool::Floor,
     ];
 
@@ -383,6 +437,7 @@ impl Tool {
             Tool::Node => "cfimap (node)",
             Tool::Imaplib => "imaplib",
             Tool::ImapClient => "IMAPClient",
+            Tool::JavaMail => "JavaMail",
             Tool::Floor => "floor",
         }
     }
@@ -397,6 +452,8 @@ struct Setup {
     /// The Node host's CLI script (run by `node`).
     node_cli: PathBuf,
     python: PathBuf,
+    /// How to run `bench/JavaMailPeer.java`, when it could be compiled.
+    javamail: Result<JavaMail, String>,
     peers: PathBuf,
     bench: PathBuf,
     out: PathBuf,
@@ -418,13 +475,18 @@ impl Setup {
     /// [`Setup::cfimap`] of the Rust CLI (`Tool::Cfimap`) or the Node
     /// host's (`Tool::Node`).
     fn cli(&self, tool: Tool, account: &Account, action: &str) -> Command {
-        let mut c = if tool == Tool::Node {
+        let c = if tool == Tool::Node {
             let mut c = Command::new("node");
             c.arg(&self.node_cli);
             c
         } else {
             Command::new(&self.cfimap)
         };
+        self.connected(c, account, action)
+    }
+
+    /// `program <action>` with [`Setup::cfimap`]'s connection arguments.
+    fn connected(&self, mut c: Command, account: &Account, action: &str) -> Command {
         c.arg(action)
             .args(["--server", self.dovecot.host(), "--port", &self.port()])
             .args(["--username", &account.username, "--secure", "no"])
@@ -485,6 +547,28 @@ impl Setup {
                 };
                 c
             }
+            Tool::JavaMail => {
+                let Kind::Messages { folder, filter, .. } = &job.kind else {
+                    unreachable!("JavaMail reads messages only (Job::measures)")
+                };
+                let mut c = match &self.javamail {
+                    Ok(javamail) => javamail.command(),
+                    Err(_) => unreachable!("JavaMail runs only when compiled (measure_job)"),
+                };
+                c.arg(job.peer_job)
+                    .args(["--host", self.dovecot.host(), "--port", &self.port()])
+                    .args(["--user", &account.username, "--folder", folder])
+                    .arg("--out")
+                    .arg(rows)
+                    .env("CFIMAP_PASSWORD", &account.password);
+                if let Some(f) = filter {
+                    c.arg("--header").arg(format!("{}:{}", f.name, f.value));
+                }
+                if job.saves() {
+                    c.arg("--attachments").arg(files);
+                }
+                c
+            }
             Tool::Imaplib | Tool::ImapClient => {
                 let library = if tool == Tool::Imaplib {
                     "imaplib"
@@ -512,6 +596,88 @@ impl Setup {
             }
         }
     }
+}
+
+/// The JavaMail peer, compiled.
+struct JavaMail {
+    java: PathBuf,
+    classpath: String,
+}
+
+impl JavaMail {
+    /// The jars of Debian's `libjakarta-mail-java`, which `make bench-deps`
+    /// installs.
+    const JARS: [&str; 2] = [
+        "/usr/share/java/jakarta-mail.jar",
+        "/usr/share/java/jakarta-activation.jar",
+    ];
+
+    /// Compiles `bench/JavaMailPeer.java` into `out/javamail`; why not, when
+    /// there is no JDK or no Jakarta Mail (the row is then left out and the
+    /// results say so).
+    fn compile(workspace: &Path, out: &Path) -> Result<JavaMail, String> {
+        let jdk = |tool: &str| {
+            let home = std::env::var_os("JAVA_HOME").map(PathBuf::from);
+            let path = home.map_or_else(|| PathBuf::from(tool), |h| h.join("bin").join(tool));
+            let found = Command::new(&path)
+                .arg("-version")
+                .output()
+                .is_ok_and(|o| o.status.success());
+            found
+                .then_some(path)
+                .ok_or_else(|| format!("no JDK ({tool} not found)"))
+        };
+        let (javac, java) = (jdk("javac")?, jdk("java")?);
+        if let Some(missing) = JavaMail::JARS.iter().find(|j| !Path::new(j).is_file()) {
+            return Err(format!(
+                "no Jakarta Mail ({missing} missing: `make bench-deps` installs it)"
+            ));
+        }
+        let classes = out.join("javamail");
+        let jars = JavaMail::JARS.join(":");
+        let compiled = Command::new(&javac)
+            .args(["-nowarn", "-cp", &jars, "-d"])
+            .arg(&classes)
+            .arg(workspace.join("bench/JavaMailPeer.java"))
+            .output()
+            .map_err(|e| format!("{}: {e}", javac.display()))?;
+        if !compiled.status.success() {
+            // A JDK and the library are there, so the peer itself is broken:
+            // that is the bench's own failure, not a missing tool.
+            return Err(format!(
+                "javac failed: {}",
+                String::from_utf8_lossy(&compiled.stderr).trim()
+            ));
+        }
+        Ok(JavaMail {
+            java,
+            classpath: format!("{jars}:{}", classes.display()),
+        })
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new(&self.java);
+        c.args(["-cp", &self.classpath, "JavaMailPeer"]);
+        c
+    }
+}
+
+/// The first line `java -version` prints (`openjdk version "17.0.15" …`).
+fn java_version(javamail: &Result<JavaMail, String>) -> String {
+    let Ok(javamail) = javamail else {
+        return String::new();
+    };
+    Command::new(&javamail.java)
+        .arg("-version")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .next()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "an unknown JVM".into())
 }
 
 /// The Python for the peers: `$CFIMAP_BENCH_PYTHON`, the venv `make
@@ -560,6 +726,12 @@ fn bench(options: &Options) -> Result<(), String> {
         ));
     }
     fs::create_dir_all(&options.out).map_err(|e| format!("{}: {e}", options.out.display()))?;
+    let javamail = JavaMail::compile(workspace, &options.out);
+    match &javamail {
+        Err(e) if e.starts_with("javac failed") => return Err(format!("JavaMail peer: {e}")),
+        Err(e) => eprintln!("cfimap-bench: JavaMail left out: {e}"),
+        Ok(_) => {}
+    }
 
     let dovecot =
         Dovecot::try_start(Flavor::Default).map_err(|e| format!("cannot start Dovecot: {e}"))?;
@@ -600,7 +772,7 @@ fn bench(options: &Options) -> Result<(), String> {
                 saves: false,
                 filter: None,
             },
-            scale: false,
+            pace: Pace::Full,
         },
         Job {
             name: format!(
@@ -621,7 +793,7 @@ fn bench(options: &Options) -> Result<(), String> {
                 saves: false,
                 filter: Some(filter),
             },
-            scale: false,
+            pace: Pace::Full,
         },
         Job {
             name: "getAll (b)".into(),
@@ -636,9 +808,37 @@ fn bench(options: &Options) -> Result<(), String> {
                 saves: true,
                 filter: None,
             },
-            scale: false,
+            pace: Pace::Full,
         },
     ];
+    // Issue 15: per-message costs, where the messages are tiny.
+    let tiny = corpus::write_folder(
+        &home,
+        "BenchTiny",
+        owner,
+        corpus::tiny_folder(sizes.tiny, TINY_SEED),
+    )
+    .map_err(|e| format!("cannot write the tiny folder: {e}"))?;
+    eprintln!(
+        "cfimap-bench: BenchTiny: {} messages, {:.1} MiB",
+        tiny.messages,
+        report::mb(tiny.bytes)
+    );
+    jobs.push(Job {
+        name: tiny_job(tiny.messages),
+        slug: "headers-tiny".into(),
+        account: account.clone(),
+        peer_job: "headers",
+        kind: Kind::Messages {
+            folder: "BenchTiny".into(),
+            action: "getHeaderOnly",
+            items: HEADER_ITEMS,
+            written: tiny,
+            saves: false,
+            filter: None,
+        },
+        pace: Pace::PeersOnce,
+    });
     for (count, seed) in sizes.scale_messages.into_iter().zip(SCALE_SEEDS) {
         let folder = format!("BenchScale{count}");
         let written =
@@ -662,7 +862,7 @@ fn bench(options: &Options) -> Result<(), String> {
                 saves: false,
                 filter: None,
             },
-            scale: true,
+            pace: Pace::Scale,
         });
     }
     // Each tree belongs to a fresh user, so that the listing holds the tree
@@ -684,7 +884,7 @@ fn bench(options: &Options) -> Result<(), String> {
             account: user,
             peer_job: "folders",
             kind: Kind::Folders { tree, names },
-            scale: true,
+            pace: Pace::Scale,
         });
     }
 
@@ -694,6 +894,7 @@ fn bench(options: &Options) -> Result<(), String> {
         cfimap,
         node_cli,
         python,
+        javamail,
         peers: workspace.join("bench/peers.py"),
         bench: std::env::current_exe().map_err(|e| format!("cannot find myself: {e}"))?,
         out: options.out.clone(),
@@ -706,13 +907,7 @@ fn bench(options: &Options) -> Result<(), String> {
 
     let mut rows = Vec::new();
     for job in &jobs {
-        for tool in Tool::ALL {
-            // The Node host is measured against the Rust CLI on the
-            // ordinary jobs; the scale rows are about cfimap's own growth.
-            if tool == Tool::Node && job.scale {
-                continue;
-            }
-            let samples = measure_tool(&setup, tool, job, options.runs)?;
+        for (tool, samples) in measure_job(&setup, job, options.runs)? {
             let row = Row {
                 job: job.name.clone(),
                 tool: tool.name().into(),
@@ -752,24 +947,53 @@ fn bench(options: &Options) -> Result<(), String> {
         tool: "cfimap open + close".into(),
         samples: repeat(&mut || measure::run(&mut open, None), runs, true)?,
     });
-    // Issue 15: a start with no compile cache (a fresh cache directory each
-    // run).
+    // Issue 15: the first start after a build. A copy of the binary in a
+    // directory of its own, its component compiled ahead of time there as
+    // `make build` does, and an empty compile cache each run; then the same
+    // copy without that file (a binary built without `make`), which compiles.
+    let built = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let exe = built.path().join("cfimap");
+    fs::copy(&setup.cfimap, &exe).map_err(|e| format!("copy {}: {e}", setup.cfimap.display()))?;
+    let precompiled = precompile(&exe)?;
     let caches = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let mut fresh = 0;
-    rows.push(Row {
-        job: "start-up".into(),
-        tool: COLD_START.into(),
-        samples: repeat(
+    let mut first_start = |tool: &str| -> Result<Row, String> {
+        let samples = repeat(
             &mut || {
                 fresh += 1;
-                let mut cold = setup.cfimap(&setup.account, "open");
-                cold.env("XDG_CACHE_HOME", caches.path().join(fresh.to_string()));
-                measure::run(&mut cold, None)
+                let cache = caches.path().join(fresh.to_string());
+                let mut cold = setup.connected(Command::new(&exe), &setup.account, "open");
+                cold.env("XDG_CACHE_HOME", &cache);
+                let sample = measure::run(&mut cold, None)?;
+                // What the row claims: compiled (into the cache) or not.
+                let compiled = cache
+                    .join("cfimap")
+                    .read_dir()
+                    .is_ok_and(|mut d| d.next().is_some());
+                if compiled != (tool == COLD_START) {
+                    return Err(format!(
+                        "{tool}: the run {} the component",
+                        if compiled {
+                            "compiled"
+                        } else {
+                            "did not compile"
+                        }
+                    ));
+                }
+                Ok(sample)
             },
             if options.smoke { 1 } else { options.runs },
             false,
-        )?,
-    });
+        )?;
+        Ok(Row {
+            job: "start-up".into(),
+            tool: tool.into(),
+            samples,
+        })
+    };
+    rows.push(first_start(FIRST_START)?);
+    fs::remove_file(&precompiled).map_err(|e| format!("{}: {e}", precompiled.display()))?;
+    rows.push(first_start(COLD_START)?);
     for rawlog in &rawlogs {
         check_no_rawlog(rawlog)?;
     }
@@ -790,13 +1014,24 @@ fn bench(options: &Options) -> Result<(), String> {
 
     let mut context = context(options, &jobs);
     context["attachments_saved_into"] = json!(setup.files.describe());
+    let javamail_note = match &setup.javamail {
+        Ok(_) => format!(
+            "Jakarta Mail (Debian's libjakarta-mail-java) on {}, each run a whole JVM process \
+             (its start included), the message jobs only",
+            java_version(&setup.javamail)
+        ),
+        Err(e) => format!("left out: {e}"),
+    };
+    context["javamail"] = json!(javamail_note);
     let markdown = format!(
         "# cfimap bench{}\n\n{}, {}.\n\n\
          Corpus: (a) {} messages, {:.1} MiB; (b) {} messages, {:.1} MiB, {} attachments (saved into {}), the largest message {:.1} MiB.\n\
          {}\n\
-         Wall time: median of {} runs after a warm-up, spawn to exit; peak RSS: the largest of the runs (`ru_maxrss`).\n\
-         Scale rows: cfimap and the floor median of {} runs after a warm-up; imaplib and IMAPClient {} run(s) each, \
-         without a warm-up of their own (cfimap's warm-up has Dovecot build its index first).\n\n\
+         Wall time: median of {} runs after a warm-up, spawn to exit, the tools' runs interleaved (a round of one run each); peak RSS: the largest of the runs (`ru_maxrss`).\n\
+         Tiny messages: {} of 180–220 bytes ({:.1} MiB); cfimap and the floor as above, the peers as on the scale rows.\n\
+         Scale rows: cfimap and the floor median of {} runs after a warm-up; imaplib, IMAPClient and JavaMail {} run(s) each, \
+         without a warm-up of their own (cfimap's warm-up has Dovecot build its index first).\n\
+         JavaMail: {}.\n\n\
          {table}\n{verdict_text}",
         if options.smoke { " (smoke run)" } else { "" },
         context["date"].as_str().unwrap_or(""),
@@ -810,8 +1045,11 @@ fn bench(options: &Options) -> Result<(), String> {
         report::mb(all.largest),
         scale_corpus(&jobs),
         options.runs,
+        thousands(tiny.messages),
+        report::mb(tiny.bytes),
         options.runs.min(SCALE_RUNS),
         SCALE_PEER_RUNS,
+        javamail_note,
     );
     let json = report::json(&rows, &verdicts, context);
     let md_path = setup.out.join("results.md");
@@ -840,7 +1078,7 @@ fn thousands(n: usize) -> String {
 fn scale_corpus(jobs: &[Job]) -> String {
     let mut folders = Vec::new();
     let mut trees = Vec::new();
-    for job in jobs.iter().filter(|j| j.scale) {
+    for job in jobs.iter().filter(|j| j.is_scale()) {
         match &job.kind {
             Kind::Messages { written, .. } => folders.push(format!(
                 "{} messages ({:.1} MiB)",
@@ -933,37 +1171,85 @@ fn repeat(
     (0..runs).map(|_| f()).collect()
 }
 
-/// Times `tool` on `job`, checking every run's output; `runs` is `--runs`
-/// (a scale row takes fewer, see [`Job::runs`]).
-fn measure_tool(setup: &Setup, tool: Tool, job: &Job, runs: usize) -> Result<Vec<Sample>, String> {
+/// Times every tool of `job` (see [`Job::measures`]), checking every run's
+/// output; `runs` is `--runs` (see [`Job::runs`]).
+///
+/// The runs are interleaved: each tool's warm-up, then rounds of one run of
+/// each tool, a tool leaving the rounds after its last run. The machine is
+/// shared, and a slow stretch of it would otherwise fall on one tool's runs
+/// and tilt the ratio; interleaved, it falls on all of them alike.
+fn measure_job(setup: &Setup, job: &Job, runs: usize) -> Result<Vec<(Tool, Vec<Sample>)>, String> {
+    let tools: Vec<(Tool, usize)> = Tool::ALL
+        .into_iter()
+        .filter(|&tool| job.measures(tool) && (tool != Tool::JavaMail || setup.javamail.is_ok()))
+        .map(|tool| {
+            let (runs, warm_up) = job.runs(tool, runs);
+            if warm_up {
+                measure_once(setup, tool, job).map(|_| (tool, runs))
+            } else {
+                Ok((tool, runs))
+            }
+        })
+        .collect::<Result<_, String>>()?;
+    let mut samples: Vec<(Tool, Vec<Sample>)> =
+        tools.iter().map(|&(tool, _)| (tool, Vec::new())).collect();
+    let rounds = tools.iter().map(|&(_, runs)| runs).max().unwrap_or(0);
+    for round in 0..rounds {
+        for (&(tool, runs), (_, taken)) in tools.iter().zip(&mut samples) {
+            if round < runs {
+                taken.push(measure_once(setup, tool, job)?);
+            }
+        }
+    }
+    Ok(samples)
+}
+
+/// One run of `tool` on `job`, its output checked.
+fn measure_once(setup: &Setup, tool: Tool, job: &Job) -> Result<Sample, String> {
     let stem = format!("{}-{}", job.slug, tool.name().to_lowercase());
     let rows = setup.out.join(format!("{stem}.ndjson"));
     let files = setup.files.path().join(format!("{stem}-files"));
-    let mut once = || -> Result<Sample, String> {
-        // A fresh, empty attachment directory and no old rows for every run.
-        if files.exists() {
-            fs::remove_dir_all(&files).map_err(|e| format!("{}: {e}", files.display()))?;
-        }
-        if job.saves() && tool != Tool::Floor {
-            fs::create_dir_all(&files).map_err(|e| format!("{}: {e}", files.display()))?;
-        }
-        let _ = fs::remove_file(&rows);
-        let mut command = setup.command(tool, job, &rows, &files);
-        // cfimap and the floor write to stdout; the peers write --out themselves.
-        let stdout =
-            matches!(tool, Tool::Cfimap | Tool::Node | Tool::Floor).then_some(rows.as_path());
-        let sample = measure::run(&mut command, stdout)
-            .map_err(|e| format!("{} {}: {e}", tool.name(), job.name))?;
-        check(tool, job, &rows, &files)
-            .map_err(|e| format!("{} {}: check failed: {e}", tool.name(), job.name))?;
-        Ok(sample)
-    };
-    let (runs, warm_up) = job.runs(tool, runs);
-    repeat(&mut once, runs, warm_up)
+    // A fresh, empty attachment directory and no old rows for every run.
+    if files.exists() {
+        fs::remove_dir_all(&files).map_err(|e| format!("{}: {e}", files.display()))?;
+    }
+    if job.saves() && tool != Tool::Floor {
+        fs::create_dir_all(&files).map_err(|e| format!("{}: {e}", files.display()))?;
+    }
+    let _ = fs::remove_file(&rows);
+    let mut command = setup.command(tool, job, &rows, &files);
+    // cfimap and the floor write to stdout; the peers write --out themselves.
+    let stdout = matches!(tool, Tool::Cfimap | Tool::Node | Tool::Floor).then_some(rows.as_path());
+    let sample = measure::run(&mut command, stdout)
+        .map_err(|e| format!("{} {}: {e}", tool.name(), job.name))?;
+    check(tool, job, &rows, &files)
+        .map_err(|e| format!("{} {}: check failed: {e}", tool.name(), job.name))?;
+    Ok(sample)
 }
 
-/// The start-up row of a start with no compile cache.
-const COLD_START: &str = "cfimap open + close, no compile cache";
+/// The start-up row of the first start after `make build`: the component
+/// compiled ahead of time, the compile cache empty.
+const FIRST_START: &str = "cfimap open + close, first start after make build";
+/// The start-up row of a start that compiles: no precompiled file, the
+/// compile cache empty.
+const COLD_START: &str = "cfimap open + close, nothing precompiled or cached";
+
+/// Runs `exe precompile` (as `make build` does); the file it wrote.
+fn precompile(exe: &Path) -> Result<PathBuf, String> {
+    let out = Command::new(exe)
+        .arg("precompile")
+        .output()
+        .map_err(|e| format!("{} precompile: {e}", exe.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} precompile: {}: {}",
+            exe.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
 
 /// cfimap's read of `job` printed in `format` (json, csv or table), `runs`
 /// times after a warm-up, each output checked to hold a row per message.
@@ -1168,19 +1454,22 @@ fn check_no_rawlog(rawlog: &Path) -> Result<(), String> {
 /// [`scale_verdicts`]).
 fn verdicts(rows: &[Row], all: &Written, jobs: &[Job]) -> Vec<Verdict> {
     let tool = |job: &str, tool: &str| rows.iter().find(|r| r.job == job && r.tool == tool);
-    // The median's ratio, and the spread of every cfimap run against the
-    // floor's median (the machine is shared: one number hides the noise).
+    // The medians' ratio, and the spread of the ratios of each round (the
+    // runs are interleaved, see `measure_job`: cfimap's n-th run against the
+    // floor's n-th). The machine is shared: one number hides the noise.
     let floor_ratio = |job: &str, limit: f64| {
         let r = report::wall_ratio(rows, job, "floor").unwrap_or(f64::INFINITY);
         let spread = match (tool(job, "cfimap"), tool(job, "floor")) {
             (Some(cfimap), Some(floor)) => {
-                let floor = report::ms(floor.wall()).max(f64::MIN_POSITIVE);
-                let ratios = cfimap.samples.iter().map(|s| report::ms(s.wall) / floor);
+                let ratios =
+                    cfimap.samples.iter().zip(&floor.samples).map(|(c, f)| {
+                        report::ms(c.wall) / report::ms(f.wall).max(f64::MIN_POSITIVE)
+                    });
                 let (lo, hi) = ratios.fold((f64::INFINITY, 0.0_f64), |(lo, hi), r| {
                     (lo.min(r), hi.max(r))
                 });
                 format!(
-                    " (median of {} runs; runs {lo:.2}–{hi:.2}×)",
+                    " (medians of {} runs; round by round {lo:.2}–{hi:.2}×)",
                     cfimap.samples.len()
                 )
             }
@@ -1199,12 +1488,20 @@ fn verdicts(rows: &[Row], all: &Written, jobs: &[Job]) -> Vec<Verdict> {
     // The runtime: what cfimap takes to open and close a session, no rows.
     let runtime = rss("start-up", "cfimap open + close");
     let all_bound = (all.largest * 3 / 2).saturating_add(runtime);
-    let (version, open, cold) = (
+    let (version, open, first) = (
         wall("cfimap --version"),
         wall("cfimap open + close"),
-        wall(COLD_START),
+        wall(FIRST_START),
     );
-    let mut verdicts = vec![floor_ratio(headers, 1.05), floor_ratio("getAll (b)", 1.3)];
+    let tiny = jobs
+        .iter()
+        .find(|j| j.slug == "headers-tiny")
+        .map_or_else(|| tiny_job(0), |j| j.name.clone());
+    let mut verdicts = vec![
+        floor_ratio(headers, 1.05),
+        floor_ratio("getAll (b)", 1.3),
+        floor_ratio(&tiny, TINY_BOUND),
+    ];
     for (format, name) in [
         ("ndjson", "cfimap"),
         ("json", "cfimap --format json"),
@@ -1234,11 +1531,15 @@ fn verdicts(rows: &[Row], all: &Written, jobs: &[Job]) -> Vec<Verdict> {
             met: all_rss <= all_bound,
         },
         Verdict {
-            target: "`cfimap open` + close with no compile cache (a fresh build's first start) \
-                     at most 0.5 s"
+            target: "`cfimap open` + close after a fresh build, with no compile cache, at \
+                     most 0.5 s"
                 .into(),
-            measured: format!("{:.0} ms", report::ms(cold)),
-            met: cold <= Duration::from_millis(500),
+            measured: format!(
+                "{:.0} ms ({:.0} ms when it compiles the component)",
+                report::ms(first),
+                report::ms(wall(COLD_START))
+            ),
+            met: first <= Duration::from_millis(500),
         },
         Verdict {
             target: "`cfimap --version` under 20 ms".into(),
@@ -1318,7 +1619,7 @@ fn scale_verdicts(rows: &[Row], jobs: &[Job]) -> Vec<Verdict> {
     let shown = |r: Option<f64>| r.map_or("–".to_owned(), |r| format!("{r:.2}×"));
     let wall = |r: &Row| report::ms(r.wall());
     let rss = |r: &Row| r.peak_rss() as f64;
-    let scale: Vec<&Job> = jobs.iter().filter(|j| j.scale).collect();
+    let scale: Vec<&Job> = jobs.iter().filter(|j| j.is_scale()).collect();
     let mut verdicts = Vec::new();
     for pair in scale.windows(2) {
         let (small, large) = (pair[0], pair[1]);

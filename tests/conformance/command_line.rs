@@ -1176,6 +1176,50 @@ fn a_table_read_that_fails_shows_the_rows_read_before_it_and_nothing_without_the
 }
 
 #[test]
+fn a_streamed_read_that_fails_keeps_the_rows_before_it_and_is_left_unfinished() {
+    use cfimap_tests::fault::{FaultServer, Script, header_fetch};
+    // Rows are printed by a thread of their own when stdout is not a terminal: the first
+    // batch (64 of the 70 answered) is written, the batch the drop interrupts is lost, and
+    // nothing ends the output as if it were complete (no closing bracket).
+    for format in ["ndjson", "json", "csv"] {
+        let mut script = Script::session("IMAP4rev1").examine_numbered(130);
+        for n in 1..=70 {
+            script = script.send(header_fetch(n, n, true));
+        }
+        let server = FaultServer::start(script.close());
+        let out = cfimap(["getHeaderOnly", "--format", format])
+            .args(server.cli_args())
+            .run();
+        out.assert_code(3);
+        assert!(out.stderr.contains("connection closed"), "{format}\n{out}");
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        match format {
+            "ndjson" => {
+                assert_eq!(lines.len(), 64, "{out}");
+                let last: Value = serde_json::from_str(lines[63]).expect("a whole row");
+                assert_eq!(last["UID"], 64, "{out}");
+            }
+            "json" => {
+                assert!(out.stdout.starts_with("[{"), "{out}");
+                assert!(out.stdout.trim_end().ends_with('}'), "left open\n{out}");
+                assert!(
+                    serde_json::from_str::<Value>(&out.stdout).is_err(),
+                    "not a complete answer\n{out}"
+                );
+                assert_eq!(out.stdout.matches("\"UID\":").count(), 64, "{out}");
+            }
+            _ => {
+                let records = csv::Reader::from_reader(out.stdout.as_bytes())
+                    .records()
+                    .collect::<Result<Vec<_>, _>>()
+                    .expect("whole CSV records");
+                assert_eq!(records.len(), 64, "{out}");
+            }
+        }
+    }
+}
+
+#[test]
 fn progress_shows_on_a_terminal_after_a_moment_and_never_in_the_output() {
     use cfimap_tests::fault::{FaultServer, Script, header_fetch};
     use std::time::Duration;
@@ -1335,5 +1379,103 @@ fn a_tls_record_instead_of_a_greeting_is_named_at_once() {
     assert!(
         out.elapsed < std::time::Duration::from_secs(10),
         "at once\n{out}"
+    );
+}
+
+// ---- start-up --------------------------------------------------------------------------------
+
+/// The `cfimap-*.cwasm` files in `dir` (none when it does not exist).
+fn compiled_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("cfimap-") && n.ends_with(".cwasm"))
+        })
+        .collect()
+}
+
+#[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
+fn a_component_compiled_ahead_of_time_spares_the_first_run_its_compile_unless_untrusted() {
+    use std::os::unix::fs::PermissionsExt;
+    let account = target::private_account(Flavor::Default);
+    // An installed layout of its own: the binary in bin/, `make install`'s file in lib/cfimap.
+    let root = tempfile::tempdir().expect("tempdir");
+    let bin = root.path().join("bin");
+    std::fs::create_dir(&bin).expect("bin");
+    let exe = bin.join("cfimap");
+    std::fs::copy(cfimap_tests::cli::binary(), &exe).expect("copy the binary");
+    let lib = root.path().join("lib/cfimap");
+    let out = cfimap(["precompile", "--dir"])
+        .arg(&lib)
+        .program(&exe)
+        .run();
+    out.assert_success();
+    let written = std::path::PathBuf::from(out.stdout.trim());
+    assert_eq!(compiled_in(&lib), vec![written.clone()], "{out}");
+    let mode = std::fs::metadata(&written)
+        .expect("the file")
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o777,
+        0o644,
+        "readable by all, writable by its owner only"
+    );
+
+    // A first run: an empty compile cache, which stays empty, since nothing is compiled.
+    let open = |cache: &std::path::Path| {
+        let out = cfimap(["open", "-vv"])
+            .args(account.cli_args(Secure::Plain))
+            .env("XDG_CACHE_HOME", cache)
+            .program(&exe)
+            .run();
+        out.assert_success();
+        (out.stderr.clone(), compiled_in(&cache.join("cfimap")))
+    };
+    let caches = tempfile::tempdir().expect("tempdir");
+    let (log, cached) = open(&caches.path().join("1"));
+    assert!(cached.is_empty(), "compiled, though precompiled:\n{log}");
+    assert!(
+        log.contains("loaded the component compiled ahead of time"),
+        "{log}"
+    );
+
+    // Writable by the group: not trusted as native code; compiled and cached instead.
+    std::fs::set_permissions(&written, std::fs::Permissions::from_mode(0o664)).expect("chmod");
+    let (log, cached) = open(&caches.path().join("2"));
+    assert!(
+        log.contains("not loading the precompiled component"),
+        "{log}"
+    );
+    assert_eq!(cached.len(), 1, "compiled into the cache instead\n{log}");
+
+    // Trusted again but not compiled code: skipped with a warning, compiled instead.
+    std::fs::set_permissions(&written, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    std::fs::write(&written, b"not a compiled component").expect("overwrite");
+    let (log, cached) = open(&caches.path().join("3"));
+    assert!(log.contains("precompiled component unusable"), "{log}");
+    assert_eq!(cached.len(), 1, "compiled into the cache instead\n{log}");
+
+    // By default `precompile` writes beside the binary, which is looked in first.
+    let out = cfimap(["precompile"]).program(&exe).run();
+    out.assert_success();
+    assert_eq!(
+        compiled_in(&bin),
+        vec![std::path::PathBuf::from(out.stdout.trim())]
+    );
+    let (log, cached) = open(&caches.path().join("4"));
+    assert!(cached.is_empty(), "compiled, though precompiled:\n{log}");
+    assert!(
+        !log.contains("unusable"),
+        "the file beside the binary comes first\n{log}"
     );
 }

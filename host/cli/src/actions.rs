@@ -2,6 +2,8 @@
 //! line and `cfimap run`: the runtime for a connection, the start of a read,
 //! the actions without rows, and the summaries they print.
 
+use std::path::{Path, PathBuf};
+
 use cfimap_host::{
     AttachmentPolicy, ChangeReport, Error, Policy, RowReader, Runtime, RuntimeOptions, Session,
 };
@@ -29,7 +31,25 @@ pub fn runtime(
     options.deadline = connection.deadline;
     options.guest_stderr = verbose;
     options.files_on_current_thread = single_session;
+    options.precompiled = precompiled_dirs();
     Runtime::new(options)
+}
+
+/// Where `cfimap precompile` puts the compiled component, in the order it is
+/// looked for: the directory of this binary (`target/release` after `make
+/// build`), then `../lib/cfimap` beside it (`make install`). Empty when the
+/// binary's path is unknown.
+pub fn precompiled_dirs() -> Vec<PathBuf> {
+    // `current_exe` resolves symbolic links: a linked binary finds the
+    // files installed beside the real one.
+    let Some(bin) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+    else {
+        return Vec::new();
+    };
+    let lib = bin.join("../lib/cfimap");
+    vec![bin, lib]
 }
 
 /// The attachment policy for `plan`: only getAll writes files, and only into

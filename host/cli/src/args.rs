@@ -296,6 +296,20 @@ pub enum Command {
     /// Prints cfimap's manual page (roff) to stdout.
     #[command(name = "man")]
     Man,
+    /// Compiles the IMAP component ahead of time for this machine, so that no
+    /// run compiles it (`make build` and `make install` do this).
+    ///
+    /// cfimap looks for the compiled file in the directory of its binary,
+    /// then in ../lib/cfimap beside it, then in its compile cache
+    /// ($XDG_CACHE_HOME/cfimap, else ~/.cache/cfimap), which the first run
+    /// without a precompiled file fills. A file not owned by you or root,
+    /// or writable by others, is not used. Prints the path written.
+    #[command(name = "precompile")]
+    Precompile {
+        /// Where to write it (default: the directory of the cfimap binary).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// Where the server is and who logs in.
@@ -698,7 +712,10 @@ impl Command {
                 },
             ),
             Command::Close => (Action::Close, Attributes::default()),
-            Command::Run(_) | Command::Completions { .. } | Command::Man => return None,
+            Command::Run(_)
+            | Command::Completions { .. }
+            | Command::Man
+            | Command::Precompile { .. } => return None,
         })
     }
 }

@@ -12,6 +12,7 @@
 
 mod actions;
 mod args;
+mod background;
 mod exit;
 mod filter;
 mod output;
@@ -64,11 +65,30 @@ fn main() -> ExitCode {
                 Err(e) => Exit::Internal.report(&format!("cannot write the page: {e}"), &[]),
             }
         }
+        Command::Precompile { dir } => precompile(dir),
         Command::Run(run) => run::main(run, &cli.global),
         command => match command.into_action() {
             Some((action, attributes)) => one_action(action, attributes, &cli.global),
             None => Exit::Internal.report("no action", &[]),
         },
+    }
+}
+
+/// `cfimap precompile`: the component compiled into `dir`, by default where
+/// [`actions::precompiled_dirs`] looks first.
+fn precompile(dir: Option<std::path::PathBuf>) -> ExitCode {
+    let Some(dir) = dir.or_else(|| actions::precompiled_dirs().into_iter().next()) else {
+        return Exit::Usage.report(
+            "cannot tell where the cfimap binary is; say where with --dir",
+            &[],
+        );
+    };
+    match cfimap_host::precompile_into(&dir) {
+        Ok(file) => {
+            println!("{}", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => Exit::Internal.report(&e.to_string(), &[]),
     }
 }
 
@@ -320,6 +340,26 @@ async fn stream_rows(
 ) -> Result<Output, Error> {
     let bodies = plan.action == Action::GetAll;
     let mut reader = actions::begin_read(session, plan).await?;
+    if background::wanted() {
+        let mut printer = match background::Printer::start(format, bodies) {
+            Ok(printer) => printer,
+            Err(e) => return Ok(Output::Written(Err(e))),
+        };
+        loop {
+            // On an error the printer is dropped: the rows handed over so
+            // far are written, the stream left unfinished.
+            let rows = reader.next(actions::BATCH).await?;
+            if rows.is_empty() {
+                break;
+            }
+            progress.rows(rows.len());
+            if !printer.print(rows) {
+                // Dropping the reader abandons the read before the LOGOUT.
+                return Ok(Output::Written(printer.finish(false)));
+            }
+        }
+        return Ok(Output::Written(printer.finish(true)));
+    }
     let columns = output::message_columns(bodies);
     let stdout = std::io::stdout();
     let out = std::io::BufWriter::new(stdout.lock());
