@@ -30,6 +30,15 @@
 //!   cut's edge, since both are line ends and no boundary holds a line end
 //!   (checked too). So it finds the same closing boundary, after a line
 //!   end that was kept, and goes on over the same bytes.
+//! - mail-parser also looks ahead: at the start of a multipart it searches
+//!   the rest of the message for the first boundary, past any cut, and a
+//!   multipart whose boundary it does not find is read as text. That search
+//!   finds the same match in both inputs for the same reasons (no `-` left
+//!   out, no line end in the boundary, and the bytes right after a cut's
+//!   edge are kept text, not `-`). So the line-end check covers the
+//!   boundary of every Content-Type of every part, whatever the part was
+//!   read as: a boundary with a line end (RFC 2231 can encode one) could
+//!   match across a cut in the whole message and not in the skeleton.
 //! - The parser must read every part's body with `mime_part`, as a parser
 //!   that ignores Content-Transfer-Encoding does (`rows::parser`): a
 //!   decoding parser reads base64 with a different loop.
@@ -37,7 +46,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use mail_parser::{Message, MessageParser, MessagePart, PartType};
+use mail_parser::{HeaderName, Message, MessageParser, MessagePart, PartType};
 
 /// The shortest dash-free stretch worth cutting: below it, building a
 /// skeleton costs more than the byte loop it spares.
@@ -57,7 +66,8 @@ pub fn parse<'x>(
 }
 
 /// [`parse`] with a threshold of its own: the fuzz target `rows` cuts
-/// small messages too, to compare both parses on every shape.
+/// small messages too, to compare both parses on every shape. `parser`
+/// must ignore Content-Transfer-Encoding, as [`parse`]'s.
 pub fn parse_with<'x>(
     parser: &MessageParser,
     raw: &'x [u8],
@@ -179,14 +189,20 @@ fn inside_a_kept_body(message: &Message<'_>, at: u32) -> bool {
     })
 }
 
-/// Whether some multipart's boundary holds a line end (then a boundary
-/// match could straddle a cut's edge).
+/// Whether some part has a Content-Type whose boundary holds a line end
+/// (then a boundary match could straddle a cut's edge). Every part and
+/// every Content-Type field counts, whatever the part was read as: one the
+/// skeleton read as text may be a multipart in the whole message.
 fn boundaries_have_line_ends(message: &Message<'_>) -> bool {
     each_part(message, &mut |part| {
-        matches!(part.body, PartType::Multipart(_))
-            && mail_parser::MimeHeaders::content_type(part)
-                .and_then(|ct| ct.attribute("boundary"))
-                .is_some_and(|b| b.contains(['\n', '\r']))
+        part.headers.iter().any(|header| {
+            header.name == HeaderName::ContentType
+                && header
+                    .value
+                    .as_content_type()
+                    .and_then(|ct| ct.attribute("boundary"))
+                    .is_some_and(|b| b.contains(['\n', '\r']))
+        })
     })
 }
 
@@ -330,6 +346,33 @@ mod tests {
                 .any(|p| matches!(p.body, PartType::Message(_)))
         );
         assert_eq!(Some(cut), parser.parse(raw));
+    }
+
+    #[test]
+    fn a_boundary_with_a_line_end_anywhere_falls_back_to_the_whole_parse() {
+        // An inner multipart whose RFC 2231 boundary holds line ends: in the
+        // whole message its first boundary is found across the cut, in the
+        // skeleton it is not (and the part reads as text there).
+        let mut raw = String::from(
+            "Content-Type: multipart/mixed; boundary=\"P\"\n\n--P\n\
+             Content-Type: multipart/mixed; boundary*=us-ascii''%0A%0AL2%0AA\n\nx\n\
+             --P\nContent-Type: application/octet-stream\n\nxx--\n\nL2\n",
+        );
+        for _ in 0..40 {
+            raw.push_str(&"A".repeat(76));
+            raw.push('\n');
+        }
+        raw.push_str("LAST\n--P--\n");
+        let raw = raw.as_bytes();
+        assert!(!cuts(raw, 1024).is_empty());
+        let parser = parser();
+        let mut skeleton = Vec::new();
+        assert!(through_skeleton(&parser, raw, &mut skeleton, 1024).is_none());
+        let mut skeleton = Vec::new();
+        assert_eq!(
+            parse_with(&parser, raw, &mut skeleton, 1024),
+            parser.parse(raw)
+        );
     }
 
     #[test]

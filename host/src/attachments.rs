@@ -296,6 +296,12 @@ fn check_name(name: &str) -> Result<(), wit::SinkError> {
     if name.len() > 255 {
         return bad("is longer than 255 bytes");
     }
+    // What the compile cache and `precompile_into` name the compiled
+    // component, which is loaded as native code: a message must never plant
+    // one, even in a directory that holds it.
+    if name.starts_with("cfimap-") && name.ends_with(".cwasm") {
+        return bad("is the name cfimap gives its compiled code");
+    }
     Ok(())
 }
 
@@ -417,7 +423,15 @@ mod tests {
     #[test]
     fn names_are_single_components() {
         assert!(check_name("a.pdf").is_ok());
-        for bad in ["", ".", "..", "a/b", "a\\b", "a\0b"] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a\\b",
+            "a\0b",
+            "cfimap-0123456789abcdef.cwasm",
+        ] {
             assert!(
                 matches!(check_name(bad), Err(wit::SinkError::InvalidName(_))),
                 "{bad:?}"

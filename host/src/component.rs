@@ -16,18 +16,9 @@
 //!   (written to a temporary file, then renamed over the old one);
 //! - if no cache directory is usable, the component is compiled in memory.
 //!
-//! A first start would still pay for the compile. So the component can also
-//! be compiled ahead of time, when the program is built or installed
-//! ([`precompile_into`]; the CLI's `cfimap precompile`, run by `make build`
-//! and `make install`), into a directory the runtime then reads first
-//! ([`RuntimeOptions::precompiled`](crate::RuntimeOptions::precompiled)) and
-//! never writes. The file has the cache's name, so it is only ever found by a
-//! host with the same component, version and engine configuration. Such a
-//! directory may be shared (`/usr/local/lib/cfimap`), so a file there is
-//! loaded only when it and its directory belong to this user or to root and
-//! nobody else can write to them; wasmtime itself refuses code compiled for
-//! another CPU. A file that is not trusted or does not load is skipped, with
-//! a warning, for the compile cache.
+//! A first start would still pay for the compile; [`crate::precompiled`]
+//! compiles the component ahead of time, when a program is built or
+//! installed, into a directory read before the cache.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -81,7 +72,7 @@ pub(crate) fn load(
     check_embedded()?;
     let name = file_name(engine);
     for dir in precompiled {
-        if let Some(component) = load_precompiled(engine, &dir.join(&name)) {
+        if let Some(component) = crate::precompiled::load(engine, dir, &name) {
             return Ok(component);
         }
     }
@@ -123,31 +114,8 @@ pub(crate) fn load(
         .map_err(|e| Error::Load(format!("cannot load the compiled component: {e}")))
 }
 
-/// Compiles the embedded component ahead of time for this host, into `dir`
-/// (created if missing), and returns the file written.
-///
-/// A [`Runtime`](crate::Runtime) whose
-/// [`RuntimeOptions::precompiled`](crate::RuntimeOptions::precompiled) names
-/// `dir` then starts without compiling. The file is named after the
-/// component, this crate's version and the engine configuration, so a later
-/// build writes a file of another name instead of replacing one a running
-/// program may use. It is written whole before it appears (a temporary file,
-/// then a rename), readable by everyone and writable only by its owner.
-///
-/// Fails with [`Error::Load`] when the component cannot be compiled or `dir`
-/// cannot be created or written.
-pub fn precompile_into(dir: &Path) -> Result<PathBuf, Error> {
-    check_embedded()?;
-    let engine = engine()?;
-    let compiled = precompile(&engine)?;
-    let io = |e: std::io::Error| Error::Load(format!("cannot write into {}: {e}", dir.display()));
-    create_shared_dir(dir).map_err(io)?;
-    let file = dir.join(file_name(&engine));
-    write_atomically(&file, &compiled).map_err(io)?;
-    Ok(file)
-}
-
-fn check_embedded() -> Result<(), Error> {
+/// Fails when the component was not embedded (an empty placeholder).
+pub(crate) fn check_embedded() -> Result<(), Error> {
     if COMPONENT.is_empty() {
         return Err(Error::Load(
             "the embedded cfimap component is empty: build the guest first (make build), \
@@ -158,62 +126,13 @@ fn check_embedded() -> Result<(), Error> {
     Ok(())
 }
 
-/// The component compiled ahead of time at `file`, when there is one this
-/// host may trust and load.
-fn load_precompiled(engine: &Engine, file: &Path) -> Option<Component> {
-    let meta = std::fs::symlink_metadata(file).ok()?;
-    let trusted = meta.is_file()
-        && is_trusted(&meta)
-        && file
-            .parent()
-            .and_then(|dir| std::fs::metadata(dir).ok())
-            .is_some_and(|dir| is_trusted(&dir));
-    if !trusted {
-        tracing::warn!(
-            path = %file.display(),
-            "not loading the precompiled component: it or its directory belongs to another \
-             user or can be written by others"
-        );
-        return None;
-    }
-    // SAFETY: `deserialize_file` loads native code without validating it. The
-    // file was written by `precompile_into` for an engine of this very
-    // configuration (its name carries the hash of the component, the host
-    // version and the engine's compatibility hash; wasmtime checks the
-    // latter and the CPU features again), and neither it nor its directory
-    // can be written by anyone but this user or root.
-    match unsafe { Component::deserialize_file(engine, file) } {
-        Ok(component) => {
-            tracing::debug!(path = %file.display(), "loaded the component compiled ahead of time");
-            Some(component)
-        }
-        Err(e) => {
-            tracing::warn!(path = %file.display(), error = %e, "precompiled component unusable; skipping it");
-            None
-        }
-    }
-}
-
-/// Owned by this user or by root, and writable by no one else.
-#[cfg(unix)]
-fn is_trusted(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    // SAFETY: `geteuid` has no preconditions and cannot fail.
-    let uid = unsafe { libc::geteuid() };
-    (meta.uid() == uid || meta.uid() == 0) && meta.mode() & 0o022 == 0
-}
-
-#[cfg(not(unix))]
-fn is_trusted(_meta: &std::fs::Metadata) -> bool {
-    true
-}
-
 /// The compiled component's file name, in the cache and ahead of time.
-fn file_name(engine: &Engine) -> String {
+pub(crate) fn file_name(engine: &Engine) -> String {
     format!("cfimap-{}.cwasm", cache_key(engine))
 }
 
-fn precompile(engine: &Engine) -> Result<Vec<u8>, Error> {
+/// The embedded component compiled for `engine`.
+pub(crate) fn precompile(engine: &Engine) -> Result<Vec<u8>, Error> {
     tracing::debug!(bytes = COMPONENT.len(), "compiling the component");
     engine
         .precompile_component(COMPONENT)
@@ -308,22 +227,6 @@ fn create_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
-/// Creates `dir` readable by all and writable by its owner only (a directory
-/// others could write to would not be trusted).
-#[cfg(unix)]
-fn create_shared_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_shared_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
-}
-
 #[cfg(unix)]
 fn is_private(dir: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -344,7 +247,7 @@ fn is_private(_dir: &Path) -> bool {
 /// Writes `bytes` to a temporary file next to `path`, then renames it over
 /// `path`, so a reader never sees a half-written file. The file is readable
 /// by all and writable by its owner only, whatever the umask allows more.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
@@ -354,7 +257,14 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::process::id()
     ));
     let result = (|| {
-        let mut f = create_file(&tmp)?;
+        // A leftover of a process that died mid-write under the same pid.
+        let mut f = match create_file(&tmp) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                std::fs::remove_file(&tmp)?;
+                create_file(&tmp)?
+            }
+            created => created?,
+        };
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -365,17 +275,26 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Creates `path`, which must not exist, readable by all and writable by
+/// its owner only, whatever the umask allows more (a group-writable file
+/// would not be trusted as precompiled code).
 #[cfg(unix)]
 fn create_file(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::unix::fs::PermissionsExt;
-    let f = std::fs::File::create(path)?;
-    // Explicitly, not through the umask: a group-writable file would not be
-    // trusted as precompiled code.
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(path)?;
+    // The umask may have taken bits away; never adds any.
     f.set_permissions(std::fs::Permissions::from_mode(0o644))?;
     Ok(f)
 }
 
 #[cfg(not(unix))]
 fn create_file(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::File::create(path)
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
 }

@@ -92,7 +92,7 @@ pub enum Error {
     #[error("limit exceeded: {0}")]
     LimitExceeded(String),
     /// The component could not be loaded or compiled, or
-    /// ([`precompile_into`](crate::component::precompile_into)) its compiled
+    /// ([`precompile_into`](crate::precompiled::precompile_into)) its compiled
     /// form not written.
     #[error("cannot load the cfimap component: {0}")]
     Load(String),

@@ -73,6 +73,7 @@ pub mod component;
 mod error;
 pub mod filters;
 pub mod policy;
+pub mod precompiled;
 mod runtime;
 mod session;
 mod tls;
@@ -80,9 +81,10 @@ mod trace;
 pub mod transport;
 
 pub use attachments::AttachmentPolicy;
-pub use component::{CompileCache, precompile_into};
+pub use component::CompileCache;
 pub use error::{CommandStatus, Error, ResponseCode};
 pub use policy::Policy;
+pub use precompiled::precompile_into;
 pub use runtime::{Runtime, RuntimeOptions};
 pub use session::{ConnectOptions, Credentials, RowReader, Session};
 

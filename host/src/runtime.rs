@@ -68,10 +68,12 @@ pub struct RuntimeOptions {
     pub compile_cache: CompileCache,
     /// Directories holding the component compiled ahead of time by
     /// [`precompile_into`](crate::precompile_into), looked in first, in
-    /// order, and never written (default none). A file there is used only
-    /// when it and its directory belong to this user or root and nobody else
-    /// may write to them; otherwise, or when it does not load, the compile
-    /// cache is used.
+    /// order, and never written (default none). On Unix a file there is used
+    /// only when it and every directory on its path belong to this user or
+    /// root and nobody else may write to them (see [`crate::precompiled`]);
+    /// otherwise, or when it does not load, the compile cache is used. Let
+    /// nothing else write into these directories: what is there runs as
+    /// native code.
     pub precompiled: Vec<PathBuf>,
     /// Whether the component's stderr goes to the host's stderr (default
     /// off). The component never writes secrets there, but keep it off in

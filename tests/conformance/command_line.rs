@@ -1217,6 +1217,41 @@ fn a_streamed_read_that_fails_keeps_the_rows_before_it_and_is_left_unfinished() 
             }
         }
     }
+    // On a terminal the rows are printed in turn, by the reading thread: the same rows.
+    // (`script` gives cfimap a terminal for stdout; its transcript is what was shown.)
+    let shell_quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    for (answered, complete) in [(70, true), (70, false)] {
+        let mut script =
+            Script::session("IMAP4rev1").examine_numbered(if complete { 70 } else { 130 });
+        for n in 1..=answered {
+            script = script.send(header_fetch(n, n, true));
+        }
+        let script = if complete {
+            script.tagged("OK FETCH done").logout()
+        } else {
+            script.close()
+        };
+        let server = FaultServer::start(script);
+        let mut command = vec![shell_quote(
+            &cfimap_tests::cli::binary().display().to_string(),
+        )];
+        command.push("getHeaderOnly --format ndjson --quiet".into());
+        command.extend(server.cli_args().iter().map(|a| shell_quote(a)));
+        let out = cfimap(["-qec", &command.join(" "), "/dev/null"])
+            .program("script")
+            .run();
+        let rows: Vec<Value> = out
+            .stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str(l.trim_end()).ok())
+            .collect();
+        let shown = if complete { 70 } else { 64 };
+        assert_eq!(rows.len(), shown, "complete: {complete}\n{out}");
+        assert_eq!(rows[shown - 1]["UID"], shown, "{out}");
+        if !complete {
+            assert!(out.stdout.contains("connection closed"), "{out}");
+        }
+    }
 }
 
 #[test]

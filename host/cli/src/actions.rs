@@ -40,8 +40,8 @@ pub fn runtime(
 /// build`), then `../lib/cfimap` beside it (`make install`). Empty when the
 /// binary's path is unknown.
 pub fn precompiled_dirs() -> Vec<PathBuf> {
-    // `current_exe` resolves symbolic links: a linked binary finds the
-    // files installed beside the real one.
+    // On Linux `current_exe` resolves symbolic links: a linked binary finds
+    // the files installed beside the real one.
     let Some(bin) = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_path_buf))

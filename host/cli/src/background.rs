@@ -11,7 +11,9 @@
 //! every write to the same terminal.
 
 use std::io::{self, BufWriter, Stdout};
-use std::sync::mpsc::{self, SyncSender};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use cfimap_host::MessageRow;
@@ -34,6 +36,10 @@ enum Batch {
 pub struct Printer {
     tx: Option<SyncSender<Batch>>,
     thread: Option<JoinHandle<io::Result<()>>>,
+    /// Set by the printing thread when a write failed, so that the read
+    /// stops at its next batch (and getAll saves no more attachments)
+    /// instead of when the queue is full.
+    failed: Arc<AtomicBool>,
 }
 
 impl Printer {
@@ -41,38 +47,32 @@ impl Printer {
     /// (`bodies`) or getHeaderOnly.
     pub fn start(format: Format, bodies: bool) -> io::Result<Printer> {
         let (tx, rx) = mpsc::sync_channel::<Batch>(QUEUED);
+        let failed = Arc::new(AtomicBool::new(false));
+        let failure = Arc::clone(&failed);
         let thread = std::thread::Builder::new()
             .name("cfimap-printer".into())
             .spawn(move || {
-                let columns = output::message_columns(bodies);
-                let mut stream: RowStream<BufWriter<Stdout>> =
-                    RowStream::new(format, columns, BufWriter::new(io::stdout()));
-                // A closed channel without `End` is a read that failed: the
-                // rows so far stay written, the stream unfinished (a JSON
-                // array unclosed), as when printed in turn.
-                while let Ok(batch) = rx.recv() {
-                    match batch {
-                        Batch::Rows(rows) => {
-                            stream.write(&output::messages(rows, bodies))?;
-                            stream.flush()?;
-                        }
-                        Batch::End => return stream.finish(),
-                    }
+                let printed = print_all(&rx, format, bodies);
+                if printed.is_err() {
+                    failure.store(true, Ordering::Relaxed);
                 }
-                stream.flush()
+                printed
             })?;
         Ok(Printer {
             tx: Some(tx),
             thread: Some(thread),
+            failed,
         })
     }
 
     /// Hands `rows` over; `false` when the printing failed
     /// ([`Printer::finish`] says how).
     pub fn print(&mut self, rows: Vec<MessageRow>) -> bool {
-        self.tx
-            .as_ref()
-            .is_some_and(|tx| tx.send(Batch::Rows(rows)).is_ok())
+        !self.failed.load(Ordering::Relaxed)
+            && self
+                .tx
+                .as_ref()
+                .is_some_and(|tx| tx.send(Batch::Rows(rows)).is_ok())
     }
 
     /// Waits for every row to be written; the printing's error, if it
@@ -104,6 +104,26 @@ impl Drop for Printer {
     fn drop(&mut self) {
         let _ = self.stop(false);
     }
+}
+
+/// The printing thread: every batch handed over, in `format`.
+fn print_all(rx: &Receiver<Batch>, format: Format, bodies: bool) -> io::Result<()> {
+    let columns = output::message_columns(bodies);
+    let mut stream: RowStream<BufWriter<Stdout>> =
+        RowStream::new(format, columns, BufWriter::new(io::stdout()));
+    // A closed channel without `End` is a read that failed: the rows so far
+    // stay written, the stream unfinished (a JSON array unclosed), as when
+    // printed in turn.
+    while let Ok(batch) = rx.recv() {
+        match batch {
+            Batch::Rows(rows) => {
+                stream.write(&output::messages(rows, bodies))?;
+                stream.flush()?;
+            }
+            Batch::End => return stream.finish(),
+        }
+    }
+    stream.flush()
 }
 
 /// Whether rows go to a [`Printer`]: stdout is not a terminal.

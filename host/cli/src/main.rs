@@ -327,7 +327,9 @@ async fn table_rows(
 }
 
 /// A read whose rows are written as they arrive (NDJSON, CSV, compact
-/// JSON), so memory stays at one batch whatever the folder's size. Rows come
+/// JSON), so memory stays at a few batches whatever the folder's size (see
+/// [`background`] for the thread that prints them when stdout is not a
+/// terminal; its sends and joins block this thread as the writes did). Rows come
 /// in the server's order: ascending message numbers on every server we know,
 /// a failed message's row at the end of its window. An error after some rows
 /// were written leaves them written (a JSON array unclosed) and fails the
@@ -340,11 +342,12 @@ async fn stream_rows(
 ) -> Result<Output, Error> {
     let bodies = plan.action == Action::GetAll;
     let mut reader = actions::begin_read(session, plan).await?;
-    if background::wanted() {
-        let mut printer = match background::Printer::start(format, bodies) {
-            Ok(printer) => printer,
-            Err(e) => return Ok(Output::Written(Err(e))),
-        };
+    // Not on a terminal, rows are printed by a thread of their own; if it
+    // cannot be started, in turn as on a terminal.
+    let printer = background::wanted()
+        .then(|| background::Printer::start(format, bodies).ok())
+        .flatten();
+    if let Some(mut printer) = printer {
         loop {
             // On an error the printer is dropped: the rows handed over so
             // far are written, the stream left unfinished.
