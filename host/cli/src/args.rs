@@ -302,8 +302,10 @@ pub enum Command {
     /// cfimap looks for the compiled file in the directory of its binary,
     /// then in ../lib/cfimap beside it, then in its compile cache
     /// ($XDG_CACHE_HOME/cfimap, else ~/.cache/cfimap), which the first run
-    /// without a precompiled file fills. A file not owned by you or root,
-    /// or writable by others, is not used. Prints the path written.
+    /// without a precompiled file fills. A file is used only if it and every
+    /// directory above it are yours or root's and writable by no one else
+    /// (a sticky directory such as /tmp excepted); precompile refuses a
+    /// directory it would not be used from. Prints the path written.
     #[command(name = "precompile")]
     Precompile {
         /// Where to write it (default: the directory of the cfimap binary).
