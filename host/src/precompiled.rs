@@ -63,9 +63,11 @@ pub fn precompile_into(dir: &Path) -> Result<PathBuf, Error> {
     let compiled = component::precompile(&engine)?;
     let io = |e: io::Error| Error::Load(format!("cannot write into {}: {e}", dir.display()));
     create_dir(dir).map_err(io)?;
-    let file = dir.join(file_name(&engine));
+    let name = file_name(&engine);
+    let file = dir.join(&name);
     write_atomically(&file, &compiled).map_err(io)?;
-    if let Err(why) = open_trusted(dir, &file_name(&engine)) {
+    // Checked as a runtime would, without reading the file back.
+    if let Err(why) = open_trusted(dir, &name) {
         return Err(Error::Load(format!(
             "wrote {}, but cfimap will not load it: {why}",
             file.display()
@@ -77,7 +79,7 @@ pub fn precompile_into(dir: &Path) -> Result<PathBuf, Error> {
 /// The component compiled ahead of time as `name` in `dir`, when there is
 /// one this host may trust and load.
 pub(crate) fn load(engine: &Engine, dir: &Path, name: &str) -> Option<Component> {
-    let bytes = match open_trusted(dir, name) {
+    let bytes = match open_trusted(dir, name).and_then(read_all) {
         Ok(bytes) => bytes,
         Err(Refused::Missing) => return None,
         Err(why) => {
@@ -137,9 +139,8 @@ impl std::fmt::Display for Refused {
     }
 }
 
-/// The bytes of `name` in `dir`, read only if every check of the module
-/// docs passes.
-fn open_trusted(dir: &Path, name: &str) -> Result<Vec<u8>, Refused> {
+/// `name` in `dir`, opened, when every check of the module docs passes.
+fn open_trusted(dir: &Path, name: &str) -> Result<File, Refused> {
     let missing = |e: io::Error| match e.kind() {
         io::ErrorKind::NotFound => Refused::Missing,
         _ => Refused::Io(e),
@@ -151,7 +152,7 @@ fn open_trusted(dir: &Path, name: &str) -> Result<Vec<u8>, Refused> {
             return Err(Refused::Directory(step.to_path_buf()));
         }
     }
-    let mut file = open_no_follow(&dir.join(name)).map_err(|e| {
+    let file = open_no_follow(&dir.join(name)).map_err(|e| {
         if is_symlink_refusal(&e) {
             Refused::NotAFile
         } else {
@@ -165,7 +166,14 @@ fn open_trusted(dir: &Path, name: &str) -> Result<Vec<u8>, Refused> {
     if !trusted_file(&meta) {
         return Err(Refused::File);
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    Ok(file)
+}
+
+/// The bytes of a file [`open_trusted`] opened, read from it (not by its
+/// path again, which could name another file by now).
+fn read_all(mut file: File) -> Result<Vec<u8>, Refused> {
+    let size = file.metadata().map_or(0, |m| m.len());
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     file.read_to_end(&mut bytes).map_err(Refused::Io)?;
     Ok(bytes)
 }
@@ -264,7 +272,12 @@ mod tests {
         let file = dir.join("c.cwasm");
         std::fs::write(&file, b"code").expect("write");
         chmod(&file, 0o644);
-        assert_eq!(open_trusted(&dir, "c.cwasm").expect("trusted"), b"code");
+        assert_eq!(
+            open_trusted(&dir, "c.cwasm")
+                .and_then(read_all)
+                .expect("trusted"),
+            b"code"
+        );
         assert!(matches!(
             open_trusted(&dir, "other.cwasm"),
             Err(Refused::Missing)
@@ -297,7 +310,12 @@ mod tests {
         // path is what is checked.
         let alias = root.path().join("alias");
         std::os::unix::fs::symlink(&dir, &alias).expect("symlink");
-        assert_eq!(open_trusted(&alias, "c.cwasm").expect("trusted"), b"code");
+        assert_eq!(
+            open_trusted(&alias, "c.cwasm")
+                .and_then(read_all)
+                .expect("trusted"),
+            b"code"
+        );
         chmod(&dir, 0o775);
         assert!(
             matches!(open_trusted(&alias, "c.cwasm"), Err(Refused::Directory(d)) if d == dir.canonicalize().unwrap())
