@@ -8,8 +8,11 @@
 use crate::bindings::cfimap::imap::transport::{Connection, TransportError, Wrapping};
 use crate::error::{Error, Result};
 
-/// The most bytes one read asks for.
-pub const READ_CHUNK: usize = 64 * 1024;
+/// The most bytes one read asks for: as many as the host gives at once
+/// (`READ_MAX` in `cfimap-host`). A read returns what has arrived, never
+/// waiting for more, so larger reads cost no latency; they only spare calls
+/// and system calls (a quarter of them, against 64 KiB, in a 25 MB getAll).
+pub const READ_CHUNK: usize = 256 * 1024;
 
 /// A connection to the server.
 pub struct Link {

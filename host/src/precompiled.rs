@@ -25,7 +25,8 @@
 //! - the file is opened without following a symbolic link, and the open
 //!   file itself is checked: a regular file of this user or root, writable
 //!   by no one else;
-//! - its bytes are read from that open file, then loaded.
+//! - it is loaded from that open file: mapped through `/proc/self/fd` on
+//!   Linux, which names the open file and not its path, read elsewhere.
 //!
 //! A file that fails a check or does not load is skipped with a warning, for
 //! the compile cache. A missing file is not worth a word.
@@ -79,21 +80,32 @@ pub fn precompile_into(dir: &Path) -> Result<PathBuf, Error> {
 /// The component compiled ahead of time as `name` in `dir`, when there is
 /// one this host may trust and load.
 pub(crate) fn load(engine: &Engine, dir: &Path, name: &str) -> Option<Component> {
-    let bytes = match open_trusted(dir, name).and_then(read_all) {
-        Ok(bytes) => bytes,
+    let file = match open_trusted(dir, name) {
+        Ok(file) => file,
         Err(Refused::Missing) => return None,
         Err(why) => {
             tracing::warn!(dir = %dir.display(), %name, "not loading the precompiled component: {why}");
             return None;
         }
     };
-    // SAFETY: the bytes are loaded as native code without validation. They
-    // were read from a file that only this user or root could have written,
-    // through a path no one else can change (see the module docs), and its
-    // name carries the hash of the component, the host version and the
-    // engine's compatibility hash, which wasmtime checks again with the CPU
-    // features.
-    match unsafe { Component::deserialize(engine, &bytes) } {
+    // SAFETY: the file is loaded as native code without validation. It is
+    // one that only this user or root could have written, reached through a
+    // path no one else can change (see the module docs), and its name
+    // carries the hash of the component, the host version and the engine's
+    // compatibility hash, which wasmtime checks again with the CPU features.
+    let loaded = match opened_again(&file) {
+        // Mapped, not read: the start skips copying 3.4 MB and the pages
+        // come from the page cache, shared between processes.
+        Some(path) => unsafe { Component::deserialize_file(engine, path) },
+        None => match read_all(file) {
+            Ok(bytes) => unsafe { Component::deserialize(engine, &bytes) },
+            Err(why) => {
+                tracing::warn!(dir = %dir.display(), %name, "not loading the precompiled component: {why}");
+                return None;
+            }
+        },
+    };
+    match loaded {
         Ok(component) => {
             tracing::debug!(dir = %dir.display(), %name, "loaded the component compiled ahead of time");
             Some(component)
@@ -103,6 +115,32 @@ pub(crate) fn load(engine: &Engine, dir: &Path, name: &str) -> Option<Component>
             None
         }
     }
+}
+
+/// A path that opens exactly the file `file` has open, whatever happens to
+/// its name meanwhile: Linux's `/proc/self/fd/N` (a link to the open file's
+/// inode, not to its path). wasmtime maps a file only by path, and this
+/// path cannot be swapped between the checks and the mapping. `None`
+/// elsewhere, or without `/proc`: the file is then read through `file`.
+#[cfg(target_os = "linux")]
+fn opened_again(file: &File) -> Option<PathBuf> {
+    use std::os::fd::AsRawFd;
+    let path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    let same = |there: &std::fs::Metadata, here: &std::fs::Metadata| {
+        use std::os::unix::fs::MetadataExt;
+        there.dev() == here.dev() && there.ino() == here.ino()
+    };
+    // A /proc that is not procfs could name anything: it must lead to the
+    // very inode that was checked.
+    match (std::fs::metadata(&path), file.metadata()) {
+        (Ok(there), Ok(here)) if same(&there, &here) => Some(path),
+        _ => None,
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn opened_again(_: &File) -> Option<PathBuf> {
+    None
 }
 
 /// Why a precompiled file is not loaded.
@@ -320,5 +358,27 @@ mod tests {
         assert!(
             matches!(open_trusted(&alias, "c.cwasm"), Err(Refused::Directory(d)) if d == dir.canonicalize().unwrap())
         );
+    }
+
+    /// What is mapped is the file that was checked, even when its name is
+    /// given to another file between the check and the mapping.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_file_mapped_is_the_one_opened_not_whatever_has_its_name_now() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = root.path().join("lib");
+        create_dir(&dir).expect("mkdir");
+        let file = dir.join("c.cwasm");
+        std::fs::write(&file, b"checked").expect("write");
+        chmod(&file, 0o644);
+        let opened = open_trusted(&dir, "c.cwasm").expect("trusted");
+
+        let swapped = dir.join("swap");
+        std::fs::write(&swapped, b"swapped").expect("write");
+        std::fs::rename(&swapped, &file).expect("rename");
+
+        let path = opened_again(&opened).expect("/proc/self/fd");
+        assert_eq!(std::fs::read(path).expect("read"), b"checked");
+        assert_eq!(std::fs::read(&file).expect("read"), b"swapped");
     }
 }
