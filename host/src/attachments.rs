@@ -375,6 +375,7 @@ mod unnamed {
 
     use cap_std::fs::{Dir, File};
     use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+    use rustix::io::Errno;
 
     /// A new file without a name in `dir`, open for writing; `None` when
     /// the file system has no such files or `/proc` is missing (linking
@@ -394,12 +395,34 @@ mod unnamed {
     /// `AlreadyExists` when anything is there (a symbolic link is not
     /// followed). `name` is one plain component, so it stays in `dir`.
     pub(super) fn link(file: &File, dir: &Dir, name: &str) -> io::Result<()> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        // By the descriptor alone where the kernel allows it (since Linux
+        // 6.10 for a file the caller opened; to root before): the /proc
+        // path costs a lookup of its own. Once refused, /proc it is for the
+        // rest of the process.
+        static BY_DESCRIPTOR: AtomicBool = AtomicBool::new(true);
+        if BY_DESCRIPTOR.load(Ordering::Relaxed) {
+            match link_by_descriptor(file, dir, name) {
+                Err(e) if e == Errno::NOENT || e == Errno::PERM => {
+                    BY_DESCRIPTOR.store(false, Ordering::Relaxed);
+                }
+                linked => return Ok(linked?),
+            }
+        }
+        Ok(link_through_proc(file, dir, name)?)
+    }
+
+    /// `linkat` of the open file itself (`AT_EMPTY_PATH`).
+    pub(super) fn link_by_descriptor(file: &File, dir: &Dir, name: &str) -> Result<(), Errno> {
+        rustix::fs::linkat(file, "", dir, name, AtFlags::EMPTY_PATH)
+    }
+
+    /// `linkat` of the open file by its entry in /proc, which any process
+    /// may use.
+    pub(super) fn link_through_proc(file: &File, dir: &Dir, name: &str) -> Result<(), Errno> {
         use std::os::fd::AsRawFd;
-        // The open file itself, by its entry in /proc (linking by
-        // descriptor alone, `AT_EMPTY_PATH`, needs a capability).
         let open = format!("/proc/self/fd/{}", file.as_raw_fd());
-        rustix::fs::linkat(CWD, open.as_str(), dir, name, AtFlags::SYMLINK_FOLLOW)?;
-        Ok(())
+        rustix::fs::linkat(CWD, open.as_str(), dir, name, AtFlags::SYMLINK_FOLLOW)
     }
 }
 
@@ -692,5 +715,40 @@ mod tests {
                 assert_eq!(listing(), ["a.txt", "b.txt", "l.txt"], "unnamed {unnamed}");
             }
         }
+    }
+
+    /// Both ways of linking an unnamed file give it its name, and neither
+    /// replaces what is there.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_unnamed_file_is_linked_by_descriptor_or_through_proc() {
+        use std::io::Write as _;
+        // tmpfs, which has unnamed files on every Linux.
+        let root = tempfile::tempdir_in("/dev/shm").expect("tempdir in /dev/shm");
+        let dir = Dir::open_ambient_dir(root.path(), ambient_authority()).expect("dir");
+        let mut file = unnamed::create(&dir).expect("an unnamed file");
+        file.write_all(b"one").expect("write");
+        // Allowed since Linux 6.10 (and always to root), refused before
+        // with the errors `link` takes for "use /proc".
+        let by_descriptor = unnamed::link_by_descriptor(&file, &dir, "a");
+        match by_descriptor {
+            Ok(()) => {
+                assert_eq!(std::fs::read(root.path().join("a")).expect("read"), b"one");
+                assert_eq!(
+                    unnamed::link_by_descriptor(&file, &dir, "a"),
+                    Err(rustix::io::Errno::EXIST)
+                );
+            }
+            Err(e) => assert!(
+                e == rustix::io::Errno::NOENT || e == rustix::io::Errno::PERM,
+                "{e}"
+            ),
+        }
+        unnamed::link_through_proc(&file, &dir, "b").expect("through /proc");
+        assert_eq!(std::fs::read(root.path().join("b")).expect("read"), b"one");
+        assert_eq!(
+            unnamed::link_through_proc(&file, &dir, "b"),
+            Err(rustix::io::Errno::EXIST)
+        );
     }
 }
