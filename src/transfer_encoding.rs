@@ -162,8 +162,9 @@ const LINE_MAX: usize = 4096;
 /// line is). Gathering every line cost as much as decoding it.
 struct Base64Stream<'w, W: Write> {
     sink: &'w mut W,
-    /// Symbols gathered and not yet decoded: never whitespace, and never
-    /// more than a short quantum once a line has been decoded on its own.
+    /// Symbols gathered and not yet decoded, never whitespace: from a line
+    /// that could not be decoded on its own until the symbols are whole
+    /// quanta again (at a line's end) or a chunk, or the unit ends.
     symbols: Vec<u8>,
     /// Decoded bytes not yet written.
     decoded: Vec<u8>,
@@ -263,10 +264,16 @@ impl<'w, W: Write> Base64Stream<'w, W> {
             take -= 1;
         }
         match base64_simd::forgiving_decode_inplace(&mut self.symbols[..take]) {
-            Ok(decoded) => {
-                // Behind what was decoded before, in order.
+            // Behind what was decoded before, in order: a line's few bytes
+            // join them, a chunk is written as it lies.
+            Ok(decoded) if self.decoded.len() + decoded.len() <= DECODED_CHUNK => {
                 self.decoded.extend_from_slice(decoded);
                 self.written()?;
+            }
+            Ok(decoded) => {
+                self.sink.write_all(&self.decoded)?;
+                self.decoded.clear();
+                self.sink.write_all(decoded)?;
             }
             Err(_) => return Ok(false),
         }
@@ -350,24 +357,39 @@ mod tests {
             seed % n
         };
         let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        // Line lengths about the limits: whole quanta or not, up to and past
+        // the longest line decoded on its own, and past a whole chunk.
+        let lengths = [
+            76,
+            76,
+            64,
+            73,
+            LINE_MAX,
+            LINE_MAX + 4,
+            LINE_MAX + 1,
+            SYMBOL_CHUNK + 3,
+        ];
         for case in 0..400 {
+            // A long body is one unit, its blanks and bad bytes rare.
             let long = case % 25 == 0;
             let size = if long {
                 SYMBOL_CHUNK as u64 * 2 + next(9000)
             } else {
                 next(600)
             };
-            let line = 1 + next(90);
+            let rare = if long { 40_000 } else { 400 };
+            let mut line = 1 + next(90) as usize;
             let mut body = Vec::new();
             let mut column = 0;
             while (body.len() as u64) < size {
-                // Long bodies are one long unit, flushed a chunk at a time.
-                let byte = match next(400) {
+                let byte = match next(rare) {
                     0 if !long => b'=',
                     1 => b' ',
                     2 => b'\t',
                     3 if case % 3 == 0 => b'\x0c',
                     4 if case % 7 == 0 => b'-',
+                    5 if case % 5 == 0 => b'\r',
+                    6 if case % 11 == 0 => b'\x0b',
                     _ => alphabet[next(64) as usize],
                 };
                 body.push(byte);
@@ -375,6 +397,9 @@ mod tests {
                 if column == line {
                     body.extend_from_slice(if case % 2 == 0 { b"\r\n" } else { b"\n" });
                     column = 0;
+                    if long {
+                        line = lengths[next(lengths.len() as u64) as usize];
+                    }
                 }
             }
             let mut out = Vec::new();

@@ -370,7 +370,6 @@ fn temporary_name(name: &str) -> String {
 #[cfg(target_os = "linux")]
 mod unnamed {
     use std::io;
-    use std::path::Path;
     use std::sync::OnceLock;
 
     use cap_std::fs::{Dir, File};
@@ -378,17 +377,29 @@ mod unnamed {
     use rustix::io::Errno;
 
     /// A new file without a name in `dir`, open for writing; `None` when
-    /// the file system has no such files or `/proc` is missing (linking
-    /// needs it), and a named temporary file must do.
+    /// the file system has no such files, or there is no `/proc` to say the
+    /// umask (nor to link through where the kernel refuses to link by
+    /// descriptor), and a named temporary file must do.
     pub(super) fn create(dir: &Dir) -> Option<File> {
-        static PROC: OnceLock<bool> = OnceLock::new();
-        if !*PROC.get_or_init(|| Path::new("/proc/self/fd").is_dir()) {
-            return None;
-        }
         let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
-        // The mode named files get (0666, less the umask).
-        let fd = rustix::fs::openat(dir, ".", flags, Mode::from_raw_mode(0o666)).ok()?;
+        let mode = Mode::from_raw_mode(0o666 & !umask()?);
+        let fd = rustix::fs::openat(dir, ".", flags, mode).ok()?;
         Some(File::from_std(std::fs::File::from(fd)))
+    }
+
+    /// The process's umask, from /proc (Linux 4.7 and later). Linux before
+    /// 6.0 did not apply it to unnamed files on file systems without POSIX
+    /// ACLs, so the mode asked for has it applied already: the file gets
+    /// the mode a named one would (0666 less the umask), not 0666. (Asking
+    /// the kernel with `umask(2)` would change it for a moment, for every
+    /// thread.)
+    pub(super) fn umask() -> Option<u32> {
+        static UMASK: OnceLock<Option<u32>> = OnceLock::new();
+        *UMASK.get_or_init(|| {
+            let status = std::fs::read_to_string("/proc/self/status").ok()?;
+            let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+            u32::from_str_radix(line.trim(), 8).ok()
+        })
     }
 
     /// Links the unnamed `file` to `name` in `dir`: fails with
@@ -401,15 +412,21 @@ mod unnamed {
         // path costs a lookup of its own. Once refused, /proc it is for the
         // rest of the process.
         static BY_DESCRIPTOR: AtomicBool = AtomicBool::new(true);
-        if BY_DESCRIPTOR.load(Ordering::Relaxed) {
-            match link_by_descriptor(file, dir, name) {
-                Err(e) if e == Errno::NOENT || e == Errno::PERM => {
+        if !BY_DESCRIPTOR.load(Ordering::Relaxed) {
+            return link_through_proc(file, dir, name).map_err(io::Error::from);
+        }
+        match link_by_descriptor(file, dir, name) {
+            Err(e) if e == Errno::NOENT || e == Errno::PERM => {
+                // Refused, or the directory is gone: only a link through
+                // /proc that works says it was the former.
+                let linked = link_through_proc(file, dir, name);
+                if linked.is_ok() {
                     BY_DESCRIPTOR.store(false, Ordering::Relaxed);
                 }
-                linked => return Ok(linked?),
+                linked.map_err(io::Error::from)
             }
+            linked => linked.map_err(io::Error::from),
         }
-        Ok(link_through_proc(file, dir, name)?)
     }
 
     /// `linkat` of the open file itself (`AT_EMPTY_PATH`).
@@ -433,10 +450,12 @@ mod unnamed {
 
     use cap_std::fs::{Dir, File};
 
+    /// No unnamed files here: always a named temporary file.
     pub(super) fn create(_: &Dir) -> Option<File> {
         None
     }
 
+    /// Never called: there are no unnamed files to link.
     pub(super) fn link(_: &File, _: &Dir, _: &str) -> io::Result<()> {
         Err(io::Error::from(io::ErrorKind::Unsupported))
     }
@@ -458,15 +477,20 @@ impl SinkView<'_> {
 
 impl SinkFile {
     /// Starts the file `name` in `dir`: unnamed where it can be (and
-    /// `unnamed` allows it), else under a temporary name.
+    /// `try_unnamed` asks for it), else under a temporary name.
     fn create(
         dir: Dir,
         name: &str,
         replace: bool,
         shown: PathBuf,
-        unnamed: bool,
+        try_unnamed: bool,
     ) -> Result<SinkFile, wit::SinkError> {
-        let (file, staging) = match unnamed.then(|| unnamed::create(&dir)).flatten() {
+        let unnamed = if try_unnamed {
+            unnamed::create(&dir)
+        } else {
+            None
+        };
+        let (file, staging) = match unnamed {
             Some(file) => (file, Staging::Unnamed),
             None => {
                 let mut options = OpenOptions::new();
@@ -671,6 +695,14 @@ mod tests {
                 assert!(sink.finish().is_err(), "finished twice");
             }
             assert_eq!(listing(), ["a.txt", "b.txt"]);
+            // Either way the mode a file created by name gets.
+            #[cfg(target_os = "linux")]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let meta = std::fs::metadata(root.path().join("a.txt")).expect("meta");
+                let umask = unnamed::umask().expect("the umask");
+                assert_eq!(meta.permissions().mode() & 0o777, 0o666 & !umask);
+            }
 
             // Taken, not to be replaced: `exists`, and the old file stays.
             let mut sink = start("a.txt", false);

@@ -21,12 +21,13 @@
 //!   to this user or root and is writable by no one else (a sticky
 //!   directory such as `/tmp` excepted: others may add to it, but not
 //!   replace what is there), so no step of the path can be swapped between
-//!   the check and the read;
+//!   the check and the open;
 //! - the file is opened without following a symbolic link, and the open
 //!   file itself is checked: a regular file of this user or root, writable
 //!   by no one else;
 //! - it is loaded from that open file: mapped through `/proc/self/fd` on
-//!   Linux, which names the open file and not its path, read elsewhere.
+//!   Linux, which names the open file and not its path; read where that
+//!   is not possible or the mapping fails (a `noexec` mount).
 //!
 //! A file that fails a check or does not load is skipped with a warning, for
 //! the compile cache. A missing file is not worth a word.
@@ -93,11 +94,17 @@ pub(crate) fn load(engine: &Engine, dir: &Path, name: &str) -> Option<Component>
     // path no one else can change (see the module docs), and its name
     // carries the hash of the component, the host version and the engine's
     // compatibility hash, which wasmtime checks again with the CPU features.
-    let loaded = match opened_again(&file) {
-        // Mapped, not read: the start skips copying 3.4 MB and the pages
-        // come from the page cache, shared between processes.
-        Some(path) => unsafe { Component::deserialize_file(engine, path) },
-        None => match read_all(file) {
+    // A mapped file must also not change while it is loaded: cfimap never
+    // writes one in place (`precompile_into` writes a new file and renames
+    // it, `make install` removes the old one first).
+    // Mapped, not read: the start skips copying 3.4 MB and the pages come
+    // from the page cache, shared between processes.
+    let mapped =
+        opened_again(&file).map(|path| unsafe { Component::deserialize_file(engine, path) });
+    let loaded = match mapped {
+        Some(Ok(component)) => Ok(component),
+        // Not mappable here (or no /proc): read through the open file.
+        Some(Err(_)) | None => match read_all(file) {
             Ok(bytes) => unsafe { Component::deserialize(engine, &bytes) },
             Err(why) => {
                 tracing::warn!(dir = %dir.display(), %name, "not loading the precompiled component: {why}");
@@ -130,8 +137,9 @@ fn opened_again(file: &File) -> Option<PathBuf> {
         use std::os::unix::fs::MetadataExt;
         there.dev() == here.dev() && there.ino() == here.ino()
     };
-    // A /proc that is not procfs could name anything: it must lead to the
-    // very inode that was checked.
+    // A sanity check that /proc is what it should be (replacing it takes
+    // root or a mount namespace of one's own, outside what is defended
+    // against): the path leads to the very inode that was checked.
     match (std::fs::metadata(&path), file.metadata()) {
         (Ok(there), Ok(here)) if same(&there, &here) => Some(path),
         _ => None,

@@ -20,7 +20,7 @@
 // socket read; it sets STATE only once everything before the end is in the
 // ring, so the reader sees every byte before it sees the end.
 
-/** Bytes in the ring: enough for several reads of the component's size (64 KiB). */
+/** Bytes in the ring: enough for four reads of the component's size (256 KiB). */
 export const RING_BYTES = 1024 * 1024;
 
 const USED = 0;
