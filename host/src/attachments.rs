@@ -22,8 +22,9 @@
 //!   temporary name first), whether the name was taken or the file system
 //!   has no hard links (a rename replaces a symbolic link there, never the
 //!   file it points to). An unnamed file leaves nothing to remove after its
-//!   link, and nothing behind when the process dies: creating and then
-//!   removing a temporary name cost a fifth of saving 400 attachments;
+//!   link, and nothing behind when the process dies (removing the
+//!   temporary names alone took about 4.5 ms of the 30 ms of CPU that
+//!   saving 400 attachments cost);
 //! - a file that replaces another is synced to disk before its rename, so a
 //!   crash leaves the old file or the new one, never an empty one (the
 //!   directory is not synced: after a crash the name may still hold the old
