@@ -233,6 +233,9 @@ impl<'w, W: Write> Base64Stream<'w, W> {
     /// (all of it: a blank left in would shift every quantum after it).
     fn push(&mut self, symbols: &[u8]) {
         let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\x0c');
+        // Both searches are memchr's, 16 bytes a step: `<[u8]>::contains`
+        // looked for the form feed a word at a time, a tenth of saving
+        // attachments.
         if memchr::memchr3(b' ', b'\t', b'\r', symbols).is_some()
             || memchr::memchr(b'\x0c', symbols).is_some()
         {

@@ -310,14 +310,21 @@ mod tests {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
     }
 
-    #[test]
-    fn only_a_file_no_one_else_can_have_written_is_read() {
+    /// `lib/c.cwasm` holding `content` in a new temporary directory, both as
+    /// `precompile_into` would leave them: the root, `lib`, and the file.
+    fn compiled_file(content: &[u8]) -> (tempfile::TempDir, PathBuf, PathBuf) {
         let root = tempfile::tempdir().expect("tempdir");
         let dir = root.path().join("lib");
         create_dir(&dir).expect("mkdir");
         let file = dir.join("c.cwasm");
-        std::fs::write(&file, b"code").expect("write");
+        std::fs::write(&file, content).expect("write");
         chmod(&file, 0o644);
+        (root, dir, file)
+    }
+
+    #[test]
+    fn only_a_file_no_one_else_can_have_written_is_read() {
+        let (root, dir, file) = compiled_file(b"code");
         assert_eq!(
             open_trusted(&dir, "c.cwasm")
                 .and_then(read_all)
@@ -373,12 +380,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn the_file_mapped_is_the_one_opened_not_whatever_has_its_name_now() {
-        let root = tempfile::tempdir().expect("tempdir");
-        let dir = root.path().join("lib");
-        create_dir(&dir).expect("mkdir");
-        let file = dir.join("c.cwasm");
-        std::fs::write(&file, b"checked").expect("write");
-        chmod(&file, 0o644);
+        let (_root, dir, file) = compiled_file(b"checked");
         let opened = open_trusted(&dir, "c.cwasm").expect("trusted");
 
         let swapped = dir.join("swap");
