@@ -1,5 +1,5 @@
-//! Parsing a message with large attachments without mail-parser reading
-//! every byte of them.
+//! Parsing a message without mail-parser reading every byte of it: not the
+//! lines of large attachments, not the header fields no row reads.
 //!
 //! mail-parser finds where a MIME part ends by reading its body a byte at a
 //! time for `--boundary` (`MessageStream::mime_part`). For an attachment of
@@ -42,6 +42,33 @@
 //! - The parser must read every part's body with `mime_part`, as a parser
 //!   that ignores Content-Transfer-Encoding does (`rows::parser`): a
 //!   decoding parser reads base64 with a different loop.
+//!
+//! The message's own header fields that no row reads (Received,
+//! DKIM-Signature and the like: most of a typical header block) are left
+//! out of the skeleton too ([`header_fields`]). mail-parser reads each of
+//! them a byte at a time only to skip it: about two of getAll's hundred
+//! milliseconds. Such a parse equals the whole parse less those fields (the
+//! fuzz target `rows` checks that), and why:
+//!
+//! - Fields are left out only from a header block that is strictly well
+//!   formed: every line ends with CRLF, with no other CR in it, and is
+//!   either a field (a name of printable ASCII, then `:`) or the fold of
+//!   one (it starts with a space or tab); an empty line ends the block. A
+//!   field is then its line and the folds after it, and mail-parser walks
+//!   the block the same way: it reads a name up to `:`, and a field it
+//!   does not decode up to a line end not followed by a blank.
+//! - Each field that is kept must have been read from its own bytes alone.
+//!   mail-parser's value parsers end a field at a line end not followed by
+//!   a blank, the same rule, but one can read on past it (the date parser
+//!   takes the two bytes after a zone letter as an obsolete zone, even a
+//!   CRLF). So the skeleton's parse is checked: its fields must be exactly
+//!   the kept ones, each ending where its last line does
+//!   ([`read_fields_parsed_alone`]). A parser that stops there decided so
+//!   on the byte after the field, which is the start of a field (or the
+//!   empty line) in both inputs: not a blank.
+//! - A row reads From, To, Cc, Reply-To, Subject, Date, Message-ID, and the
+//!   MIME fields (`Content-*`, MIME-Version), which are kept ([`is_read`]);
+//!   the header column is the raw header block, taken from the message.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -53,8 +80,9 @@ use mail_parser::{HeaderName, Message, MessageParser, MessagePart, PartType};
 pub const MIN_STRETCH: usize = 64 * 1024;
 
 /// `parser.parse(raw)`, through a skeleton when `raw` has dash-free
-/// stretches of [`MIN_STRETCH`] bytes; `skeleton` holds it (a buffer the
-/// caller keeps, so that the message may borrow from it).
+/// stretches of [`MIN_STRETCH`] bytes or header fields no row reads;
+/// `skeleton` holds it (a buffer the caller keeps, so that the message may
+/// borrow from it). The header fields left out are missing from the result.
 ///
 /// `parser` must ignore Content-Transfer-Encoding (see the module docs).
 pub fn parse<'x>(
@@ -65,9 +93,9 @@ pub fn parse<'x>(
     parse_with(parser, raw, skeleton, MIN_STRETCH)
 }
 
-/// [`parse`] with a threshold of its own: the fuzz target `rows` cuts
-/// small messages too, to compare both parses on every shape. `parser`
-/// must ignore Content-Transfer-Encoding, as [`parse`]'s.
+/// [`parse`] with a threshold of its own for body lines: the fuzz target
+/// `rows` cuts small messages too, to compare both parses on every shape.
+/// `parser` must ignore Content-Transfer-Encoding, as [`parse`]'s.
 pub fn parse_with<'x>(
     parser: &MessageParser,
     raw: &'x [u8],
@@ -90,15 +118,27 @@ fn through_skeleton<'x>(
 ) -> Option<Message<'x>> {
     // Offsets are u32 in mail-parser; a message past 4 GiB is not cut.
     u32::try_from(raw.len()).ok()?;
-    let cuts = cuts(raw, min_stretch);
-    if cuts.is_empty() {
+    let header = header_fields(raw).filter(|h| !h.unread.is_empty());
+    let fields = header.as_ref().map_or(&[][..], |h| &h.unread[..]);
+    let lines = if raw.len() < min_stretch {
+        Vec::new()
+    } else {
+        cuts(raw, min_stretch)
+    };
+    if fields.is_empty() && lines.is_empty() {
+        return None;
+    }
+    // Line cuts lie in bodies, after the header block (see `inner_lines`).
+    let header_end = fields.last().map_or(0, |f| f.end);
+    if lines.first().is_some_and(|l| l.start < header_end) {
         return None;
     }
     skeleton.clear();
+    skeleton.reserve(raw.len());
     let mut kept = 0;
     // Where each cut sits in the skeleton, and how long it is.
-    let mut at = Vec::with_capacity(cuts.len());
-    for cut in &cuts {
+    let mut at = Vec::with_capacity(fields.len() + lines.len());
+    for cut in fields.iter().chain(&lines) {
         skeleton.extend_from_slice(&raw[kept..cut.start]);
         at.push(Cut {
             at: skeleton.len() as u32,
@@ -109,7 +149,12 @@ fn through_skeleton<'x>(
     skeleton.extend_from_slice(&raw[kept..]);
     let skeleton: &'x [u8] = skeleton;
     let mut message = parser.parse(skeleton)?;
-    let safe = at.iter().all(|c| inside_a_kept_body(&message, c.at))
+    let safe = header
+        .as_ref()
+        .is_none_or(|h| read_fields_parsed_alone(&message, h))
+        && at[fields.len()..]
+            .iter()
+            .all(|c| inside_a_kept_body(&message, c.at))
         && !boundaries_have_line_ends(&message);
     if !safe {
         return None;
@@ -118,13 +163,123 @@ fn through_skeleton<'x>(
     Some(message)
 }
 
-/// Lines left out of a skeleton: where, and how many bytes.
+/// Bytes left out of a skeleton (header fields or attachment lines):
+/// where, and how many.
 #[derive(Debug, Clone, Copy)]
 struct Cut {
     /// Offset in the skeleton where the bytes were.
     at: u32,
     /// How many.
     len: u32,
+}
+
+/// The fields of a message's own header block, by whether a row reads
+/// them.
+#[derive(Debug)]
+struct HeaderFields {
+    /// The fields no row reads, as runs of bytes to leave out (adjacent
+    /// ones merged), in order.
+    unread: Vec<Range<usize>>,
+    /// The fields a row reads, each with its folds and its last CRLF.
+    read: Vec<Range<usize>>,
+}
+
+impl HeaderFields {
+    fn push(&mut self, (range, read): (Range<usize>, bool)) {
+        if read {
+            self.read.push(range);
+        } else {
+            match self.unread.last_mut() {
+                Some(last) if last.end == range.start => last.end = range.end,
+                _ => self.unread.push(range),
+            }
+        }
+    }
+}
+
+/// The fields of `raw`'s header block; none when the block is not strictly
+/// well formed (see the module docs).
+fn header_fields(raw: &[u8]) -> Option<HeaderFields> {
+    // The block: its lines, each with its CRLF, up to the empty line. (A
+    // message that starts with one has no header.)
+    if raw.starts_with(b"\r\n") {
+        return None;
+    }
+    let block = &raw[..memchr::memmem::find(raw, b"\r\n\r\n")? + 2];
+    let mut fields = HeaderFields {
+        unread: Vec::new(),
+        read: Vec::new(),
+    };
+    // The field being read: where, and whether a row reads it.
+    let mut field: Option<(Range<usize>, bool)> = None;
+    let mut lines = 0;
+    let mut at = 0;
+    for end in memchr::memchr_iter(b'\n', block).map(|lf| lf + 1) {
+        let line = block[at..end].strip_suffix(b"\r\n")?;
+        lines += 1;
+        if let Some(b' ' | b'\t') = line.first() {
+            // A fold: part of the field before it.
+            field.as_mut()?.0.end = end;
+        } else {
+            let name = &line[..memchr::memchr(b':', line)?];
+            if name.is_empty() || !name.iter().all(u8::is_ascii_graphic) {
+                return None;
+            }
+            if let Some(done) = field.replace((at..end, is_read(name))) {
+                fields.push(done);
+            }
+        }
+        at = end;
+    }
+    fields.push(field?);
+    // Every LF ends a CRLF; as many CRs means no CR stands alone.
+    (memchr::memchr_iter(b'\r', block).count() == lines).then_some(fields)
+}
+
+/// Whether the skeleton's parse read each field a row reads from its own
+/// bytes: its header list is those fields, each ending where its last line
+/// does. A value parser that reads on past its field (mail-parser's date
+/// parser can, after an obsolete zone at a line's end) would have read a
+/// field of the whole message that the skeleton left out.
+fn read_fields_parsed_alone(message: &Message<'_>, fields: &HeaderFields) -> bool {
+    let Some(root) = message.parts.first() else {
+        return false;
+    };
+    // Each read field's place in the skeleton: moved back by the unread
+    // runs before it.
+    let mut unread = fields.unread.iter().peekable();
+    let mut left_out = 0;
+    root.headers.len() == fields.read.len()
+        && root
+            .headers
+            .iter()
+            .zip(&fields.read)
+            .all(|(header, field)| {
+                while let Some(run) = unread.next_if(|run| run.start < field.start) {
+                    left_out += run.len();
+                }
+                header.offset_field as usize == field.start - left_out
+                    && header.offset_end as usize == field.end - left_out
+            })
+}
+
+/// Whether a row reads the header field `name`: the columns' fields and
+/// the MIME ones, which shape the parse. Public for the fuzz target `rows`,
+/// which compares a skeleton's parse with the whole parse less the others.
+pub fn is_read(name: &[u8]) -> bool {
+    let read: &[&[u8]] = match name.len() {
+        2 => &[b"To", b"Cc"],
+        4 => &[b"From", b"Date"],
+        7 => &[b"Subject"],
+        8 => &[b"Reply-To"],
+        10 => &[b"Message-ID"],
+        12 => &[b"MIME-Version"],
+        _ => &[],
+    };
+    read.iter().any(|r| name.eq_ignore_ascii_case(r))
+        || name
+            .get(..b"Content-".len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"Content-"))
 }
 
 /// The runs of whole lines to leave out of `raw` (see the module docs).
@@ -210,14 +365,18 @@ fn boundaries_have_line_ends(message: &Message<'_>) -> bool {
 /// the cut's length, every message's bytes are `raw`, and the cut parts'
 /// bodies are their bytes in `raw`.
 fn restore<'x>(message: &mut Message<'x>, raw: &'x [u8], cuts: &[Cut]) {
-    let moved = |offset: u32| -> u32 {
+    // An offset where a cut was is an end (of the field before a left-out
+    // field) and stays, or the start of a field after one and moves. No
+    // part offset and no end falls inside a cut.
+    let moved_by = |offset: u32, start: bool| -> u32 {
         offset
             + cuts
                 .iter()
-                .take_while(|c| c.at < offset)
+                .take_while(|c| c.at < offset || start && c.at == offset)
                 .map(|c| c.len)
                 .sum::<u32>()
     };
+    let moved = |offset: u32| moved_by(offset, false);
     message.raw_message = Cow::Borrowed(raw);
     for part in &mut message.parts {
         let was_cut = cuts
@@ -227,8 +386,8 @@ fn restore<'x>(message: &mut Message<'x>, raw: &'x [u8], cuts: &[Cut]) {
         part.offset_body = moved(part.offset_body);
         part.offset_end = moved(part.offset_end);
         for header in &mut part.headers {
-            header.offset_field = moved(header.offset_field);
-            header.offset_start = moved(header.offset_start);
+            header.offset_field = moved_by(header.offset_field, true);
+            header.offset_start = moved_by(header.offset_start, true);
             header.offset_end = moved(header.offset_end);
         }
         let body = raw
@@ -373,6 +532,155 @@ mod tests {
             parse_with(&parser, raw, &mut skeleton, 1024),
             parser.parse(raw)
         );
+    }
+
+    /// The runs of header fields of `raw` that rows do not read.
+    fn unread(raw: &[u8]) -> Vec<Range<usize>> {
+        header_fields(raw).map_or_else(Vec::new, |h| h.unread)
+    }
+
+    /// `message` less the fields of its own header that rows do not read.
+    fn read_fields_only(mut message: Message<'_>) -> Message<'_> {
+        if let Some(root) = message.parts.first_mut() {
+            root.headers.retain(|h| is_read(h.name.as_str().as_bytes()));
+        }
+        message
+    }
+
+    /// A signed, relayed message: the fields rows do not read around and
+    /// between those they do, folded and not.
+    const RELAYED: &str = "Received: from mx1.example.net (mx1.example.net [192.0.2.1])\r\n\
+        \tby mail.example.com with ESMTPS id 4Q1\r\n\
+        \tfor <bob@example.com>; Thu, 6 Mar 2025 12:00:00 +0000\r\n\
+        Received: from mx0.example.net\r\n\tby mx1.example.net; Thu, 6 Mar 2025 11:59:59 +0000\r\n\
+        DKIM-Signature: v=1; a=rsa-sha256; d=example.org;\r\n\tb=QUJDREVG\r\n\t QUJD\r\n\
+        From: =?utf-8?q?J=C3=B6rg?= <joerg@example.org>\r\n\
+        X-Mailer: Mutt\r\n\
+        To: bob@example.com, \"Doe, Jane\" <jane@example.com>\r\n\
+        Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n\
+        Message-ID: <1@example.org>\r\n\
+        Date: Thu, 6 Mar 2025 12:00:00 +0000\r\n\
+        MIME-Version: 1.0\r\n\
+        Content-Type: multipart/mixed; boundary=\"=_b\"\r\n\
+        List-Id: <list.example.org>\r\n\
+        \r\n\
+        --=_b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHallo\r\n\
+        --=_b\r\nContent-Type: application/pdf; name=\"a.pdf\"\r\n\
+        Content-Transfer-Encoding: base64\r\n\r\nQUJD\r\n--=_b--\r\n";
+
+    #[test]
+    fn header_fields_no_row_reads_are_left_out_and_the_rest_parses_alike() {
+        let raw = RELAYED.as_bytes();
+        let left_out: Vec<&str> = unread(raw)
+            .into_iter()
+            .map(|r| std::str::from_utf8(&raw[r]).expect("ASCII"))
+            .collect();
+        assert_eq!(left_out.len(), 3, "{left_out:?}");
+        // The two Received fields and the signature: one run.
+        assert!(left_out[0].starts_with("Received: from mx1"));
+        assert!(left_out[0].contains("+0000\r\nReceived: from mx0"));
+        assert!(left_out[0].ends_with("\tb=QUJDREVG\r\n\t QUJD\r\n"));
+        assert_eq!(left_out[1], "X-Mailer: Mutt\r\n");
+        assert_eq!(left_out[2], "List-Id: <list.example.org>\r\n");
+
+        // The parser rows read with.
+        let parser = crate::rows::parser();
+        let mut skeleton = Vec::new();
+        let cut = through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH).expect("cut");
+        let whole = parser.parse(raw).expect("parses");
+        assert_eq!(whole.parts[0].headers.len(), cut.parts[0].headers.len() + 5);
+        assert_eq!(cut.header_raw("Message-ID"), Some(" <1@example.org>\r\n"));
+        assert_eq!(cut.header_raw("From"), whole.header_raw("From"));
+        assert_eq!(cut.subject(), Some("Grüße"));
+        assert_eq!(cut.body_text(0).as_deref(), Some("Hallo"));
+        assert_eq!(cut, read_fields_only(whole));
+    }
+
+    #[test]
+    fn a_left_out_first_or_last_field_keeps_every_offset() {
+        // The first field left out: the message still starts at 0; the last
+        // one: the body starts where it did.
+        let raw = b"Return-Path: <a@example.org>\r\nSubject: hi\r\nX-Spam: no\r\n\r\nbody\r\n";
+        assert_eq!(unread(raw), [0..30, 43..55]);
+        // The parser rows read with.
+        let parser = crate::rows::parser();
+        let mut skeleton = Vec::new();
+        let cut = through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH).expect("cut");
+        assert_eq!(cut.parts[0].offset_header, 0);
+        assert_eq!(cut.header_raw("Subject"), Some(" hi\r\n"));
+        assert_eq!(cut, read_fields_only(parser.parse(raw).expect("parses")));
+    }
+
+    #[test]
+    fn a_header_block_not_strictly_well_formed_is_not_cut() {
+        // The parser rows read with.
+        let parser = crate::rows::parser();
+        for raw in [
+            // Bare LF line ends, all or one.
+            &b"Received: x\nSubject: hi\n\nbody\n"[..],
+            b"Received: x\nSubject: hi\r\n\r\nbody\r\n",
+            // No header at all, and fields in the body.
+            b"\r\nReceived: x\r\nSubject: hi\r\n\r\nbody\r\n",
+            // A CR alone inside a field.
+            b"Received: x\ry\r\nSubject: hi\r\n\r\nbody\r\n",
+            // A blank before the colon, no colon, a fold first.
+            b"Received : x\r\nSubject: hi\r\n\r\nbody\r\n",
+            b"Received x\r\nSubject: hi\r\n\r\nbody\r\n",
+            b" Received: x\r\nSubject: hi\r\n\r\nbody\r\n",
+            // No empty line: a header only.
+            b"Received: x\r\nSubject: hi\r\n",
+        ] {
+            assert!(
+                header_fields(raw).is_none(),
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
+            let mut skeleton = Vec::new();
+            assert_eq!(
+                parse_with(parser, raw, &mut skeleton, MIN_STRETCH),
+                parser.parse(raw)
+            );
+        }
+    }
+
+    #[test]
+    fn a_field_read_past_its_end_falls_back_to_the_whole_parse() {
+        // mail-parser's date parser takes two bytes after a zone letter as
+        // an obsolete zone, here the CRLF, and reads on into the next line:
+        // in the skeleton that is the Subject, in the message the X-Spam
+        // field. Control bytes inside fields are no reason not to cut.
+        let parser = crate::rows::parser();
+        let raw = b"Date: Thu, 6 Mar 2025 12:00:00 E\r\nX-Spam: no\r\nSubject: hi\r\n\r\nbody\r\n";
+        assert_eq!(unread(raw), vec![34..46]);
+        let mut skeleton = Vec::new();
+        assert!(through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH).is_none());
+        let mut skeleton = Vec::new();
+        assert_eq!(
+            parse_with(parser, raw, &mut skeleton, MIN_STRETCH),
+            parser.parse(raw)
+        );
+        for raw in [
+            &b"X-Spam: n\0o\r\nSubject: h\x7fi\x01\r\n\r\nbody\r\n"[..],
+            b"X-Spam: no\r\nSubject: hi\r\n\r\nbody\r\n",
+        ] {
+            let mut skeleton = Vec::new();
+            let cut = through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH).expect("cut");
+            assert_eq!(cut, read_fields_only(parser.parse(raw).expect("parses")));
+        }
+    }
+
+    #[test]
+    fn header_fields_and_attachment_lines_are_left_out_together() {
+        let mut raw = b"Received: from mx\r\n\tby mail\r\nX-Mailer: Mutt\r\n".to_vec();
+        raw.extend_from_slice(&with_attachments(2, 40));
+        let fields = unread(&raw);
+        assert_eq!(fields, vec![0..45]);
+        assert_eq!(cuts(&raw, 1024).len(), 2);
+        // The parser rows read with.
+        let parser = crate::rows::parser();
+        let mut skeleton = Vec::new();
+        let cut = through_skeleton(parser, &raw, &mut skeleton, 1024).expect("cut");
+        assert_eq!(cut, read_fields_only(parser.parse(&raw).expect("parses")));
     }
 
     #[test]

@@ -23,8 +23,9 @@
 //!   decoding gives, a body that does not decode is kept as it came, and a
 //!   valid base64 body decodes as mail-parser's base64 decoder has it;
 //! - a message parsed through a skeleton, with long runs of lines inside
-//!   attachments left out (`cfimap::elision`), parses exactly as the whole
-//!   message does;
+//!   attachments and the header fields no row reads left out
+//!   (`cfimap::elision`), parses exactly as the whole message does, less
+//!   those fields;
 //! - the input as a header value, a header block and a subject goes
 //!   through the RFC 2231 and RFC 2047 decoders.
 
@@ -76,16 +77,27 @@ fuzz_target!(|data: &[u8]| {
 
 /// A message parsed through a skeleton (`cfimap::elision`, with stretches
 /// of a few dozen bytes cut so that small inputs are cut too) is exactly
-/// mail-parser's parse of the whole message: every part, offset, header
-/// and body.
+/// mail-parser's parse of the whole message — every part, offset, header
+/// and body — but for the header fields no row reads, which the skeleton
+/// leaves out of its own header.
 fn check_elision(data: &[u8]) {
     let mut skeleton = Vec::new();
     let cut = elision::parse_with(rows::parser(), data, &mut skeleton, 48);
     assert_eq!(
-        cut,
-        rows::parser().parse(data),
+        cut.map(read_fields_only),
+        rows::parser().parse(data).map(read_fields_only),
         "the skeleton's parse differs"
     );
+}
+
+/// `message` less the fields of its own header that rows do not read,
+/// which a skeleton leaves out.
+fn read_fields_only(mut message: mail_parser::Message<'_>) -> mail_parser::Message<'_> {
+    if let Some(root) = message.parts.first_mut() {
+        root.headers
+            .retain(|h| elision::is_read(h.name.as_str().as_bytes()));
+    }
+    message
 }
 
 /// The columns getHeaderOnly and getAll both take from the header.
