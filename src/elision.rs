@@ -9,8 +9,9 @@
 //! skeleton is parsed, and the result is mapped back onto the message (every
 //! offset after a cut moved by the bytes left out, the cut parts' bodies
 //! taken from the message). The result equals mail-parser's parse of the
-//! whole message (the fuzz target `rows` checks exactly that), and where
-//! that cannot be shown for a skeleton the whole message is parsed instead.
+//! whole message (less the header fields below; the fuzz target `rows`
+//! checks exactly that), and where that cannot be shown for a skeleton the
+//! whole message is parsed instead.
 //!
 //! Why leaving lines out cannot change the parse, given what [`parse_with`]
 //! checks on the skeleton's parse:
@@ -24,8 +25,9 @@
 //!   leaf part that mail-parser kept as bytes (`Binary` or `InlineBinary`),
 //!   without an encoding problem (its closing boundary was found). Up to the
 //!   cut the two inputs are the same bytes (a message with lines cut keeps
-//!   its whole header), so the parser got there the same way. Inside such a body it only looks for `--` followed by the
-//!   boundary and remembers the last line end (the part ends before it):
+//!   its whole header), so the parser got there the same way. Inside such
+//!   a body it only looks for `--` followed by the boundary and remembers
+//!   the last line end (the part ends before it):
 //!   the lines left out hold no `-`, and a boundary match cannot straddle a
 //!   cut's edge, since both are line ends and no boundary holds a line end
 //!   (checked too). So it finds the same closing boundary, after a line
