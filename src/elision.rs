@@ -1,17 +1,26 @@
 //! Parsing a message without mail-parser reading every byte of it: not the
-//! lines of large attachments, not the header fields no row reads.
+//! lines inside attachments and body texts, not the header fields no row
+//! reads.
 //!
 //! mail-parser finds where a MIME part ends by reading its body a byte at a
 //! time for `--boundary` (`MessageStream::mime_part`). For an attachment of
 //! 10 MB that loop was a quarter of getAll, only to learn where the part
-//! ends. Here the message is parsed as a *skeleton* instead: each long
-//! stretch of whole lines inside such a body is left out, the much shorter
-//! skeleton is parsed, and the result is mapped back onto the message (every
-//! offset after a cut moved by the bytes left out, the cut parts' bodies
-//! taken from the message). The result equals mail-parser's parse of the
-//! whole message (less the header fields below; the fuzz target `rows`
-//! checks exactly that), and where that cannot be shown for a skeleton the
-//! whole message is parsed instead.
+//! ends; and it makes each text part's text with `String::from_utf8_lossy`,
+//! also a byte at a time. In getAll's typical mail of a few KB, the body
+//! texts are most of the bytes, and the two loops over them took about a
+//! tenth of its time. Here the message is parsed as a *skeleton* instead:
+//! each stretch of whole lines inside such a body is left out, the much
+//! shorter skeleton is parsed, and the result is mapped back onto the
+//! message (every offset after a cut moved by the bytes left out, the cut
+//! parts' bodies taken from the message, a text part's text made from them
+//! as mail-parser makes it, see [`text`]). In a message up to 64 KiB a
+//! dash-free stretch of 512 bytes is cut (when its inner lines are half
+//! that), in a larger one only a stretch of 64 KiB: a small message's
+//! skeleton is built for its header fields anyway, and a large one is
+//! copied only for its attachments. The result equals mail-parser's parse
+//! of the whole message (less the header fields below; the fuzz target
+//! `rows` checks exactly that), and where that cannot be shown for a
+//! skeleton the whole message is parsed instead.
 //!
 //! Why leaving lines out cannot change the parse, given what [`parse_with`]
 //! checks on the skeleton's parse:
@@ -21,13 +30,17 @@
 //!   after the first blank line of its dash-free stretch and one more line,
 //!   and keeps the stretch's last line: for an attachment, the header and
 //!   the body's first and last lines stay.
-//! - In the skeleton's parse, every cut lies strictly inside the body of a
-//!   leaf part that mail-parser kept as bytes (`Binary` or `InlineBinary`),
-//!   without an encoding problem (its closing boundary was found). Up to the
-//!   cut the two inputs are the same bytes (a message with lines cut keeps
-//!   its whole header), so the parser got there the same way. Inside such
-//!   a body it only looks for `--` followed by the boundary and remembers
-//!   the last line end (the part ends before it):
+//! - In the skeleton's parse, the first part is the message's own (it
+//!   starts at 0: recovering from a broken structure, mail-parser can give
+//!   a nested message as the whole, and then the parts around it are not
+//!   there to check), and every cut lies strictly inside the body of a leaf
+//!   part that mail-parser kept as bytes or text (`Binary`, `InlineBinary`,
+//!   `Text`, `Html`), without an encoding problem (its closing boundary was
+//!   found), and inside no part with one. Up to the cut the two inputs are the same
+//!   bytes, but for the header fields left out, which change nothing else
+//!   in the parse (below), so the parser got there the same way. Inside
+//!   such a body it only looks for `--` followed by the boundary and
+//!   remembers the last line end (the part ends before it):
 //!   the lines left out hold no `-`, and a boundary match cannot straddle a
 //!   cut's edge, since both are line ends and no boundary holds a line end
 //!   (checked too). So it finds the same closing boundary, after a line
@@ -43,15 +56,18 @@
 //!   match across a cut in the whole message and not in the skeleton.
 //! - The parser must read every part's body with `mime_part`, as a parser
 //!   that ignores Content-Transfer-Encoding does (`rows::parser`): a
-//!   decoding parser reads base64 with a different loop.
+//!   decoding parser reads base64 with a different loop. A body is then
+//!   the bytes from the part's `offset_body` to its `offset_end`, and a
+//!   text part's text is made from them alone, by its charset.
 //!
 //! The message's own header fields that no row reads (Received,
 //! DKIM-Signature and the like: most of a typical header block) are left
-//! out of the skeleton of a message up to 64 KiB with no lines cut
-//! ([`header_fields`]). mail-parser reads each of them a byte at a time
-//! only to skip it: about two of getAll's hundred milliseconds. Such a parse
-//! equals the whole parse less those fields (the fuzz target `rows` checks
-//! that), and why:
+//! out of the skeleton of a message up to 64 KiB ([`header_fields`]), and
+//! out of getHeaderOnly's header block ([`parse_header`]). mail-parser reads
+//! each of them a byte at a time only to skip it: about two of getAll's
+//! hundred milliseconds, and a thirtieth of getHeaderOnly's CPU. Such a
+//! parse equals the whole parse less those fields (the fuzz target `rows`
+//! checks that, for both parsers), and why:
 //!
 //! - Fields are left out only from a header block that is strictly well
 //!   formed: every line ends with CRLF, with no other CR in it, and is
@@ -80,21 +96,29 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use mail_parser::{HeaderName, Message, MessageParser, MessagePart, PartType};
+use mail_parser::decoders::charsets::DecoderFnc;
+use mail_parser::decoders::charsets::map::charset_decoder;
+use mail_parser::{HeaderName, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
-/// The shortest dash-free stretch worth cutting: below it, building a
-/// skeleton costs more than the byte loop it spares.
+/// The shortest dash-free stretch worth cutting from a message larger than
+/// [`FIELDS_MAX`]: below it, building a skeleton costs more than the byte
+/// loop it spares.
 pub const MIN_STRETCH: usize = 64 * 1024;
+
+/// The shortest dash-free stretch cut from a message up to [`FIELDS_MAX`],
+/// whose skeleton is built anyway for its header fields: a text body of a
+/// few lines is worth leaving out.
+const SMALL_STRETCH: usize = 512;
 
 /// The longest message whose unread header fields are left out. Leaving
 /// them out copies the message; for a large one that costs more than
-/// skipping its header, and a message with attachment lines to cut (which
-/// are only cut in large ones) keeps its header whole, so that a header
-/// the check refuses never costs it its line cuts.
+/// skipping its header, and a large message keeps its header whole, so
+/// that a header the check refuses never costs it its line cuts.
 const FIELDS_MAX: usize = 64 * 1024;
 
 /// `parser.parse(raw)`, through a skeleton when `raw` has dash-free
-/// stretches of [`MIN_STRETCH`] bytes or header fields no row reads;
+/// stretches of [`MIN_STRETCH`] bytes ([`SMALL_STRETCH`] in a message up to
+/// [`FIELDS_MAX`]) or header fields no row reads;
 /// `skeleton` holds it (a buffer the caller keeps, so that the message may
 /// borrow from it). The header fields left out are missing from the result,
 /// unless the whole message was parsed after all: a caller relies on
@@ -108,7 +132,23 @@ pub fn parse<'x>(
     raw: &'x [u8],
     skeleton: &'x mut Vec<u8>,
 ) -> Option<Message<'x>> {
-    parse_with(parser, raw, skeleton, MIN_STRETCH)
+    let min_stretch = if raw.len() <= FIELDS_MAX {
+        SMALL_STRETCH
+    } else {
+        MIN_STRETCH
+    };
+    parse_with(parser, raw, skeleton, min_stretch)
+}
+
+/// `parser.parse(raw)` with only the header fields no row reads left out
+/// (see [`parse`]): getHeaderOnly's, whose bytes are a header block.
+/// `parser` must leave those fields undecoded.
+pub fn parse_header<'x>(
+    parser: &MessageParser,
+    raw: &'x [u8],
+    skeleton: &'x mut Vec<u8>,
+) -> Option<Message<'x>> {
+    parse_with(parser, raw, skeleton, usize::MAX)
 }
 
 /// [`parse`] with a threshold of its own for body lines: the fuzz target
@@ -141,9 +181,8 @@ fn through_skeleton<'x>(
     } else {
         cuts(raw, min_stretch)
     };
-    // Header fields go from a message without line cuts, and a small one
-    // (see `FIELDS_MAX`).
-    let header = (lines.is_empty() && raw.len() <= FIELDS_MAX)
+    // Header fields go from a small message only (see `FIELDS_MAX`).
+    let header = (raw.len() <= FIELDS_MAX)
         .then(|| header_fields(raw))
         .flatten()
         .filter(|h| !h.unread.is_empty());
@@ -168,12 +207,14 @@ fn through_skeleton<'x>(
     skeleton.extend_from_slice(&raw[kept..]);
     let skeleton: &'x [u8] = skeleton;
     let mut message = parser.parse(skeleton)?;
-    let safe = header
-        .as_ref()
-        .is_none_or(|h| read_fields_parsed_alone(&message, h))
+    let own = message.parts.first().is_some_and(|r| r.offset_header == 0);
+    let safe = own
+        && header
+            .as_ref()
+            .is_none_or(|h| read_fields_parsed_alone(&message, h))
         && at[fields.len()..]
             .iter()
-            .all(|c| inside_a_kept_body(&message, c.at))
+            .all(|c| inside_a_kept_body(&message, c.at) && !inside_a_broken_part(&message, c.at))
         && !boundaries_have_line_ends(&message);
     if !safe {
         return None;
@@ -182,8 +223,8 @@ fn through_skeleton<'x>(
     Some(message)
 }
 
-/// Bytes left out of a skeleton (header fields or attachment lines):
-/// where, and how many.
+/// Bytes left out of a skeleton (header fields, or lines of an attachment
+/// or a text): where, and how many.
 #[derive(Debug, Clone, Copy)]
 struct Cut {
     /// Offset in the skeleton where the bytes were.
@@ -322,10 +363,15 @@ fn cuts(raw: &[u8], min_stretch: usize) -> Vec<Range<usize>> {
 /// not blank. The body's last line with text is kept, so that the part
 /// still ends after the cut (a body's last lines are often empty).
 fn inner_lines(stretch: &[u8]) -> Option<Range<usize>> {
-    let blank = [&b"\n\r\n"[..], b"\n\n"]
-        .into_iter()
-        .filter_map(|end| memchr::memmem::find(stretch, end).map(|at| at + end.len()))
-        .min()?;
+    // The first blank line ends in CRLF or LF. The LF one is looked for
+    // only before the first CRLF one: in CRLF mail there is none, and
+    // looking on would read the whole stretch (an attachment's megabytes).
+    let crlf = memchr::memmem::find(stretch, b"\n\r\n");
+    let before_crlf = crlf.map_or(stretch, |at| &stretch[..=at]);
+    let blank = match memchr::memmem::find(before_crlf, b"\n\n") {
+        Some(at) => at + 2,
+        None => crlf? + 3,
+    };
     let start = blank + memchr::memchr(b'\n', &stretch[blank..])? + 1;
     // Back from the stretch's last line end, over blank lines, to the line
     // end before the last line with text.
@@ -352,14 +398,41 @@ fn each_part<'m, 'x>(
     })
 }
 
-/// Whether `at` lies strictly inside the body of a part kept as bytes,
-/// whose closing boundary was found.
+/// Whether `at` lies strictly inside the body of a leaf part (kept as
+/// bytes or text), whose closing boundary was found.
 fn inside_a_kept_body(message: &Message<'_>, at: u32) -> bool {
     each_part(message, &mut |part| {
-        matches!(part.body, PartType::Binary(_) | PartType::InlineBinary(_))
-            && !part.is_encoding_problem
+        matches!(
+            part.body,
+            PartType::Binary(_) | PartType::InlineBinary(_) | PartType::Text(_) | PartType::Html(_)
+        ) && !part.is_encoding_problem
             && part.offset_body < at
             && at < part.offset_end
+    })
+}
+
+/// A text part's body as mail-parser makes its text (a parser that ignores
+/// Content-Transfer-Encoding reads every body as it lies): in the charset
+/// of its Content-Type where mail-parser has a decoder for it, else as
+/// UTF-8, each invalid sequence a U+FFFD. `simdutf8` checks the UTF-8 16
+/// bytes at a time; `String::from_utf8_lossy`, which mail-parser calls,
+/// goes a byte at a time, and did so over every text body of getAll.
+fn text(body: &[u8], charset: Option<DecoderFnc>) -> Cow<'_, str> {
+    match charset {
+        Some(decode) => Cow::Owned(decode(body)),
+        None => match simdutf8::basic::from_utf8(body) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(body),
+        },
+    }
+}
+
+/// Whether `at` lies inside a part with an encoding problem: mail-parser
+/// makes such a part's text otherwise (without its charset, less the
+/// boundary), and [`restore`] would not.
+fn inside_a_broken_part(message: &Message<'_>, at: u32) -> bool {
+    each_part(message, &mut |part| {
+        part.is_encoding_problem && part.offset_body < at && at < part.offset_end
     })
 }
 
@@ -382,7 +455,7 @@ fn boundaries_have_line_ends(message: &Message<'_>) -> bool {
 
 /// Maps the skeleton's parse onto `raw`: offsets after each cut move by
 /// the cut's length, every message's bytes are `raw`, and the cut parts'
-/// bodies are their bytes in `raw`.
+/// bodies are their bytes in `raw` ([`text`] for a text part).
 fn restore<'x>(message: &mut Message<'x>, raw: &'x [u8], cuts: &[Cut]) {
     // An offset where a cut was is the end of the field before a left-out
     // field, or the start of the message (a part offset: the first field
@@ -412,9 +485,17 @@ fn restore<'x>(message: &mut Message<'x>, raw: &'x [u8], cuts: &[Cut]) {
         let body = raw
             .get(part.offset_body as usize..part.offset_end as usize)
             .unwrap_or_default();
+        // A cut text's charset, looked up for no other part.
+        let charset = (was_cut && matches!(part.body, PartType::Text(_) | PartType::Html(_)))
+            .then(|| part.content_type()?.attribute("charset"))
+            .flatten()
+            .and_then(|charset| charset_decoder(charset.as_bytes()));
         match &mut part.body {
             PartType::Binary(bytes) | PartType::InlineBinary(bytes) if was_cut => {
                 *bytes = Cow::Borrowed(body);
+            }
+            PartType::Text(text) | PartType::Html(text) if was_cut => {
+                *text = self::text(body, charset);
             }
             PartType::Message(nested) => restore(nested, raw, cuts),
             _ => {}
@@ -477,25 +558,60 @@ mod tests {
     }
 
     #[test]
-    fn a_cut_in_a_text_body_falls_back_to_the_whole_parse() {
-        // A long text with a paragraph break: the stretch's blank line is
-        // in the body, so the cut lands in a Text part, not kept as bytes.
-        let mut raw = b"Subject: long\r\nContent-Type: text/plain\r\n\r\n".to_vec();
-        for l in 0..200 {
-            raw.extend_from_slice(format!("line {l} of a long letter\r\n").as_bytes());
-            if l == 3 {
-                raw.extend_from_slice(b"\r\n");
+    fn a_cut_in_a_text_body_is_restored_with_its_text() {
+        // Long texts with a paragraph break, whose stretches' blank lines
+        // are in the bodies: the cuts land in text parts, whose texts are
+        // made again from the message, in their charsets. Valid UTF-8, bytes
+        // that are not (each a U+FFFD), Latin-1, and an HTML alternative.
+        let body = |charset: &str, word: &[u8]| {
+            let mut body = format!("Content-Type: {charset}\r\n\r\n").into_bytes();
+            for l in 0..100 {
+                body.extend_from_slice(format!("line {l} of a long ").as_bytes());
+                body.extend_from_slice(word);
+                body.extend_from_slice(b"\r\n");
+                if l == 3 {
+                    body.extend_from_slice(b"\r\n");
+                }
             }
-        }
-        assert!(!cuts(&raw, 1024).is_empty());
+            body
+        };
+        let mut alternative =
+            b"Content-Type: multipart/alternative; boundary=a\r\n\r\n--a\r\n".to_vec();
+        alternative.extend(body("text/plain; charset=utf-8", "Grüße".as_bytes()));
+        alternative.extend_from_slice(b"--a\r\n");
+        alternative.extend(body("text/html", b"<b>caf\xc3\xa9</b>"));
+        alternative.extend_from_slice(b"--a--\r\n");
         let parser = parser();
-        let mut skeleton = Vec::new();
-        assert!(through_skeleton(&parser, &raw, &mut skeleton, 1024).is_none());
-        let mut skeleton = Vec::new();
-        assert_eq!(
-            parse_with(&parser, &raw, &mut skeleton, 1024),
-            parser.parse(&raw)
-        );
+        for raw in [
+            [
+                &b"Subject: long\r\n"[..],
+                &body("text/plain", "Grüße".as_bytes()),
+            ]
+            .concat(),
+            body("text/plain; charset=utf-8", b"caf\xe9, not UTF8"),
+            body("text/plain; charset=ISO-8859-1", b"caf\xe9 in Latin1"),
+            alternative,
+        ] {
+            let cuts = cuts(&raw, 1024);
+            assert!(!cuts.is_empty());
+            let left_out: usize = cuts.iter().map(Range::len).sum();
+            assert!(left_out > raw.len() / 2, "the texts are left out");
+            let mut skeleton = Vec::new();
+            let cut = through_skeleton(&parser, &raw, &mut skeleton, 1024).expect("cut");
+            let whole = parser.parse(&raw).expect("parses");
+            let texts = |m: &Message<'_>| -> Vec<String> {
+                m.parts
+                    .iter()
+                    .filter_map(|p| match &p.body {
+                        PartType::Text(t) | PartType::Html(t) => Some(t.to_string()),
+                        _ => None,
+                    })
+                    .collect()
+            };
+            assert!(texts(&whole).iter().all(|t| t.lines().count() > 50));
+            assert_eq!(texts(&cut), texts(&whole));
+            assert_eq!(cut, whole);
+        }
     }
 
     #[test]
@@ -613,6 +729,16 @@ mod tests {
         assert_eq!(cut.subject(), Some("Grüße"));
         assert_eq!(cut.body_text(0).as_deref(), Some("Hallo"));
         assert_eq!(cut, read_fields_only(whole));
+
+        // getHeaderOnly's parser, on the header block alone.
+        let parser = crate::rows::header_parser();
+        let block = &raw[..memchr::memmem::find(raw, b"\r\n\r\n").expect("a header") + 4];
+        let mut skeleton = Vec::new();
+        let cut = parse_header(parser, block, &mut skeleton).expect("parses");
+        let whole = parser.parse(block).expect("parses");
+        assert_eq!(whole.parts[0].headers.len(), cut.parts[0].headers.len() + 5);
+        assert_eq!(cut.subject(), Some("Grüße"));
+        assert_eq!(cut, read_fields_only(whole));
     }
 
     #[test]
@@ -695,9 +821,10 @@ mod tests {
     }
 
     #[test]
-    fn a_message_with_attachment_lines_cut_keeps_its_header_whole() {
+    fn a_large_message_keeps_its_header_whole() {
         let mut raw = b"Received: from mx\r\n\tby mail\r\nX-Mailer: Mutt\r\n".to_vec();
-        raw.extend_from_slice(&with_attachments(2, 40));
+        raw.extend_from_slice(&with_attachments(2, 500));
+        assert!(raw.len() > FIELDS_MAX);
         assert_eq!(unread(&raw), vec![0..45]);
         assert_eq!(cuts(&raw, 1024).len(), 2);
         // The parser rows read with.
@@ -709,8 +836,28 @@ mod tests {
     }
 
     #[test]
-    fn small_messages_are_not_cut() {
-        let raw = with_attachments(2, 10);
-        assert!(cuts(&raw, MIN_STRETCH).is_empty());
+    fn a_small_message_loses_its_unread_fields_and_its_text_lines_together() {
+        let mut raw = b"Received: from mx\r\n\tby mail\r\nSubject: both\r\nX-Mailer: Mutt\r\n\
+                        Content-Type: text/plain; charset=utf-8\r\n\r\nfirst line\r\n"
+            .to_vec();
+        for l in 0..40 {
+            raw.extend_from_slice(format!("line {l} of a text worth leaving out\r\n").as_bytes());
+        }
+        raw.extend_from_slice(b"last line\r\n");
+        assert!(raw.len() <= FIELDS_MAX);
+        // The parser rows read with, and the thresholds `parse` picks.
+        let parser = crate::rows::parser();
+        let mut skeleton = Vec::new();
+        let cut = parse(parser, &raw, &mut skeleton).expect("parses");
+        assert_eq!(cut.body_text(0).expect("a text").lines().count(), 42);
+        assert_eq!(cut, read_fields_only(parser.parse(&raw).expect("parses")));
+        assert!(skeleton.len() < raw.len() / 3, "both were left out");
+    }
+
+    #[test]
+    fn a_short_text_is_left_to_the_parser() {
+        let short = format!("Subject: short\r\n\r\n{}", "a line of text\r\n".repeat(20));
+        assert!(cuts(short.as_bytes(), SMALL_STRETCH).is_empty());
+        assert!(!cuts(short.as_bytes(), SMALL_STRETCH / 4).is_empty());
     }
 }

@@ -10,7 +10,10 @@
 use std::sync::OnceLock;
 
 use imap_codec::imap_types::flag::{Flag, FlagFetch};
-use mail_parser::{Address, Encoding, HeaderName, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::decoders::charsets::map::charset_decoder;
+use mail_parser::{
+    Address, Encoding, HeaderName, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+};
 
 use crate::attachments::{self, Saver};
 use crate::bindings::cfimap::imap::types::MessageRow;
@@ -18,7 +21,7 @@ use crate::elision;
 use crate::encoded_words;
 use crate::error::Result;
 use crate::fetch::{Depth, Fetched};
-use crate::transfer_encoding::TransferEncoding;
+use crate::transfer_encoding::{TransferEncoding, strict_quoted_printable};
 
 /// Builds the row of a fetched message.
 /// getAll with `attachmentpath` passes the action's `saver`.
@@ -43,11 +46,11 @@ pub fn build(fetched: Fetched<'_>, depth: Depth, saver: Option<&mut Saver>) -> R
             FlagFetch::Flag(Flag::Extension(_)) => {}
         }
     }
-    // The skeleton a message with large attachments is parsed as
-    // (`elision`); the message may borrow from it.
+    // The skeleton the message is parsed as (`elision`): it may borrow
+    // from it.
     let mut skeleton = Vec::new();
     let parsed = match depth {
-        Depth::Headers => header_parser().parse(&bytes[..]),
+        Depth::Headers => elision::parse_header(header_parser(), &bytes, &mut skeleton),
         Depth::Whole => elision::parse(parser(), &bytes, &mut skeleton),
     };
     let Some(mut message) = parsed else {
@@ -63,30 +66,47 @@ pub fn build(fetched: Fetched<'_>, depth: Depth, saver: Option<&mut Saver>) -> R
             None => return Ok(row),
         }
     }
+    // Recovering from a broken MIME structure, mail-parser can give a
+    // message nested in it as the whole: its first part starts past the
+    // message's own header. The header columns then come from a parse with
+    // getHeaderOnly's parser, which reads no MIME structure.
+    let own_header = message
+        .parts
+        .first()
+        .is_none_or(|root| root.offset_header != 0)
+        .then(|| header_parser().parse(&bytes[..]))
+        .flatten();
+    let headers = own_header.as_ref().unwrap_or(&message);
+    fill_header_columns(&mut row, headers);
+    if depth == Depth::Whole {
+        row.lines = Some(body_lines(&bytes, header_block.len()));
+        fill_bodies(&mut row, &message, saver)?;
+    }
+    Ok(row)
+}
+
+/// The columns a row takes from the message's header: SUBJECT, FROM, TO,
+/// CC, REPLYTO, MESSAGEID, DATE and SENTDATE.
+fn fill_header_columns(row: &mut MessageRow, message: &Message<'_>) {
     // A subject split into encoded-words inside a character is decoded as
     // one (`encoded_words`); any other is mail-parser's.
     row.subject = message
         .header_raw(HeaderName::Subject)
         .and_then(encoded_words::decode_joined)
         .or_else(|| message.subject().map(str::to_owned));
-    row.from = address_header(&message, HeaderName::From);
-    row.to = address_header(&message, HeaderName::To);
-    row.cc = address_header(&message, HeaderName::Cc);
+    row.from = address_header(message, HeaderName::From);
+    row.to = address_header(message, HeaderName::To);
+    row.cc = address_header(message, HeaderName::Cc);
     row.replyto = match message.reply_to() {
-        Some(_) => address_header(&message, HeaderName::ReplyTo),
+        Some(_) => address_header(message, HeaderName::ReplyTo),
         None => row.from.clone(),
     };
     row.messageid = message
         .header_raw("Message-ID")
         .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
-    row.date = sent_date(&message);
+    row.date = sent_date(message);
     row.sentdate = row.date.clone();
-    if depth == Depth::Whole {
-        row.lines = Some(body_lines(&bytes, header_block.len()));
-        fill_bodies(&mut row, &message, saver)?;
-    }
-    Ok(row)
 }
 
 /// The parser, told to decode only the headers a row shows and those MIME
@@ -258,15 +278,67 @@ fn body_text(message: &Message<'_>, id: u32) -> Option<String> {
         return None;
     };
     let raw = message.raw_message.as_ref();
-    if part.encoding != Encoding::None
-        || TransferEncoding::of(part, raw) == TransferEncoding::Identity
-    {
+    let encoding = TransferEncoding::of(part, raw);
+    if part.encoding != Encoding::None || encoding == TransferEncoding::Identity {
         return Some(text.to_string());
     }
-    // The structure was parsed without transfer decoding (see `parser`):
-    // the part on its own, headers and body, parses as a message of one
-    // part, decoded as it would have been inside the whole.
-    // A part that will not parse keeps its text as it came.
+    if encoding == TransferEncoding::QuotedPrintable
+        && let Some(decoded) = strict_quoted_printable_text(part, raw)
+    {
+        return Some(decoded);
+    }
+    Some(body_text_alone(part, raw).unwrap_or_else(|| text.to_string()))
+}
+
+/// The text of a quoted-printable body part in the strict form
+/// ([`strict_quoted_printable`]), decoded as [`body_text_alone`] decodes
+/// it, but without mail-parser's byte loop over the body; `None` for any
+/// other part.
+///
+/// Only the part's header is parsed again, as the part on its own would
+/// be: that parse says whether mail-parser reads the part on its own as a
+/// quoted-printable text (by its Content-Type and Content-Transfer-Encoding
+/// as mail-parser reads them) and in which charset ([`charset_text`]).
+///
+/// Public for the fuzz target `rows`, which holds it to [`body_text_alone`].
+pub fn strict_quoted_printable_text(part: &MessagePart<'_>, raw: &[u8]) -> Option<String> {
+    let header = raw.get(part.offset_header as usize..part.offset_body as usize)?;
+    let alone = decoding_parser().parse(header)?;
+    let root = alone.parts.first()?;
+    let text = matches!(root.body, PartType::Text(_) | PartType::Html(_));
+    if !text || root.encoding != Encoding::QuotedPrintable {
+        return None;
+    }
+    let body = raw.get(part.offset_body as usize..part.offset_end as usize)?;
+    let decoded = strict_quoted_printable(body)?;
+    Some(charset_text(root, decoded))
+}
+
+/// Decoded body bytes as text, as mail-parser makes them: in the charset the
+/// part's Content-Type names where mail-parser knows it, else as UTF-8
+/// (each invalid sequence a U+FFFD).
+fn charset_text(part: &MessagePart<'_>, decoded: Vec<u8>) -> String {
+    let decoder = part
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .and_then(|charset| charset_decoder(charset.as_bytes()));
+    match decoder {
+        Some(decode) => decode(&decoded),
+        None => String::from_utf8(decoded)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    }
+}
+
+/// The text of a transfer-encoded body part, as mail-parser decodes it:
+/// the structure was parsed without transfer decoding (see `parser`), and
+/// the part on its own, headers and body, parses as a message of one part
+/// and is decoded as such. (Decoding in place, mail-parser drops the
+/// blanks ending the body before its boundary, and loses bytes to a soft
+/// break right before it; on its own, neither.) `None` when the part on
+/// its own is not a text (the caller keeps the text as it came).
+///
+/// Public for the fuzz target `rows`, as [`strict_quoted_printable_text`].
+pub fn body_text_alone(part: &MessagePart<'_>, raw: &[u8]) -> Option<String> {
     let alone = raw.get(part.offset_header as usize..part.offset_end as usize);
     let decoded = alone.and_then(|alone| decoding_parser().parse(alone));
     match decoded
@@ -275,7 +347,7 @@ fn body_text(message: &Message<'_>, id: u32) -> Option<String> {
         .map(|p| &p.body)
     {
         Some(PartType::Text(decoded) | PartType::Html(decoded)) => Some(decoded.to_string()),
-        _ => Some(text.to_string()),
+        _ => None,
     }
 }
 
@@ -552,6 +624,79 @@ mod tests {
         let (_, files) = bodies(&decoding_parser().parse(ENCODED[5].as_bytes()).unwrap());
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].1, b"Subject: inner\r\n\r\nhello\r\n");
+    }
+
+    #[test]
+    fn strict_quoted_printable_texts_decode_as_their_parts_alone_do() {
+        // (message, whether its text is in the strict form, its text)
+        let cases = [
+            (
+                "Content-Type: text/plain; charset=ISO-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nGr=FC=DFe  \r\naus K=F6ln=\r\n!\r\n",
+                true,
+                "Grüße\r\naus Köln!\r\n",
+            ),
+            (
+                "Content-Transfer-Encoding: Quoted-Printable\r\n\r\nno Content-Type: text=2C in UTF-8 caf=C3=A9",
+                true,
+                "no Content-Type: text, in UTF-8 café",
+            ),
+            (
+                "Content-Type: multipart/alternative; boundary=a\r\n\r\n--a\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p class=3D\"x\">=E2=9C=93 invalid =FF</p>\r\n--a--\r\n",
+                true,
+                "<p class=\"x\">✓ invalid \u{fffd}</p>",
+            ),
+            (
+                "Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nnot hex =4G, a=20\r\n",
+                false,
+                "not hex =4G, a \r\n",
+            ),
+            (
+                // A form feed before the token: cfimap's reading of the
+                // header takes it for quoted-printable, mail-parser's does
+                // not, and the text is mail-parser's, as it came.
+                "Content-Type: text/plain\r\nContent-Transfer-Encoding: \x0cquoted-printable\r\n\r\ncaf=C3=A9",
+                false,
+                "caf=C3=A9",
+            ),
+        ];
+        for (raw, strict, text) in cases {
+            let message = parser().parse(raw.as_bytes()).unwrap();
+            let id = message.text_body.first().or(message.html_body.first());
+            let part = message.part(*id.unwrap()).unwrap();
+            let alone = body_text_alone(part, raw.as_bytes());
+            let fast = strict_quoted_printable_text(part, raw.as_bytes());
+            assert_eq!(fast.is_some(), strict, "{raw}");
+            if strict {
+                assert_eq!(fast, alone, "{raw}");
+            }
+            let (row, _) = bodies(&message);
+            assert_eq!(row.body.as_deref(), Some(text), "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_nested_header_never_stands_in_for_the_messages_own() {
+        // Broken nested messages: mail-parser's parse gives the inner one,
+        // with its To, as the whole message (found by the fuzz target).
+        let raw = b"Content-Type:multipart;boundary==_b\n\n--=_bContent-Type:message/rfc822\n\n\
+                    To:u\nContent-Type:message/rfc822\n\n\n\
+                    --=_bContent-Type:message/rfc822\n\n\n--=_b--";
+        let parsed = parser().parse(raw).expect("parses");
+        assert_ne!(
+            parsed.parts[0].offset_header, 0,
+            "mail-parser still does this"
+        );
+        let fetched = Fetched {
+            seq: 1,
+            uid: 1,
+            flags: Vec::new(),
+            size: None,
+            internal_date: None,
+            bytes: Some(raw[..].into()),
+            lines: None,
+        };
+        let whole = build(fetched, Depth::Whole, None).unwrap();
+        assert_eq!(whole.to, "");
     }
 
     #[test]

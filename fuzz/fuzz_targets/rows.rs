@@ -20,12 +20,16 @@
 //!   it reads the same message with bodies decoded, part for part, where
 //!   the body is valid in its encoding;
 //! - each transfer decoding written into a writer gives what the in-memory
-//!   decoding gives, a body that does not decode is kept as it came, and a
-//!   valid base64 body decodes as mail-parser's base64 decoder has it;
-//! - a message parsed through a skeleton, with long runs of lines inside
-//!   attachments and the header fields no row reads left out
+//!   decoding gives, a body that does not decode is kept as it came, a
+//!   valid base64 body decodes as mail-parser's base64 decoder has it, and
+//!   a strict quoted-printable body as mail-parser's own loop has it;
+//! - a quoted-printable body text decoded without parsing its part again
+//!   is the text the part parsed on its own gives;
+//! - a message parsed through a skeleton, with runs of lines inside
+//!   attachments and texts and the header fields no row reads left out
 //!   (`cfimap::elision`), parses exactly as the whole message does, less
-//!   those fields;
+//!   those fields; and so does a header block without those fields, with
+//!   getHeaderOnly's parser;
 //! - the input as a header value, a header block and a subject goes
 //!   through the RFC 2231 and RFC 2047 decoders.
 
@@ -40,7 +44,7 @@ use cfimap::encoded_words;
 use cfimap::fetch::{Depth, Fetched};
 use cfimap::parameters;
 use cfimap::rows;
-use cfimap::transfer_encoding::{Decoded, TransferEncoding};
+use cfimap::transfer_encoding::{self, Decoded, TransferEncoding};
 use imap_codec::imap_types::flag::{Flag, FlagFetch};
 use libfuzzer_sys::fuzz_target;
 use mail_parser::{MimeHeaders, PartType};
@@ -59,6 +63,7 @@ fuzz_target!(|data: &[u8]| {
     );
     check_attachments(data);
     check_elision(data);
+    check_body_texts(data);
     for encoding in [
         TransferEncoding::Identity,
         TransferEncoding::Base64,
@@ -79,11 +84,20 @@ fuzz_target!(|data: &[u8]| {
 /// of a few dozen bytes cut so that small inputs are cut too) is exactly
 /// mail-parser's parse of the whole message — every part, offset, header
 /// and body — but for the header fields no row reads, which the skeleton
-/// leaves out of its own header.
+/// leaves out of its own header. The same for getHeaderOnly's parse, which
+/// leaves out those fields only.
 fn check_elision(data: &[u8]) {
     let mut skeleton = Vec::new();
     let cut = elision::parse_with(rows::parser(), data, &mut skeleton, 48);
-    let whole = rows::parser().parse(data);
+    check_cut(cut, rows::parser().parse(data));
+    // getHeaderOnly's: the header fields only, with its own parser.
+    let mut skeleton = Vec::new();
+    let cut = elision::parse_header(rows::header_parser(), data, &mut skeleton);
+    check_cut(cut, rows::header_parser().parse(data));
+}
+
+/// `cut` is `whole`, or `whole` less the unread fields of its own header.
+fn check_cut(cut: Option<mail_parser::Message<'_>>, whole: Option<mail_parser::Message<'_>>) {
     // A parse that kept an unread field is the whole one; else it is the
     // whole one less those fields.
     let kept_unread = cut
@@ -340,5 +354,40 @@ fn check_transfer_decoding(encoding: TransferEncoding, body: &[u8]) {
     {
         let reference = mail_parser::decoders::base64::base64_decode(&symbols);
         assert_eq!(Some(in_memory), reference, "base64 decodes otherwise");
+    }
+    // A body text in strict quoted-printable decodes as mail-parser's own
+    // loop decodes a body that is all of its input.
+    if encoding == TransferEncoding::QuotedPrintable
+        && let Some(strict) = transfer_encoding::strict_quoted_printable(body)
+    {
+        let (end, reference) =
+            mail_parser::parsers::MessageStream::new(body).decode_quoted_printable_mime(b"");
+        assert_eq!(end, body.len());
+        assert_eq!(
+            strict,
+            reference.as_ref(),
+            "quoted-printable decodes otherwise"
+        );
+    }
+}
+
+/// Each quoted-printable body text that `rows` decodes without parsing
+/// its part again is the text the part's own parse gives.
+fn check_body_texts(data: &[u8]) {
+    let Some(message) = rows::parser().parse(data) else {
+        return;
+    };
+    let raw = message.raw_message.as_ref();
+    for part in &message.parts {
+        let (PartType::Text(text) | PartType::Html(text)) = &part.body else {
+            continue;
+        };
+        if TransferEncoding::of(part, raw) != TransferEncoding::QuotedPrintable {
+            continue;
+        }
+        if let Some(fast) = rows::strict_quoted_printable_text(part, raw) {
+            let alone = rows::body_text_alone(part, raw).unwrap_or_else(|| text.to_string());
+            assert_eq!(fast, alone, "a body text decodes otherwise than on its own");
+        }
     }
 }
