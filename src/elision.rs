@@ -13,7 +13,7 @@
 //! shorter skeleton is parsed, and the result is mapped back onto the
 //! message (every offset after a cut moved by the bytes left out, the cut
 //! parts' bodies taken from the message, a text part's text made from them
-//! as mail-parser makes it, see [`text`]). In a message up to 64 KiB a
+//! as mail-parser makes it, see [`text_of`]). In a message up to 64 KiB a
 //! dash-free stretch of 512 bytes is cut (when its inner lines are half
 //! that), in a larger one only a stretch of 64 KiB: a small message's
 //! skeleton is built for its header fields anyway, and a large one is
@@ -96,7 +96,6 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use mail_parser::decoders::charsets::DecoderFnc;
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::{HeaderName, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
@@ -411,13 +410,18 @@ fn inside_a_kept_body(message: &Message<'_>, at: u32) -> bool {
     })
 }
 
-/// A text part's body as mail-parser makes its text (a parser that ignores
-/// Content-Transfer-Encoding reads every body as it lies): in the charset
-/// of its Content-Type where mail-parser has a decoder for it, else as
-/// UTF-8, each invalid sequence a U+FFFD. `simdutf8` checks the UTF-8 16
-/// bytes at a time; `String::from_utf8_lossy`, which mail-parser calls,
-/// goes a byte at a time, and did so over every text body of getAll.
-fn text(body: &[u8], charset: Option<DecoderFnc>) -> Cow<'_, str> {
+/// The text mail-parser makes of a text part's body (its bytes as they
+/// lie, or transfer-decoded): in the charset of the part's Content-Type
+/// where mail-parser has a decoder for it, else as UTF-8, each invalid
+/// sequence a U+FFFD. `simdutf8` checks the UTF-8 16 bytes at a time;
+/// `String::from_utf8_lossy`, which mail-parser calls, goes a byte at a
+/// time, and did so over every text body of getAll. Public for
+/// `rows::strict_quoted_printable_text`, which decodes texts on its own.
+pub fn text_of<'b>(part: &MessagePart<'_>, body: &'b [u8]) -> Cow<'b, str> {
+    let charset = part
+        .content_type()
+        .and_then(|ct| ct.attribute("charset"))
+        .and_then(|charset| charset_decoder(charset.as_bytes()));
     match charset {
         Some(decode) => Cow::Owned(decode(body)),
         None => match simdutf8::basic::from_utf8(body) {
@@ -455,7 +459,7 @@ fn boundaries_have_line_ends(message: &Message<'_>) -> bool {
 
 /// Maps the skeleton's parse onto `raw`: offsets after each cut move by
 /// the cut's length, every message's bytes are `raw`, and the cut parts'
-/// bodies are their bytes in `raw` ([`text`] for a text part).
+/// bodies are their bytes in `raw` ([`text_of`] for a text part).
 fn restore<'x>(message: &mut Message<'x>, raw: &'x [u8], cuts: &[Cut]) {
     // An offset where a cut was is the end of the field before a left-out
     // field, or the start of the message (a part offset: the first field
@@ -485,17 +489,17 @@ fn restore<'x>(message: &mut Message<'x>, raw: &'x [u8], cuts: &[Cut]) {
         let body = raw
             .get(part.offset_body as usize..part.offset_end as usize)
             .unwrap_or_default();
-        // A cut text's charset, looked up for no other part.
-        let charset = (was_cut && matches!(part.body, PartType::Text(_) | PartType::Html(_)))
-            .then(|| part.content_type()?.attribute("charset"))
-            .flatten()
-            .and_then(|charset| charset_decoder(charset.as_bytes()));
+        // A cut text, made again from the message.
+        let restored = (was_cut && matches!(part.body, PartType::Text(_) | PartType::Html(_)))
+            .then(|| text_of(part, body));
         match &mut part.body {
             PartType::Binary(bytes) | PartType::InlineBinary(bytes) if was_cut => {
                 *bytes = Cow::Borrowed(body);
             }
-            PartType::Text(text) | PartType::Html(text) if was_cut => {
-                *text = self::text(body, charset);
+            PartType::Text(text) | PartType::Html(text) => {
+                if let Some(restored) = restored {
+                    *text = restored;
+                }
             }
             PartType::Message(nested) => restore(nested, raw, cuts),
             _ => {}

@@ -10,7 +10,6 @@
 use std::sync::OnceLock;
 
 use imap_codec::imap_types::flag::{Flag, FlagFetch};
-use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::{
     Address, Encoding, HeaderName, Message, MessageParser, MessagePart, MimeHeaders, PartType,
 };
@@ -298,7 +297,7 @@ fn body_text(message: &Message<'_>, id: u32) -> Option<String> {
 /// Only the part's header is parsed again, as the part on its own would
 /// be: that parse says whether mail-parser reads the part on its own as a
 /// quoted-printable text (by its Content-Type and Content-Transfer-Encoding
-/// as mail-parser reads them) and in which charset ([`charset_text`]).
+/// as mail-parser reads them) and in which charset ([`elision::text_of`]).
 ///
 /// Public for the fuzz target `rows`, which holds it to [`body_text_alone`].
 pub fn strict_quoted_printable_text(part: &MessagePart<'_>, raw: &[u8]) -> Option<String> {
@@ -311,22 +310,7 @@ pub fn strict_quoted_printable_text(part: &MessagePart<'_>, raw: &[u8]) -> Optio
     }
     let body = raw.get(part.offset_body as usize..part.offset_end as usize)?;
     let decoded = strict_quoted_printable(body)?;
-    Some(charset_text(root, decoded))
-}
-
-/// Decoded body bytes as text, as mail-parser makes them: in the charset the
-/// part's Content-Type names where mail-parser knows it, else as UTF-8
-/// (each invalid sequence a U+FFFD).
-fn charset_text(part: &MessagePart<'_>, decoded: Vec<u8>) -> String {
-    let decoder = part
-        .content_type()
-        .and_then(|ct| ct.attribute("charset"))
-        .and_then(|charset| charset_decoder(charset.as_bytes()));
-    match decoder {
-        Some(decode) => decode(&decoded),
-        None => String::from_utf8(decoded)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-    }
+    Some(elision::text_of(root, &decoded).into_owned())
 }
 
 /// The text of a transfer-encoded body part, as mail-parser decodes it:
