@@ -15,17 +15,24 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 
+use memchr::memmem;
+
 /// The read buffer: large reads keep the floor's syscalls few.
 const BUFFER: usize = 256 * 1024;
 
 /// Reads until the completion of the command tagged `tag`; returns the bytes
 /// read and whether it was `OK`.
-fn until_tagged(stream: &mut TcpStream, tag: &str, buffer: &mut [u8]) -> io::Result<(u64, bool)> {
+fn until_tagged(
+    stream: &mut impl Read,
+    tag: &str,
+    buffer: &mut [u8],
+) -> io::Result<(u64, bool)> {
     let needle = format!("\r\n{tag} ");
-    let needle = needle.as_bytes();
-    // The end of the previous read (a needle may straddle two reads), then
-    // the tagged line once it has started.
-    let mut carry: Vec<u8> = b"\r\n".to_vec();
+    let finder = memmem::Finder::new(needle.as_bytes());
+    let overlap = needle.len() - 1;
+    // The stream's last bytes before this read, too few to hold the needle,
+    // for one that straddles two reads (the command's own line end first).
+    let mut tail: Vec<u8> = b"\r\n".to_vec();
     let mut tagged: Option<Vec<u8>> = None;
     let mut total = 0u64;
     loop {
@@ -41,12 +48,25 @@ fn until_tagged(stream: &mut TcpStream, tag: &str, buffer: &mut [u8]) -> io::Res
         if let Some(line) = &mut tagged {
             line.extend_from_slice(chunk);
         } else {
-            carry.extend_from_slice(chunk);
-            if let Some(at) = carry.windows(needle.len()).position(|w| w == needle) {
-                tagged = Some(carry[at + 2..].to_vec());
+            // Searched where it lies, with memchr's memmem: the floor must
+            // cost the client next to nothing, and a search a byte at a time
+            // made it CPU-bound on a slow machine.
+            let head = &chunk[..n.min(overlap)];
+            let mut joint = tail.clone();
+            joint.extend_from_slice(head);
+            if let Some(at) = finder.find(&joint) {
+                let mut line = joint[at + 2..].to_vec();
+                line.extend_from_slice(&chunk[head.len()..]);
+                tagged = Some(line);
+            } else if let Some(at) = finder.find(chunk) {
+                tagged = Some(chunk[at + 2..].to_vec());
             } else {
-                let keep = carry.len().saturating_sub(needle.len() - 1);
-                carry.drain(..keep);
+                let keep = joint.len().min(overlap);
+                tail = if n >= overlap {
+                    chunk[n - overlap..].to_vec()
+                } else {
+                    joint[joint.len() - keep..].to_vec()
+                };
             }
         }
         if let Some(line) = &tagged
@@ -307,5 +327,55 @@ mod tests {
         );
         assert_eq!(name("* STATUS INBOX (MESSAGES 1)\r\n"), None);
         assert!(selectable(b"* LIST () \"/\" {5}\r\n").is_err());
+    }
+
+    /// A reader handing out its bytes `step` at a time.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    /// The completion is found wherever the reads split it, only at a line's
+    /// start, and its status read; every byte is counted.
+    #[test]
+    fn until_tagged_finds_the_completion_across_reads() {
+        let answer = b"* 1 FETCH (BODY[] {17}\r\nnot fb3 OK here)\r\n\
+                       * 2 FETCH (FLAGS ())\r\nfb3 OK Fetch completed.\r\n";
+        let refused = b"* 1 FETCH (FLAGS ())\r\nfb3 NO [SERVERBUG] oops\r\n";
+        for step in 1..=answer.len() {
+            let mut buffer = vec![0u8; 64];
+            let mut reader = Trickle { bytes: answer, step };
+            let read = until_tagged(&mut reader, "fb3", &mut buffer).ok();
+            assert_eq!(read, Some((answer.len() as u64, true)), "step {step}");
+            let mut reader = Trickle {
+                bytes: refused,
+                step,
+            };
+            let read = until_tagged(&mut reader, "fb3", &mut buffer).ok();
+            assert_eq!(read, Some((refused.len() as u64, false)), "step {step}");
+        }
+        // At the very start of the answer: the command's own line end
+        // stands before it.
+        let mut reader = Trickle {
+            bytes: b"fb3 OK done\r\n",
+            step: 2,
+        };
+        let read = until_tagged(&mut reader, "fb3", &mut [0u8; 8]).ok();
+        assert_eq!(read, Some((13, true)));
+        // A stream that ends first is an error, not a completion.
+        let mut reader = Trickle {
+            bytes: b"* 1 FETCH (FLAGS ())\r\nfb3 O",
+            step: 5,
+        };
+        assert!(until_tagged(&mut reader, "fb3", &mut [0u8; 8]).is_err());
     }
 }
