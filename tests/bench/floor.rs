@@ -22,11 +22,7 @@ const BUFFER: usize = 256 * 1024;
 
 /// Reads until the completion of the command tagged `tag`; returns the bytes
 /// read and whether it was `OK`.
-fn until_tagged(
-    stream: &mut impl Read,
-    tag: &str,
-    buffer: &mut [u8],
-) -> io::Result<(u64, bool)> {
+fn until_tagged(stream: &mut impl Read, tag: &str, buffer: &mut [u8]) -> io::Result<(u64, bool)> {
     let needle = format!("\r\n{tag} ");
     let finder = memmem::Finder::new(needle.as_bytes());
     let overlap = needle.len() - 1;
@@ -353,7 +349,10 @@ mod tests {
         let refused = b"* 1 FETCH (FLAGS ())\r\nfb3 NO [SERVERBUG] oops\r\n";
         for step in 1..=answer.len() {
             let mut buffer = vec![0u8; 64];
-            let mut reader = Trickle { bytes: answer, step };
+            let mut reader = Trickle {
+                bytes: answer,
+                step,
+            };
             let read = until_tagged(&mut reader, "fb3", &mut buffer).ok();
             assert_eq!(read, Some((answer.len() as u64, true)), "step {step}");
             let mut reader = Trickle {
