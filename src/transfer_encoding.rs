@@ -5,7 +5,7 @@
 //! `rows::parser`), so it never decodes a body it will not show. Decoding
 //! base64 inside its parser cost about 80 instructions a byte and held every
 //! attachment decoded in memory beside the raw message; here `base64-simd`
-//! decodes the lines of a run of equal lines a few KiB at a time, any other
+//! decodes a run of lines of one width a few KiB at a time, any other
 //! line where it lies (or a bounded chunk of gathered symbols, in place),
 //! 16 bytes per step with WebAssembly SIMD, as the file is written.
 
@@ -344,18 +344,29 @@ impl<'w, W: Write> Base64Stream<'w, W> {
             return Ok((0, 0));
         }
         let stride = width + 2;
-        let lines = body
-            .chunks_exact(stride)
-            .take_while(|line| line[width..] == *b"\r\n")
-            .count();
-        if lines < 2 {
+        let aligned = |lines: &[u8], most: usize| {
+            lines
+                .chunks_exact(stride)
+                .take(most)
+                .take_while(|line| line[width..] == *b"\r\n")
+                .count()
+        };
+        if aligned(body, 2) < 2 {
             return Ok((0, 0));
         }
         // A few KiB of symbols per decode: the decoded bytes stay within
-        // what `decoded` holds beyond a chunk.
+        // what `decoded` holds beyond a chunk. Each batch's lines are
+        // counted as it is taken, never the whole run ahead: after a batch
+        // fails, the run is looked at again past it, and counting ahead
+        // each time would be quadratic in a run of failing batches.
         let per_batch = (RUN_BATCH / width).max(1);
         let mut used = 0;
-        for batch in body[..lines * stride].chunks(per_batch * stride) {
+        loop {
+            let lines = aligned(&body[used..], per_batch);
+            if lines == 0 {
+                break;
+            }
+            let batch = &body[used..used + lines * stride];
             self.run.clear();
             match width {
                 76 => gather::<76>(batch, &mut self.run),
@@ -379,6 +390,9 @@ impl<'w, W: Write> Base64Stream<'w, W> {
             }
             self.written()?;
             used += batch.len();
+            if lines < per_batch {
+                break;
+            }
         }
         Ok((used, 0))
     }
@@ -689,11 +703,18 @@ mod tests {
                         (b' ', "a blank"),
                         (b'-', "a stray byte"),
                         (b'=', "a unit's end"),
+                        (b'\r', "a CR"),
                     ] {
-                        let mut broken = lines.clone();
-                        let middle = broken[at].len() / 2;
-                        broken[at].insert(middle, byte);
-                        check(&body(&broken, &crlf), what);
+                        // Inserted, the line is longer and ends the run;
+                        // put in place of a symbol, the line keeps its width
+                        // and the batch holding it fails to decode.
+                        let mut longer = lines.clone();
+                        let middle = longer[at].len() / 2;
+                        longer[at].insert(middle, byte);
+                        check(&body(&longer, &crlf), what);
+                        let mut same = lines.clone();
+                        same[at][middle] = byte;
+                        check(&body(&same, &crlf), what);
                     }
                     let mut other = lines.clone();
                     let shorter = other[at].len().saturating_sub(4);

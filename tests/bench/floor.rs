@@ -344,7 +344,7 @@ mod tests {
     /// start, and its status read; every byte is counted.
     #[test]
     fn until_tagged_finds_the_completion_across_reads() {
-        let answer = b"* 1 FETCH (BODY[] {17}\r\nnot fb3 OK here)\r\n\
+        let answer = b"* 1 FETCH (BODY[] {15}\r\nnot fb3 OK here)\r\n\
                        * 2 FETCH (FLAGS ())\r\nfb3 OK Fetch completed.\r\n";
         let refused = b"* 1 FETCH (FLAGS ())\r\nfb3 NO [SERVERBUG] oops\r\n";
         for step in 1..=answer.len() {
