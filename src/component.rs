@@ -10,6 +10,8 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use crate::actions::fetch::{self, Depth, Read};
+use crate::actions::{changes, folders, tag_json};
 use crate::bindings::cfimap::imap::types::{
     self as wit, ChangeReport, ConnectOptions, FolderChange, FolderRow, MessageRow, ReadOptions,
     Selection,
@@ -18,9 +20,7 @@ use crate::bindings::exports::cfimap::imap::client::{
     Guest, GuestRowReader, GuestSession, RowReader, Session as Handle,
 };
 use crate::error::{Error, Result, Status};
-use crate::fetch::{self, Depth, Read};
-use crate::session::Session;
-use crate::{changes, folders, tag_json};
+use crate::imap::session::Session;
 
 /// The component.
 pub struct Component;

@@ -1,7 +1,7 @@
 //! Fuzz target `attributes`: what the tag's attributes become on the wire —
-//! modified UTF-7 (`cfimap::utf7`), folder attributes resolved against a
-//! namespace (`cfimap::mailbox`) and selection lists as IMAP sets
-//! (`cfimap::selection`).
+//! modified UTF-7 (`cfimap::imap::utf7`), folder attributes resolved against a
+//! namespace (`cfimap::imap::mailbox`) and selection lists as IMAP sets
+//! (`cfimap::actions::selection`).
 //!
 //! The input is used whole, several ways at once: as wire bytes (a mailbox
 //! name from a LIST answer), as text (a `folder` attribute, a selection
@@ -32,11 +32,11 @@
 
 use std::num::NonZeroU32;
 
+use cfimap::actions::selection;
 use cfimap::error::Error;
-use cfimap::mailbox::{self, Folder};
-use cfimap::selection;
-use cfimap::session::Namespace;
-use cfimap::utf7;
+use cfimap::imap::mailbox::{self, Folder};
+use cfimap::imap::session::Namespace;
+use cfimap::imap::utf7;
 use imap_codec::imap_types::sequence::{SeqOrUid, Sequence};
 use libfuzzer_sys::fuzz_target;
 

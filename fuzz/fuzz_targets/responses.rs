@@ -1,5 +1,5 @@
 //! Fuzz target `responses`: framing and decoding of what a server sends
-//! (`cfimap::responses`).
+//! (`cfimap::imap::responses`).
 //!
 //! The input is a 4-byte header and the bytes the server sends:
 //!
@@ -26,8 +26,8 @@
 
 #![no_main]
 
-use cfimap::esearch;
-use cfimap::responses::{self, Frame, LIFT_AT_LEAST, Limits, Scan};
+use cfimap::imap::esearch;
+use cfimap::imap::responses::{self, Frame, LIFT_AT_LEAST, Limits, Scan};
 use imap_codec::ResponseCodec;
 use imap_codec::decode::Decoder as _;
 use imap_codec::fragmentizer::Fragmentizer;

@@ -1,8 +1,8 @@
-//! Fuzz target `rows`: a message as the tag's row (`cfimap::rows`), with
-//! what it is made of — RFC 2047 encoded-words (`cfimap::encoded_words`),
-//! RFC 2231 parameters (`cfimap::parameters`), transfer encodings
-//! (`cfimap::transfer_encoding`), attachments and their file names
-//! (`cfimap::attachments`).
+//! Fuzz target `rows`: a message as the tag's row (`cfimap::actions::rows`), with
+//! what it is made of — RFC 2047 encoded-words (`cfimap::message::encoded_words`),
+//! RFC 2231 parameters (`cfimap::message::parameters`), transfer encodings
+//! (`cfimap::message::transfer_encoding`), attachments and their file names
+//! (`cfimap::message::attachments`).
 //!
 //! The input is the message, as the server's `BODY[]` literal holds it.
 //!
@@ -27,7 +27,7 @@
 //!   is the text the part parsed on its own gives;
 //! - a message parsed through a skeleton, with runs of lines inside
 //!   attachments and texts and the header fields no row reads left out
-//!   (`cfimap::elision`), parses exactly as the whole message does, less
+//!   (`cfimap::message::elision`), parses exactly as the whole message does, less
 //!   those fields; and so does a header block without those fields, with
 //!   getHeaderOnly's parser;
 //! - the input as a header value, a header block and a subject goes
@@ -37,14 +37,15 @@
 
 use std::borrow::Cow;
 
-use cfimap::attachments;
+use cfimap::actions::fetch::{Depth, Fetched};
+use cfimap::actions::rows;
 use cfimap::bindings::cfimap::imap::types::MessageRow;
-use cfimap::elision;
-use cfimap::encoded_words;
-use cfimap::fetch::{Depth, Fetched};
-use cfimap::parameters;
-use cfimap::rows;
-use cfimap::transfer_encoding::{self, Decoded, TransferEncoding};
+use cfimap::message::attachments;
+use cfimap::message::elision;
+use cfimap::message::encoded_words;
+use cfimap::message::parameters;
+use cfimap::message::parsers;
+use cfimap::message::transfer_encoding::{self, Decoded, TransferEncoding};
 use imap_codec::imap_types::flag::{Flag, FlagFetch};
 use libfuzzer_sys::fuzz_target;
 use mail_parser::{MimeHeaders, PartType};
@@ -80,7 +81,7 @@ fuzz_target!(|data: &[u8]| {
     check_sanitized(&text, 1);
 });
 
-/// A message parsed through a skeleton (`cfimap::elision`, with stretches
+/// A message parsed through a skeleton (`cfimap::message::elision`, with stretches
 /// of a few dozen bytes cut so that small inputs are cut too) is exactly
 /// mail-parser's parse of the whole message — every part, offset, header
 /// and body — but for the header fields no row reads, which the skeleton
@@ -88,12 +89,12 @@ fuzz_target!(|data: &[u8]| {
 /// leaves out those fields only.
 fn check_elision(data: &[u8]) {
     let mut skeleton = Vec::new();
-    let cut = elision::parse_with(rows::parser(), data, &mut skeleton, 48);
-    check_cut(cut, rows::parser().parse(data));
+    let cut = elision::parse_with(parsers::parser(), data, &mut skeleton, 48);
+    check_cut(cut, parsers::parser().parse(data));
     // getHeaderOnly's: the header fields only, with its own parser.
     let mut skeleton = Vec::new();
-    let cut = elision::parse_header(rows::header_parser(), data, &mut skeleton);
-    check_cut(cut, rows::header_parser().parse(data));
+    let cut = elision::parse_header(parsers::header_parser(), data, &mut skeleton);
+    check_cut(cut, parsers::header_parser().parse(data));
 }
 
 /// `cut` is `whole`, or `whole` less the unread fields of its own header.
@@ -205,7 +206,7 @@ fn check_sanitized(name: &str, n: usize) {
 /// attachments decoded by mail-parser while parsing, when both readings see
 /// the same parts.
 fn check_attachments(data: &[u8]) {
-    let (lean, decoding) = (cfimap::rows::parser(), cfimap::rows::decoding_parser());
+    let (lean, decoding) = (parsers::parser(), parsers::decoding_parser());
     let (Some(lean), Some(decoded)) = (lean.parse(data), decoding.parse(data)) else {
         return;
     };
@@ -374,7 +375,7 @@ fn check_transfer_decoding(encoding: TransferEncoding, body: &[u8]) {
 /// Each quoted-printable body text that `rows` decodes without parsing
 /// its part again is the text the part's own parse gives.
 fn check_body_texts(data: &[u8]) {
-    let Some(message) = rows::parser().parse(data) else {
+    let Some(message) = parsers::parser().parse(data) else {
         return;
     };
     let raw = message.raw_message.as_ref();

@@ -14,11 +14,11 @@ use imap_codec::imap_types::extensions::uidplus::{UidElement, UidSet};
 use imap_codec::imap_types::flag::{Flag, StoreResponse, StoreType};
 use imap_codec::imap_types::response::Code;
 
+use crate::actions::selection::{self, Opened};
 use crate::bindings::cfimap::imap::types::{ChangeReport, MovedUid, Selection};
 use crate::error::{Error, Result, Status};
-use crate::mailbox::{self, Folder};
-use crate::selection::{self, Opened};
-use crate::session::Session;
+use crate::imap::mailbox::{self, Folder};
+use crate::imap::session::Session;
 
 /// `markRead`: sets `\Seen` on the selected messages; other flags stay.
 pub fn mark_read(

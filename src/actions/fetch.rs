@@ -1,5 +1,5 @@
 //! The read actions, getHeaderOnly and getAll: EXAMINE, resolve the
-//! selection and the filters (one `UID SEARCH`, [`crate::search`]), then one
+//! selection and the filters (one `UID SEARCH`, [`crate::actions::search`]), then one
 //! `UID FETCH` per window of messages. Newest first, windows are taken from
 //! the newest end and each is handed out reversed once it is complete.
 //!
@@ -25,14 +25,14 @@ use imap_codec::imap_types::fetch::{
 use imap_codec::imap_types::flag::FlagFetch;
 use imap_codec::imap_types::response::Data;
 
-use crate::attachments::Saver;
+use crate::actions::rows;
+use crate::actions::search::Criteria;
+use crate::actions::selection;
 use crate::bindings::cfimap::imap::types::{MessageRow, ReadOptions, Selection};
 use crate::error::{Error, Result};
-use crate::mailbox::{self, Folder};
-use crate::rows;
-use crate::search::Criteria;
-use crate::selection;
-use crate::session::{Next, Pending, Session};
+use crate::imap::mailbox::{self, Folder};
+use crate::imap::session::{Next, Pending, Session};
+use crate::message::attachments::Saver;
 
 /// Messages per window of a newest-first read, whose rows are held until the
 /// window is complete, to be handed out in reverse: headers are small, but

@@ -15,8 +15,8 @@ use imap_codec::imap_types::status::{StatusDataItem, StatusDataItemName};
 
 use crate::bindings::cfimap::imap::types::FolderRow;
 use crate::error::{Error, Result};
-use crate::mailbox::{self, Folder};
-use crate::session::Session;
+use crate::imap::mailbox::{self, Folder};
+use crate::imap::session::Session;
 
 /// Special-use attributes (RFC 6154).
 const SPECIAL_USE: [&str; 7] = [

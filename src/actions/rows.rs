@@ -7,20 +7,17 @@
 //! messages never fail: a missing or broken field gives an empty or absent
 //! value, and the row comes back with everything else.
 
-use std::sync::OnceLock;
-
 use imap_codec::imap_types::flag::{Flag, FlagFetch};
-use mail_parser::{
-    Address, Encoding, HeaderName, Message, MessageParser, MessagePart, MimeHeaders, PartType,
-};
+use mail_parser::{Address, Encoding, HeaderName, Message, MessagePart, MimeHeaders, PartType};
 
-use crate::attachments::{self, Saver};
+use crate::actions::fetch::{Depth, Fetched};
 use crate::bindings::cfimap::imap::types::MessageRow;
-use crate::elision;
-use crate::encoded_words;
 use crate::error::Result;
-use crate::fetch::{Depth, Fetched};
-use crate::transfer_encoding::{TransferEncoding, strict_quoted_printable};
+use crate::message::attachments::{self, Saver};
+use crate::message::elision;
+use crate::message::encoded_words;
+use crate::message::parsers::{decoding_parser, header_parser, parser};
+use crate::message::transfer_encoding::{TransferEncoding, strict_quoted_printable};
 
 /// Builds the row of a fetched message.
 /// getAll with `attachmentpath` passes the action's `saver`.
@@ -106,63 +103,6 @@ fn fill_header_columns(row: &mut MessageRow, message: &Message<'_>) {
         .unwrap_or_default();
     row.date = sent_date(message);
     row.sentdate = row.date.clone();
-}
-
-/// The parser, told to decode only the headers a row shows and those MIME
-/// needs. Every other header (Received, DKIM-Signature, ...) is skipped
-/// unparsed: they are most of a typical header block, and parsing Received
-/// lines alone took a third of getHeaderOnly's time. `header_raw` still finds
-/// skipped headers, by offset.
-///
-/// Content-Transfer-Encoding is skipped too, so the parser finds the MIME
-/// structure without decoding any body: attachments are decoded only when
-/// they are written, a chunk at a time ([`TransferEncoding`]), and encoded
-/// body texts are decoded on their own ([`body_text`]). Decoding every
-/// attachment inside the parser was over half of getAll's time.
-///
-/// Public for the fuzz target `rows`, which checks it against mail-parser's
-/// own decoding.
-pub fn parser() -> &'static MessageParser {
-    static PARSER: OnceLock<MessageParser> = OnceLock::new();
-    PARSER.get_or_init(|| {
-        row_headers(
-            MessageParser::new()
-                .with_mime_headers()
-                .ignore_header(HeaderName::ContentTransferEncoding),
-        )
-    })
-}
-
-/// The parser of getHeaderOnly: the headers a row shows, and no MIME
-/// headers, since a header row has no parts to find (parsing Content-Type
-/// was a fiftieth of getHeaderOnly).
-///
-/// Public for the fuzz target `rows`, which checks that getHeaderOnly and
-/// getAll agree on every header column.
-pub fn header_parser() -> &'static MessageParser {
-    static PARSER: OnceLock<MessageParser> = OnceLock::new();
-    PARSER.get_or_init(|| row_headers(MessageParser::new()))
-}
-
-/// A parser that decodes bodies: for a body text taken on its own, and for
-/// the rare message whose structure needs its transfer encodings undone.
-///
-/// Public for the fuzz target `rows`, as [`parser`].
-pub fn decoding_parser() -> &'static MessageParser {
-    static PARSER: OnceLock<MessageParser> = OnceLock::new();
-    PARSER.get_or_init(|| row_headers(MessageParser::new().with_mime_headers()))
-}
-
-/// `parser` told to decode the headers a row shows and to skip the rest.
-fn row_headers(parser: MessageParser) -> MessageParser {
-    parser
-        .header_text(HeaderName::Subject)
-        .header_address(HeaderName::From)
-        .header_address(HeaderName::To)
-        .header_address(HeaderName::Cc)
-        .header_address(HeaderName::ReplyTo)
-        .header_date(HeaderName::Date)
-        .default_header_ignore()
 }
 
 /// Whether `message`, parsed without transfer decoding, holds an encoded
@@ -520,6 +460,8 @@ fn body_lines(bytes: &[u8], header_len: usize) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    use mail_parser::MessageParser;
+
     use super::*;
 
     fn parse(raw: &str) -> Message<'_> {

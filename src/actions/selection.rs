@@ -4,7 +4,7 @@
 //!
 //! UIDs are resolved before anything changes, so a `messagenumber` list
 //! means the messages that had those numbers when the action began. A read
-//! with filters ([`crate::search`]) resolves selection and filters in one
+//! with filters ([`crate::actions::search`]) resolves selection and filters in one
 //! `UID SEARCH`, as `RETURN (ALL)` when the server has ESEARCH. Long
 //! UID sets are compressed into ranges and split under the server's
 //! command-line budget.
@@ -18,12 +18,12 @@ use imap_codec::imap_types::response::{Code, Data};
 use imap_codec::imap_types::search::SearchKey;
 use imap_codec::imap_types::sequence::SequenceSet;
 
+use crate::actions::folders;
+use crate::actions::search::Criteria;
 use crate::bindings::cfimap::imap::types::{RowWindow, Selection};
 use crate::error::{Error, Result, Status};
-use crate::folders;
-use crate::mailbox::Folder;
-use crate::search::Criteria;
-use crate::session::Session;
+use crate::imap::mailbox::Folder;
+use crate::imap::session::Session;
 
 /// Bytes a sequence set may take in one command: well under the 8 KB line
 /// many servers accept, leaving room for the rest of the command.

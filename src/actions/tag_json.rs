@@ -12,8 +12,8 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use crate::actions::fetch::Depth;
 use crate::bindings::cfimap::imap::types::MessageRow;
-use crate::fetch::Depth;
 
 /// `rows` as JSON lines, each ended by `\n`, appended to `out`.
 pub fn write(rows: &[MessageRow], depth: Depth, out: &mut Vec<u8>) {

@@ -9,7 +9,7 @@
 //! never more UIDs than a `* SEARCH` line within the line limit could carry
 //! ([`MAX_UIDS`]); a server claiming more ends the action as a protocol
 //! violation, and so does one whose answers to one command add up to more
-//! (counted by [`crate::responses::Decoder`]). An answer must carry the
+//! (counted by [`crate::imap::responses::Decoder`]). An answer must carry the
 //! `UID` marker, as answers to `UID SEARCH` do; the correlator's tag is not
 //! checked, since a search is the only command in flight when it is sent.
 //!
@@ -28,7 +28,7 @@ use imap_codec::imap_types::response::{Data, Response};
 use imap_codec::imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
 
 use crate::error::{Error, Result};
-use crate::responses::quote;
+use crate::imap::responses::quote;
 
 /// The most UIDs an ESEARCH answer may expand to: as many as a `* SEARCH`
 /// line of 16 MiB (the line limit) could list, two bytes a number.

@@ -9,8 +9,8 @@
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox};
 
 use crate::error::{Error, Result};
-use crate::session::Namespace;
-use crate::utf7;
+use crate::imap::session::Namespace;
+use crate::imap::utf7;
 
 /// A folder resolved against the server's namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]

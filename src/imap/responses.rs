@@ -30,8 +30,8 @@ use imap_codec::imap_types::utils::escape_byte_string;
 use imap_codec::{GreetingCodec, ResponseCodec};
 
 use crate::error::{Error, Result};
-use crate::esearch;
-use crate::transport::{Link, READ_CHUNK};
+use crate::imap::esearch;
+use crate::imap::transport::{Link, READ_CHUNK};
 
 /// How much of a malformed message an error quotes.
 const QUOTE_LIMIT: usize = 120;

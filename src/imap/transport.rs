@@ -3,7 +3,7 @@
 //! The host owns the socket, TLS and timeouts; the interface is a byte pipe
 //! (`read`, `write`, `flush`, `start-tls`). This module turns it into "send
 //! these bytes" and "give me more bytes", and its failures into [`Error`]s.
-//! The receive buffer is the caller's ([`crate::responses::Decoder`]).
+//! The receive buffer is the caller's ([`crate::imap::responses::Decoder`]).
 
 use crate::bindings::cfimap::imap::transport::{Connection, TransportError, Wrapping};
 use crate::error::{Error, Result};

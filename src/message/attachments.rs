@@ -15,8 +15,8 @@ use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
 
 use crate::bindings::cfimap::imap::attachments::{self as sink, SinkError};
 use crate::error::{Error, Result};
-use crate::parameters;
-use crate::transfer_encoding::{Decoded, TransferEncoding};
+use crate::message::parameters;
+use crate::message::transfer_encoding::{Decoded, TransferEncoding};
 
 /// Longest file name written, in bytes (most file systems allow 255).
 const MAX_NAME_BYTES: usize = 200;

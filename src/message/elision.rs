@@ -723,7 +723,7 @@ mod tests {
         assert_eq!(left_out[2], "List-Id: <list.example.org>\r\n");
 
         // The parser rows read with.
-        let parser = crate::rows::parser();
+        let parser = crate::message::parsers::parser();
         let mut skeleton = Vec::new();
         let cut = through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH).expect("cut");
         let whole = parser.parse(raw).expect("parses");
@@ -735,7 +735,7 @@ mod tests {
         assert_eq!(cut, read_fields_only(whole));
 
         // getHeaderOnly's parser, on the header block alone.
-        let parser = crate::rows::header_parser();
+        let parser = crate::message::parsers::header_parser();
         let block = &raw[..memchr::memmem::find(raw, b"\r\n\r\n").expect("a header") + 4];
         let mut skeleton = Vec::new();
         let cut = parse_header(parser, block, &mut skeleton).expect("parses");
@@ -752,7 +752,7 @@ mod tests {
         let raw = b"Return-Path: <a@example.org>\r\nSubject: hi\r\nX-Spam: no\r\n\r\nbody\r\n";
         assert_eq!(unread(raw), [0..30, 43..55]);
         // The parser rows read with.
-        let parser = crate::rows::parser();
+        let parser = crate::message::parsers::parser();
         let mut skeleton = Vec::new();
         let cut = through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH).expect("cut");
         assert_eq!(cut.parts[0].offset_header, 0);
@@ -763,7 +763,7 @@ mod tests {
     #[test]
     fn a_header_block_not_strictly_well_formed_is_not_cut() {
         // The parser rows read with.
-        let parser = crate::rows::parser();
+        let parser = crate::message::parsers::parser();
         for raw in [
             // Bare LF line ends, all or one.
             &b"Received: x\nSubject: hi\n\nbody\n"[..],
@@ -800,7 +800,7 @@ mod tests {
         // an obsolete zone, here the CRLF, and reads on into the next line:
         // in the skeleton that is the Subject, in the message the X-Spam
         // field. Control bytes inside fields are no reason not to cut.
-        let parser = crate::rows::parser();
+        let parser = crate::message::parsers::parser();
         let raw = b"Date: Thu, 6 Mar 2025 12:00:00 E\r\nX-Spam: no\r\nSubject: hi\r\n\r\nbody\r\n";
         assert_eq!(unread(raw), vec![34..46]);
         let mut skeleton = Vec::new();
@@ -832,7 +832,7 @@ mod tests {
         assert_eq!(unread(&raw), vec![0..45]);
         assert_eq!(cuts(&raw, 1024).len(), 2);
         // The parser rows read with.
-        let parser = crate::rows::parser();
+        let parser = crate::message::parsers::parser();
         let mut skeleton = Vec::new();
         let cut = through_skeleton(parser, &raw, &mut skeleton, 1024).expect("cut");
         assert!(cut.header_raw("Received").is_some());
@@ -850,7 +850,7 @@ mod tests {
         raw.extend_from_slice(b"last line\r\n");
         assert!(raw.len() <= FIELDS_MAX);
         // The parser rows read with, and the thresholds `parse` picks.
-        let parser = crate::rows::parser();
+        let parser = crate::message::parsers::parser();
         let mut skeleton = Vec::new();
         let cut = parse(parser, &raw, &mut skeleton).expect("parses");
         assert_eq!(cut.body_text(0).expect("a text").lines().count(), 42);

@@ -16,7 +16,7 @@
 use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::charsets::map::charset_decoder;
 
-use crate::parameters::unescaped;
+use crate::message::parameters::unescaped;
 
 /// One `=?charset?encoding?text?=`.
 struct Word {

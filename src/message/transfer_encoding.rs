@@ -13,7 +13,7 @@ use std::io::{self, Write};
 
 use mail_parser::{HeaderName, MessagePart};
 
-use crate::parameters::unescaped;
+use crate::message::parameters::unescaped;
 
 /// A part's declared transfer encoding. 7bit, 8bit, binary and anything
 /// unknown leave the body as it is (RFC 2045 §6.4: an unknown encoding is

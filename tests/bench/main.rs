@@ -98,7 +98,7 @@ const USAGE: &str = "usage: cfimap-bench [--smoke] [--runs N] [--out DIR] [--hol
                      cfimap-bench floor --port P --user U [--password W] --list-status\n\
                      (the floor takes the password from CFIMAP_PASSWORD without --password)";
 
-/// getHeaderOnly's FETCH items, in the order src/fetch.rs sends them.
+/// getHeaderOnly's FETCH items, in the order src/actions/fetch.rs sends them.
 const HEADER_ITEMS: &str = "UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER] BODY";
 /// getAll's FETCH items.
 const ALL_ITEMS: &str = "UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[]";

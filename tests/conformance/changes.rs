@@ -1,5 +1,5 @@
 //! Conformance of the actions that change mail — markRead, delete and moveMail: nothing may be
-//! lost that was not asked for (`src/changes.rs` says how).
+//! lost that was not asked for (`src/actions/changes.rs` says how).
 //!
 //! Every test takes its own user of a shared private Dovecot (so tests run in parallel), seeds
 //! mail with the raw client, runs the `cfimap` CLI, then checks the server's state message by

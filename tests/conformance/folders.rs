@@ -1,5 +1,5 @@
 //! Conformance: the folder actions — listAllFolders, createFolder, deleteFolder, renameFolder
-//! (the rules `src/mailbox.rs` and `src/folders.rs` document).
+//! (the rules `src/imap/mailbox.rs` and `src/actions/folders.rs` document).
 //!
 //! Every test runs on two namespaces: the Default flavor (`/`, no prefix) and the Courier flavor
 //! (`.`, prefix `INBOX.`), addressing folders as `/` paths and as FULLNAMEs. What the product

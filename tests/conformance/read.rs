@@ -1727,7 +1727,7 @@ fn stoponerror_with_a_message_whose_body_is_missing() {
 }
 
 /// Large literals skip imap-codec's byte-by-byte NUL check and are checked
-/// with memchr instead (src/responses.rs): a NUL in one must still be
+/// with memchr instead (src/imap/responses.rs): a NUL in one must still be
 /// refused as a protocol violation, with or without stoponerror, and the
 /// message after it must not be read as if nothing happened.
 #[test]

@@ -1,0 +1,15 @@
+//! The message layer: one RFC 5322 message and its MIME parts, as bytes
+//! that arrived, without IMAP.
+//!
+//! [`parsers`] are mail-parser as cfimap configures it, [`elision`] parses a
+//! large message without reading its every byte, [`transfer_encoding`],
+//! [`encoded_words`] and [`parameters`] undo what MIME encodes, and
+//! [`attachments`] names parts and writes them through the host's sink.
+//! This layer imports neither [`crate::imap`] nor [`crate::actions`].
+
+pub mod attachments;
+pub mod elision;
+pub mod encoded_words;
+pub mod parameters;
+pub mod parsers;
+pub mod transfer_encoding;
