@@ -128,8 +128,9 @@ lint: guest wasm-tools
 	$(CARGO) clippy --release -p cfimap-host -p cfimap-cli -p cfimap-tests --all-targets -- -D warnings
 	$(WASM_TOOLS) component targets wit $(GUEST) --world cfimap
 
-## wasm-tools: from crates.io, built once, with only the `component`
-## subcommands lint uses (all of them took twice as long to build).
+## wasm-tools: from crates.io, built once, with only its `component`
+## subcommands (lint uses `component targets`); all of them took twice as
+## long to build.
 wasm-tools:
 	@$(WASM_TOOLS) --version 2>/dev/null | grep -q '$(WASM_TOOLS_VERSION)' || \
 	  $(CARGO) install --locked wasm-tools --version $(WASM_TOOLS_VERSION) \

@@ -1,7 +1,8 @@
 //! The cfimap guest: ColdFusion's `<cfimap>` actions spoken as IMAP inside a
 //! WebAssembly component.
 //!
-//! Three layers, each importing only those below it:
+//! Three layers. [`imap`] and [`message`] know nothing of each other;
+//! [`actions`] builds on both; none of them imports [`component`]:
 //!
 //! - [`imap`]: the protocol. Bytes over the host's connection (the imported
 //!   `transport` byte pipe), responses decoded, a session that logs in and
@@ -11,9 +12,10 @@
 //! - [`actions`]: the tag's actions, turning its attributes into commands
 //!   and messages into its rows.
 //!
-//! Beside them, [`error`] is the one error type all layers return, and
-//! [`component`] maps the actions onto the WIT face. The component touches
-//! no file, socket, clock or environment of its own.
+//! Under all of them lie [`bindings`] (the WIT world's types, imports and
+//! exports) and [`error`], the one error type every layer returns; above
+//! them, [`component`] maps the actions onto the WIT face. The component
+//! touches no file, socket, clock or environment of its own.
 
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
@@ -59,42 +61,96 @@ use component::Component;
 bindings::export!(Component with_types_in bindings);
 
 /// The layering rule of the module docs above, checked on the sources: a
-/// lower layer that starts to import a higher one fails here, not in review.
+/// layer that starts to import one it must not fails here, not in review.
 #[cfg(test)]
 mod layering {
     use std::path::{Path, PathBuf};
 
-    /// Every `.rs` file under `src/<layer>`.
-    fn sources(layer: &str) -> Vec<PathBuf> {
-        let mut pending = vec![
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("src")
-                .join(layer),
-        ];
+    /// Every `.rs` file under `src/<path>` (a folder or one file), with how
+    /// deep its module lies below the crate root.
+    fn sources(path: &str) -> Vec<(PathBuf, usize)> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut pending = vec![src.join(path)];
         let mut files = Vec::new();
-        while let Some(dir) = pending.pop() {
-            for entry in std::fs::read_dir(&dir).expect("the layer's folder is readable") {
-                let path = entry.expect("a directory entry").path();
-                if path.is_dir() {
-                    pending.push(path);
-                } else if path.extension().is_some_and(|e| e == "rs") {
-                    files.push(path);
+        while let Some(path) = pending.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).expect("a layer's folder is readable") {
+                    pending.push(entry.expect("a directory entry").path());
                 }
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let relative = path.strip_prefix(&src).expect("under src/");
+                let mut depth = relative.components().count();
+                if path.file_name().is_some_and(|n| n == "mod.rs") {
+                    depth -= 1;
+                }
+                files.push((path, depth));
             }
         }
-        assert!(!files.is_empty(), "no sources under src/{layer}");
+        assert!(!files.is_empty(), "no sources at src/{path}");
         files
     }
 
-    /// The lines of `layer` that name `crate::<higher>` outside a comment.
-    fn imports_of(layer: &str, higher: &[&str]) -> Vec<String> {
+    /// The crate-root modules `code` names: `crate::x`, each item of a
+    /// `crate::{x, y::z}` group, and `super::` chains `depth` deep or more
+    /// (which reach the root from a module that deep) as `super`.
+    fn roots_named(code: &str, depth: usize) -> Vec<String> {
+        // Comments out, then every space: `use crate::{ a, b }` reads as
+        // `usecrate::{a,b}`.
+        let code: String = code
+            .lines()
+            .map(|line| line.split("//").next().unwrap_or_default())
+            .flat_map(str::chars)
+            .filter(|c| !c.is_whitespace())
+            .collect();
         let mut found = Vec::new();
-        for file in sources(layer) {
+        for (at, _) in code.match_indices("crate::") {
+            let rest = &code[at + "crate::".len()..];
+            match rest.strip_prefix('{') {
+                Some(group) => {
+                    let mut nesting = 0;
+                    let mut item = String::new();
+                    for c in group.chars() {
+                        match c {
+                            '{' => nesting += 1,
+                            '}' if nesting == 0 => break,
+                            '}' => nesting -= 1,
+                            ',' if nesting == 0 => {
+                                found.push(first_segment(&item));
+                                item.clear();
+                                continue;
+                            }
+                            _ => {}
+                        }
+                        item.push(c);
+                    }
+                    found.push(first_segment(&item));
+                }
+                None => found.push(first_segment(rest)),
+            }
+        }
+        if depth > 0 && code.contains(&"super::".repeat(depth)) {
+            found.push("super".to_owned());
+        }
+        found.retain(|name| !name.is_empty());
+        found
+    }
+
+    fn first_segment(path: &str) -> String {
+        path.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The places in `path` that name one of `forbidden` (or reach the root
+    /// by `super::`).
+    fn violations(path: &str, forbidden: &[&str]) -> Vec<String> {
+        let mut found = Vec::new();
+        for (file, depth) in sources(path) {
             let text = std::fs::read_to_string(&file).expect("a source is readable");
-            for (n, line) in text.lines().enumerate() {
-                let code = line.split("//").next().unwrap_or_default();
-                if higher.iter().any(|h| code.contains(&format!("crate::{h}"))) {
-                    found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            for name in roots_named(&text, depth) {
+                if name == "super" || forbidden.contains(&name.as_str()) {
+                    found.push(format!("{}: {name}", file.display()));
                 }
             }
         }
@@ -102,21 +158,40 @@ mod layering {
     }
 
     #[test]
-    fn lower_layers_never_import_higher_ones() {
+    fn layers_import_only_what_the_module_docs_allow() {
+        let none = Vec::<String>::new();
         assert_eq!(
-            imports_of("imap", &["message", "actions", "component"]),
-            Vec::<String>::new()
+            violations("imap", &["message", "actions", "component"]),
+            none
         );
         assert_eq!(
-            imports_of("message", &["imap", "actions", "component"]),
-            Vec::<String>::new()
+            violations("message", &["imap", "actions", "component"]),
+            none
         );
-        assert_eq!(imports_of("actions", &["component"]), Vec::<String>::new());
+        assert_eq!(violations("actions", &["component"]), none);
+        let above_error = ["imap", "message", "actions", "component"];
+        assert_eq!(violations("error.rs", &above_error), none);
     }
 
     #[test]
-    fn the_check_sees_an_import() {
-        // The rule's own test: `actions` does import `message`.
-        assert!(!imports_of("actions", &["message"]).is_empty());
+    fn every_way_of_naming_a_module_is_seen() {
+        let named = |code: &str, depth| roots_named(code, depth);
+        assert_eq!(named("use crate::actions::rows;", 2), ["actions"]);
+        assert_eq!(
+            named(
+                "use crate::{\n    error::Result,\n    message::{elision, parsers},\n};",
+                2
+            ),
+            ["error", "message"]
+        );
+        assert_eq!(
+            named("let p = crate :: imap :: utf7::encode(x);", 2),
+            ["imap"]
+        );
+        assert_eq!(named("use super::super::actions;", 2), ["super"]);
+        assert_eq!(named("use super::Session;", 3), Vec::<String>::new());
+        assert_eq!(named("// use crate::actions;", 2), Vec::<String>::new());
+        // And on the sources: `actions` does import `message`.
+        assert!(!violations("actions", &["message"]).is_empty());
     }
 }

@@ -1,8 +1,8 @@
-//! Fuzz target `rows`: a message as the tag's row (`cfimap::actions::rows`), with
-//! what it is made of — RFC 2047 encoded-words (`cfimap::message::encoded_words`),
-//! RFC 2231 parameters (`cfimap::message::parameters`), transfer encodings
-//! (`cfimap::message::transfer_encoding`), attachments and their file names
-//! (`cfimap::message::attachments`).
+//! Fuzz target `rows`: a message as the tag's row
+//! (`cfimap::actions::rows`), with what it is made of, from
+//! `cfimap::message`: RFC 2047 encoded-words (`encoded_words`), RFC 2231
+//! parameters (`parameters`), transfer encodings (`transfer_encoding`),
+//! attachments and their file names (`attachments`).
 //!
 //! The input is the message, as the server's `BODY[]` literal holds it.
 //!
@@ -27,8 +27,8 @@
 //!   is the text the part parsed on its own gives;
 //! - a message parsed through a skeleton, with runs of lines inside
 //!   attachments and texts and the header fields no row reads left out
-//!   (`cfimap::message::elision`), parses exactly as the whole message does, less
-//!   those fields; and so does a header block without those fields, with
+//!   (`cfimap::message::elision`), parses exactly as the whole message
+//!   does, less those fields; and so does a header block without those fields, with
 //!   getHeaderOnly's parser;
 //! - the input as a header value, a header block and a subject goes
 //!   through the RFC 2231 and RFC 2047 decoders.
@@ -81,11 +81,11 @@ fuzz_target!(|data: &[u8]| {
     check_sanitized(&text, 1);
 });
 
-/// A message parsed through a skeleton (`cfimap::message::elision`, with stretches
-/// of a few dozen bytes cut so that small inputs are cut too) is exactly
-/// mail-parser's parse of the whole message — every part, offset, header
-/// and body — but for the header fields no row reads, which the skeleton
-/// leaves out of its own header. The same for getHeaderOnly's parse, which
+/// A message parsed through a skeleton (`cfimap::message::elision`, with
+/// stretches of a few dozen bytes cut so that small inputs are cut too) is
+/// exactly mail-parser's parse of the whole message — every part, offset,
+/// header and body — but for the header fields no row reads, which the
+/// skeleton leaves out of its own header. The same for getHeaderOnly's parse, which
 /// leaves out those fields only.
 fn check_elision(data: &[u8]) {
     let mut skeleton = Vec::new();

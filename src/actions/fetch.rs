@@ -1,6 +1,6 @@
 //! The read actions, getHeaderOnly and getAll: EXAMINE, resolve the
-//! selection and the filters (one `UID SEARCH`, [`crate::actions::search`]), then one
-//! `UID FETCH` per window of messages. Newest first, windows are taken from
+//! selection and the filters (one `UID SEARCH`, [`super::search`]), then
+//! one `UID FETCH` per window of messages. Newest first, windows are taken from
 //! the newest end and each is handed out reversed once it is complete.
 //!
 //! Reading never changes the mailbox: the folder is opened with EXAMINE and

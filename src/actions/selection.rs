@@ -4,7 +4,7 @@
 //!
 //! UIDs are resolved before anything changes, so a `messagenumber` list
 //! means the messages that had those numbers when the action began. A read
-//! with filters ([`crate::actions::search`]) resolves selection and filters in one
+//! with filters ([`super::search`]) resolves selection and filters in one
 //! `UID SEARCH`, as `RETURN (ALL)` when the server has ESEARCH. Long
 //! UID sets are compressed into ranges and split under the server's
 //! command-line budget.

@@ -57,13 +57,13 @@ impl<'a> Content<'a> {
         let (body, encoding) = match &part.body {
             PartType::Message(nested) => (nested.raw_message(), TransferEncoding::Identity),
             // mail-parser decoded it already (a message that needed it, see
-            // `rows::build`).
+            // `actions::rows::build`).
             PartType::Binary(bytes) | PartType::InlineBinary(bytes)
                 if part.encoding != Encoding::None =>
             {
                 (bytes.as_ref(), TransferEncoding::Identity)
             }
-            // Still encoded, as the structure was read (`rows::parser`).
+            // Still encoded, as the structure was read (`parsers::parser`).
             _ => (own_body(), TransferEncoding::of(part, raw)),
         };
         Self { body, encoding }

@@ -55,7 +55,7 @@
 //!   read as: a boundary with a line end (RFC 2231 can encode one) could
 //!   match across a cut in the whole message and not in the skeleton.
 //! - The parser must read every part's body with `mime_part`, as a parser
-//!   that ignores Content-Transfer-Encoding does (`rows::parser`): a
+//!   that ignores Content-Transfer-Encoding does (`parsers::parser`): a
 //!   decoding parser reads base64 with a different loop. A body is then
 //!   the bytes from the part's `offset_body` to its `offset_end`, and a
 //!   text part's text is made from them alone, by its charset.
@@ -76,7 +76,7 @@
 //!   is then its line and the folds after it, and mail-parser walks the
 //!   block the same way: it reads a name up to `:`, and a field it does not
 //!   decode up to a line end not followed by a blank. (So the parser must
-//!   leave every field a row does not read undecoded, as `rows::parser`
+//!   leave every field a row does not read undecoded, as `parsers::parser`
 //!   does: a decoded one could read on past its end as below, unchecked.)
 //! - Each field that is kept must have been read from its own bytes alone.
 //!   mail-parser's value parsers end a field at a line end not followed by
@@ -125,7 +125,7 @@ const FIELDS_MAX: usize = 64 * 1024;
 ///
 /// `parser` must ignore Content-Transfer-Encoding and leave undecoded every
 /// header field a row does not read (see the module docs), as
-/// `rows::parser` does.
+/// `parsers::parser` does.
 pub fn parse<'x>(
     parser: &MessageParser,
     raw: &'x [u8],
@@ -416,7 +416,8 @@ fn inside_a_kept_body(message: &Message<'_>, at: u32) -> bool {
 /// sequence a U+FFFD. `simdutf8` checks the UTF-8 16 bytes at a time;
 /// `String::from_utf8_lossy`, which mail-parser calls, goes a byte at a
 /// time, and did so over every text body of getAll. Public for
-/// `rows::strict_quoted_printable_text`, which decodes texts on its own.
+/// `actions::rows::strict_quoted_printable_text`, which decodes texts on
+/// its own.
 pub fn text_of<'b>(part: &MessagePart<'_>, body: &'b [u8]) -> Cow<'b, str> {
     let charset = part
         .content_type()

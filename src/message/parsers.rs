@@ -1,5 +1,6 @@
 //! The three ways cfimap has mail-parser read a message: which header
-//! fields it decodes, and whether it undoes transfer encodings.
+//! fields it decodes, whether it reads the MIME structure, and whether it
+//! undoes transfer encodings.
 //!
 //! A row shows a handful of header fields; every other field (Received,
 //! DKIM-Signature, ...) is left unparsed, and bodies are decoded only where
@@ -18,9 +19,10 @@ use mail_parser::{HeaderName, MessageParser};
 /// Content-Transfer-Encoding is skipped too, so the parser finds the MIME
 /// structure without decoding any body: attachments are decoded only when
 /// they are written, a chunk at a time
-/// ([`TransferEncoding`](super::transfer_encoding::TransferEncoding)), and encoded
-/// body texts are decoded on their own, with [`decoding_parser`]. Decoding every
-/// attachment inside the parser was over half of getAll's time.
+/// ([`TransferEncoding`](super::transfer_encoding::TransferEncoding)), and
+/// encoded body texts are decoded on their own, with [`decoding_parser`].
+/// Decoding every attachment inside the parser was over half of getAll's
+/// time.
 ///
 /// The fuzz target `rows` checks it against mail-parser's own decoding.
 pub fn parser() -> &'static MessageParser {

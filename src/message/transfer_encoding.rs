@@ -2,7 +2,7 @@
 //! and undoing it — base64 a chunk at a time, straight into a writer.
 //!
 //! mail-parser reads a message's structure with the header ignored (see
-//! `rows::parser`), so it never decodes a body it will not show. Decoding
+//! `parsers::parser`), so it never decodes a body it will not show. Decoding
 //! base64 inside its parser cost about 80 instructions a byte and held every
 //! attachment decoded in memory beside the raw message; here `base64-simd`
 //! decodes a run of lines of one width a few KiB at a time, any other

@@ -1,10 +1,12 @@
 //! An IMAP session: connect, secure, log in, run commands, log out.
 //!
-//! [`Session::open`] decides how to connect before it does ([`plan`]: the
-//! tag's `secure`, `port` and `timeout`), secures the connection, logs in
-//! ([`login`]: LOGIN or SASL) and learns the personal namespace. Commands
-//! then run through [`command`]: built as imap-codec [`CommandBody`] values,
-//! encoded by imap-codec, answered a response at a time.
+//! [`Session::open`] decides how to connect before it does (`plan`: the
+//! port, the security and the timeout from the tag's attributes, and the
+//! attributes no server may see refused), secures the connection, logs in
+//! (`login`: LOGIN or SASL) and learns the personal namespace. Commands
+//! then run through `command`: built as imap-codec [`CommandBody`] values
+//! and encoded by imap-codec, each run to its end, pipelined, or streamed
+//! a response at a time.
 
 mod command;
 mod login;
