@@ -19,6 +19,10 @@
 
 #![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 pub mod bindings {
     wit_bindgen::generate!({
         path: "wit",

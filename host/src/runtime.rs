@@ -24,6 +24,7 @@ use crate::attachments::{AttachmentPolicy, HasSink, SinkCtx, SinkView};
 use crate::bindings::{Cfimap, CfimapPre};
 use crate::component::{self, CompileCache};
 use crate::session::{ConnectOptions, Overdue, Session, within};
+use crate::transport::early::Early;
 use crate::transport::{HasTransport, TransportCtx, TransportView};
 use crate::{Error, Policy, tls};
 
@@ -87,6 +88,17 @@ pub struct RuntimeOptions {
     /// Leave it off when one executor thread serves many sessions: a slow
     /// disk would stall them all.
     pub files_on_current_thread: bool,
+    /// A server to start connecting to as the runtime is made, while the
+    /// component loads: `(host, port)` as the session's
+    /// [`ConnectOptions`](crate::ConnectOptions) will name them (default
+    /// none). The first session that connects to exactly that host and port
+    /// takes the connection, the server's greeting already waiting in it;
+    /// any other connects as usual, and a connection no session takes is
+    /// closed with the runtime. Nothing is connected to unless the policy
+    /// allows it. For a program that runs one session and knows its server
+    /// before it starts, like the command line: the name lookup, the TCP
+    /// handshake and the wait for the greeting then overlap the loading.
+    pub preconnect: Option<(String, u16)>,
 }
 
 impl RuntimeOptions {
@@ -113,6 +125,7 @@ impl Default for RuntimeOptions {
             precompiled: Vec::new(),
             guest_stderr: false,
             files_on_current_thread: false,
+            preconnect: None,
         }
     }
 }
@@ -283,6 +296,12 @@ impl Runtime {
     /// extra CA file cannot be used, and with [`Error::Load`] when the
     /// component cannot be compiled or linked.
     pub fn new(options: RuntimeOptions) -> Result<Self, Error> {
+        // First, so that it overlaps everything below.
+        let early = options
+            .preconnect
+            .as_ref()
+            .filter(|(host, port)| options.policy.allows(host, *port))
+            .and_then(|(host, port)| Early::start(host, *port, options.max_timeout));
         let tls = tls::client_config(options.extra_ca.as_deref())?;
         let engine = component::engine()?;
         let component = component::load(&engine, &options.compile_cache, &options.precompiled)?;
@@ -313,6 +332,7 @@ impl Runtime {
             policy: options.policy.clone(),
             tls,
             max_timeout: options.max_timeout,
+            early,
         });
         let sink = Arc::new(SinkCtx {
             policy: options.attachments.clone(),

@@ -6,6 +6,7 @@
 mod common;
 
 use std::future::Future;
+use std::time::{Duration, Instant};
 
 use cfimap_host::{
     ConnectOptions, Credentials, Day, DayRange, Error, Filter, FlagState, Policy, ReadOptions,
@@ -151,6 +152,68 @@ fn the_policy_denies_every_server_it_does_not_name() {
         result.err()
     );
     assert_eq!(server.connections(), 1);
+}
+
+#[test]
+fn a_connection_begun_early_is_the_sessions_own_and_only_where_allowed() {
+    let greeted = || {
+        Script::new()
+            .line("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi")
+            .expect_any()
+            .tagged("NO [AUTHENTICATIONFAILED] not this time")
+    };
+    let server = FaultServer::start(greeted());
+    let elsewhere = FaultServer::start(greeted());
+    let options = |host: &str| ConnectOptions {
+        port: Some(server.port()),
+        secure: Some(Security::None),
+        timeout: Some(5),
+        ..ConnectOptions::new(host, "joe", Credentials::Password("secret-1234".into()))
+    };
+    let open = |preconnect: (&str, u16), host: &str| {
+        let runtime = Runtime::new(RuntimeOptions {
+            preconnect: Some((preconnect.0.to_owned(), preconnect.1)),
+            ..RuntimeOptions::new(
+                Policy::only("127.0.0.1", server.port()).allow("localhost", server.port()),
+            )
+        })
+        .expect("Runtime::new");
+        let err = block_on(runtime.open(&options(host))).unwrap_err();
+        // The server's answer: the session spoke over the connection.
+        assert!(matches!(err, Error::AuthenticationFailed(_)), "{err:?}");
+    };
+
+    // Taken: the server saw one connection, the session's, greeted and asked.
+    open(("127.0.0.1", server.port()), "127.0.0.1");
+    assert!(server.wait_closed(Duration::from_secs(5)));
+    assert_eq!(server.connections(), 1);
+    assert!(server.failures().is_empty(), "{:?}", server.failures());
+
+    // Another name for the same server is another endpoint, as for the
+    // policy: that one is begun early and closed unused, the session connects
+    // on its own.
+    open(("localhost", server.port()), "127.0.0.1");
+    let waited = Instant::now();
+    while server.connections() < 3 && waited.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(server.wait_closed(Duration::from_secs(5)));
+    assert_eq!(server.connections(), 3);
+    let asked = server
+        .transcripts()
+        .iter()
+        .filter(|t| !t.commands.is_empty())
+        .count();
+    assert_eq!(asked, 2, "only the sessions' connections spoke");
+
+    // A server the policy does not name is never connected to early.
+    open(("127.0.0.1", elsewhere.port()), "127.0.0.1");
+    assert_eq!(server.connections(), 4);
+    assert_eq!(
+        elsewhere.connections(),
+        0,
+        "the policy holds for early connections"
+    );
 }
 
 #[test]

@@ -19,7 +19,8 @@ pub const BATCH: u32 = 64;
 
 /// A runtime that may reach only `connection`'s server and port.
 /// `single_session`: the process runs this one session alone, so attachment
-/// files are written on its own thread.
+/// files are written on its own thread, and the connection to the server is
+/// begun while the component loads.
 pub fn runtime(
     connection: &Connection,
     verbose: bool,
@@ -31,6 +32,9 @@ pub fn runtime(
     options.deadline = connection.deadline;
     options.guest_stderr = verbose;
     options.files_on_current_thread = single_session;
+    if single_session {
+        options.preconnect = Some((target.server.clone(), target.effective_port()));
+    }
     options.precompiled = precompiled_dirs();
     Runtime::new(options)
 }

@@ -426,6 +426,8 @@ pub struct RowStream<W: Write> {
     sink: StreamSink<W>,
     columns: &'static [&'static str],
     written: usize,
+    /// Each row's JSON before it is written ([`compact_json`]).
+    json: Vec<u8>,
 }
 
 enum StreamSink<W: Write> {
@@ -448,6 +450,7 @@ impl<W: Write> RowStream<W> {
             sink,
             columns,
             written: 0,
+            json: Vec::new(),
         }
     }
 
@@ -463,11 +466,13 @@ impl<W: Write> RowStream<W> {
                     if self.written > 0 {
                         out.write_all(b",")?;
                     }
-                    write_json(out, row, false)?;
+                    compact_json(&mut self.json, row)?;
+                    out.write_all(&self.json)?;
                 }
                 StreamSink::Ndjson(out) => {
-                    write_json(out, row, false)?;
-                    writeln!(out)?;
+                    compact_json(&mut self.json, row)?;
+                    self.json.push(b'\n');
+                    out.write_all(&self.json)?;
                 }
                 StreamSink::Csv(w) => {
                     w.write_record(self.columns.iter().map(|c| cell_text(row, c, "\t")))?;
@@ -514,13 +519,36 @@ impl<W: Write> RowStream<W> {
     }
 }
 
+/// `value` as JSON: indented (`pretty`) by serde_json, else compact
+/// ([`compact_json`]).
 fn write_json<T: Serialize>(out: &mut dyn Write, value: &T, pretty: bool) -> io::Result<()> {
-    let r = if pretty {
-        serde_json::to_writer_pretty(&mut *out, value)
+    if pretty {
+        serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::from)
     } else {
-        serde_json::to_writer(&mut *out, value)
-    };
-    r.map_err(io::Error::from)
+        let mut json = Vec::new();
+        compact_json(&mut json, value)?;
+        out.write_all(&json)
+    }
+}
+
+/// The most of [`RowStream`]'s JSON buffer kept from one row to the next:
+/// rows of a few kilobytes reuse it, a rare long body's is given back.
+const JSON_KEEP: usize = 1 << 20;
+
+/// `value` as compact JSON in `json`, replacing what it held. Written by
+/// sonic-rs, whose string escaping takes 16 bytes at a time where
+/// serde_json's takes one: rows are mostly text (a getAll of 2,000 messages
+/// writes 12 MB of bodies and headers), and serde_json's escaping was a
+/// ninth of that read's instructions. The bytes are serde_json's
+/// (`compact_json_is_serde_jsons`), as the component's own JSON lines
+/// (`row-reader.next-ndjson`) are. The row is written whole into memory
+/// first, so its longest text is held twice meanwhile.
+fn compact_json<T: Serialize>(json: &mut Vec<u8>, value: &T) -> io::Result<()> {
+    if json.capacity() > JSON_KEEP {
+        *json = Vec::new();
+    }
+    json.clear();
+    sonic_rs::to_writer(&mut *json, value).map_err(io::Error::other)
 }
 
 fn cell_text(row: &Record, column: &str, sep: &str) -> String {
@@ -640,6 +668,44 @@ mod tests {
             "{\"action\":\"createFolder\",\"affected\":1,\"folders\":[\"A\"]}\n"
         );
         assert_eq!(rendered(&s, Format::Ndjson).lines().count(), 1);
+    }
+
+    /// Every character class a string's escaping treats apart, at every
+    /// position of a 16-byte block and across block edges: sonic-rs must
+    /// write serde_json's bytes.
+    #[test]
+    fn compact_json_is_serde_jsons() {
+        let mut texts: Vec<String> = (0u8..=0x7f).map(|b| char::from(b).to_string()).collect();
+        texts.extend(
+            [
+                "é",
+                "€",
+                "𝄞",
+                "\u{2028}",
+                "\u{feff}",
+                "\u{10ffff}",
+                "\r\n",
+                "a\"b\\c\u{1}",
+            ]
+            .map(str::to_owned),
+        );
+        let all: String = texts.concat();
+        for pad in 0..40 {
+            texts.push(format!("{}{all}{}", "x".repeat(pad), "y".repeat(pad)));
+        }
+        let record = Record(vec![
+            ("texts", Cell::List(texts.clone())),
+            ("map", Cell::Map(vec![(all.clone(), all.clone())])),
+            ("int", Cell::Int(u64::MAX)),
+            ("none", Cell::Null),
+            ("yes", Cell::Bool(true)),
+        ]);
+        let mut ours = Vec::new();
+        write_json(&mut ours, &record, false).unwrap();
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            serde_json::to_string(&record).unwrap()
+        );
     }
 
     #[test]

@@ -19,6 +19,11 @@
 //! the connection's timeout: the one the component asks for, never more than
 //! the runtime's limit. A connection that failed once keeps failing with the
 //! same error.
+//!
+//! The TCP connection itself may have been begun before the component
+//! loaded ([`early`]).
+
+pub(crate) mod early;
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -40,6 +45,7 @@ use wasmtime::component::{HasData, Resource, ResourceTable};
 use crate::bindings::transport as wit;
 use crate::policy::Policy;
 use crate::trace::Conversation;
+use early::Early;
 
 /// How many written bytes wait for `flush` at most; past that they are sent
 /// at once, so a guest cannot make the host hold unbounded memory.
@@ -104,11 +110,12 @@ impl TransportFailure {
 }
 
 /// What every connection of one runtime shares: the policy, the TLS
-/// configuration and the timeout limit.
+/// configuration, the timeout limit, and a connection begun early.
 pub(crate) struct TransportCtx {
     pub(crate) policy: Policy,
     pub(crate) tls: Arc<ClientConfig>,
     pub(crate) max_timeout: Duration,
+    pub(crate) early: Option<Early>,
 }
 
 /// The view of the store the transport's host functions work on.
@@ -353,6 +360,15 @@ fn seconds(d: Duration) -> String {
     }
 }
 
+/// `host:port` for messages, an IPv6 address in brackets.
+fn endpoint(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// Resolves `host` and connects to the first address that answers, all
 /// within `limit`.
 async fn connect(
@@ -404,6 +420,37 @@ async fn connect(
     Err(TransportFailure::Connect(format!("{endpoint}: {why}")))
 }
 
+impl TransportCtx {
+    /// A TCP connection to `host`:`port`: the one begun early for it, if
+    /// any, else a new one.
+    async fn tcp(
+        &self,
+        host: &str,
+        port: u16,
+        endpoint: &str,
+        limit: Duration,
+    ) -> Result<TcpStream, TransportFailure> {
+        if let Some(pending) = self.early.as_ref().and_then(|e| e.take(host, port)) {
+            match timeout(limit, pending).await {
+                Ok(Ok(outcome)) => {
+                    tracing::debug!(%endpoint, "taking the connection begun early");
+                    return TcpStream::from_std(outcome?)
+                        .map_err(|e| TransportFailure::Io(format!("{endpoint}: {e}")));
+                }
+                // The thread could not run: connect now.
+                Ok(Err(_)) => {}
+                Err(_) => {
+                    return Err(TransportFailure::Timeout(format!(
+                        "connecting to {endpoint} took longer than {}",
+                        seconds(limit)
+                    )));
+                }
+            }
+        }
+        connect(host, port, endpoint, limit).await
+    }
+}
+
 impl wit::HostConnection for TransportView<'_> {
     async fn open(
         &mut self,
@@ -412,11 +459,7 @@ impl wit::HostConnection for TransportView<'_> {
         wrapping: wit::Wrapping,
         timeout_ms: u32,
     ) -> wasmtime::Result<Result<Resource<Connection>, wit::TransportError>> {
-        let endpoint = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
+        let endpoint = endpoint(&host, port);
         if !self.ctx.policy.allows(&host, port) {
             tracing::info!(%endpoint, "connection denied by policy");
             return Ok(Err(wit::TransportError::Denied(format!(
@@ -430,7 +473,7 @@ impl wit::HostConnection for TransportView<'_> {
         };
         tracing::debug!(%endpoint, ?wrapping, ?limit, "connecting");
         let result = async {
-            let tcp = connect(&host, port, &endpoint, limit).await?;
+            let tcp = self.ctx.tcp(&host, port, &endpoint, limit).await?;
             tcp.set_nodelay(true)
                 .map_err(|e| TransportFailure::from_io(&e, &endpoint))?;
             let peer = tcp

@@ -1,0 +1,146 @@
+//! A connection begun before the component asks for it
+//! ([`RuntimeOptions::preconnect`](crate::RuntimeOptions::preconnect)).
+//!
+//! A session's first wait is not its own work: the component loads (a few
+//! milliseconds from the file compiled ahead of time, half a second when it
+//! compiles), and only then asks the transport to connect, after which the
+//! name is resolved, the TCP handshake made and the server's greeting
+//! awaited (Dovecot takes about 10 ms to greet on loopback; a remote server
+//! adds its round trips). A program that knows its server before it loads
+//! the component, as the command line does, names it up front:
+//! [`Early::start`] resolves and connects on a thread of its own while the
+//! component loads, and the transport's first `open` of that same host and
+//! port takes the connection ([`Early::take`]), the greeting already waiting
+//! in it. Nothing is read from the socket before the component reads it.
+//!
+//! The name and port must be the ones the component asks for, compared as
+//! written (as the [`Policy`](crate::Policy) compares them): any other
+//! endpoint is connected to as usual. The policy is checked before the early
+//! connection is made and again when the component asks. A failure is the
+//! one connecting then would have given (the same [`connect`]), so a refused
+//! or unresolvable server is reported once, not tried twice.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::{TransportFailure, connect};
+
+/// What the connecting thread hands over: the socket, in non-blocking mode,
+/// or why there is none.
+pub(crate) type Outcome = Result<std::net::TcpStream, TransportFailure>;
+
+/// One connection begun early, until a session takes it.
+pub(crate) struct Early {
+    host: String,
+    port: u16,
+    pending: Mutex<Option<oneshot::Receiver<Outcome>>>,
+}
+
+impl Early {
+    /// Starts resolving and connecting to `host`:`port` on a thread of its
+    /// own, bounded by `limit`. `None` when no thread can be started (the
+    /// session then connects as usual).
+    pub(crate) fn start(host: &str, port: u16, limit: Duration) -> Option<Early> {
+        let (tx, rx) = oneshot::channel();
+        let name = host.to_owned();
+        let endpoint = super::endpoint(host, port);
+        std::thread::Builder::new()
+            .name("cfimap-connect".into())
+            .spawn(move || {
+                // A runtime of its own: the caller's may not be running yet,
+                // and a current-thread one would not poll a task of ours
+                // while the component loads. Without one, nothing is sent
+                // and the session connects as usual.
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_io()
+                    .enable_time()
+                    .build()
+                else {
+                    return;
+                };
+                let outcome = runtime.block_on(async {
+                    let tcp = connect(&name, port, &endpoint, limit).await?;
+                    tcp.into_std()
+                        .map_err(|e| TransportFailure::Io(format!("{endpoint}: {e}")))
+                });
+                // A runtime dropped meanwhile no longer wants it: the socket
+                // is closed with the unsent value.
+                let _ = tx.send(outcome);
+            })
+            .ok()?;
+        tracing::debug!(%host, port, "connecting early");
+        Some(Early {
+            host: host.to_owned(),
+            port,
+            pending: Mutex::new(Some(rx)),
+        })
+    }
+
+    /// The connection, when it is to `host`:`port` and no session took it
+    /// yet; to be awaited (a closed channel: the thread could not run).
+    pub(crate) fn take(&self, host: &str, port: u16) -> Option<oneshot::Receiver<Outcome>> {
+        if self.host != host || self.port != port {
+            return None;
+        }
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    const LIMIT: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn the_connection_is_taken_once_and_only_for_its_own_endpoint() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a listener");
+        let port = listener.local_addr().expect("its address").port();
+        let early = Early::start("127.0.0.1", port, LIMIT).expect("a thread");
+
+        // Names are compared as written, like the policy's.
+        assert!(early.take("localhost", port).is_none());
+        assert!(early.take("127.0.0.1", port.wrapping_add(1)).is_none());
+        let pending = early.take("127.0.0.1", port).expect("its own endpoint");
+        assert!(early.take("127.0.0.1", port).is_none(), "taken once");
+
+        let (mut server, _) = listener.accept().expect("the early connection");
+        server.write_all(b"* OK ready\r\n").expect("greet");
+        let mut client = pending
+            .blocking_recv()
+            .expect("the thread answered")
+            .expect("connected");
+        // Non-blocking, as tokio takes it: wait for the greeting by hand.
+        client.set_nonblocking(false).expect("blocking");
+        let mut greeting = [0; 12];
+        client.read_exact(&mut greeting).expect("read");
+        assert_eq!(&greeting, b"* OK ready\r\n");
+    }
+
+    #[test]
+    fn a_refused_connection_is_the_failure_connecting_gives() {
+        // A port that was just free: nothing listens there.
+        let port = {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("a listener");
+            listener.local_addr().expect("its address").port()
+        };
+        let early = Early::start("127.0.0.1", port, LIMIT).expect("a thread");
+        let pending = early.take("127.0.0.1", port).expect("its own endpoint");
+        let failure = pending
+            .blocking_recv()
+            .expect("the thread answered")
+            .expect_err("refused");
+        assert!(
+            matches!(&failure, TransportFailure::Connect(m) if m.contains(&format!("127.0.0.1:{port}"))),
+            "{failure:?}"
+        );
+    }
+}
