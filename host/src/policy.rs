@@ -105,7 +105,7 @@ impl fmt::Debug for Policy {
 
 /// Lower-cases ASCII and drops one trailing dot (`Example.COM.` = `example.com`);
 /// square brackets around an IPv6 literal are dropped too.
-fn normalize(host: &str) -> String {
+pub(crate) fn normalize(host: &str) -> String {
     let host = host.trim();
     let host = host
         .strip_prefix('[')

@@ -91,13 +91,14 @@ pub struct RuntimeOptions {
     /// A server to start connecting to as the runtime is made, while the
     /// component loads: `(host, port)` as the session's
     /// [`ConnectOptions`](crate::ConnectOptions) will name them (default
-    /// none). The first session that connects to exactly that host and port
-    /// takes the connection, the server's greeting already waiting in it;
-    /// any other connects as usual, and a connection no session takes is
-    /// closed with the runtime. Nothing is connected to unless the policy
-    /// allows it. For a program that runs one session and knows its server
-    /// before it starts, like the command line: the name lookup, the TCP
-    /// handshake and the wait for the greeting then overlap the loading.
+    /// none). The first session that connects to that host and port (as
+    /// the policy compares names) within ten seconds takes the connection;
+    /// any other connects as usual, and one no session takes is closed. Nothing is
+    /// connected to unless the policy allows it. For a program that runs
+    /// one session and knows its server before it starts, like the command
+    /// line: the name lookup, the TCP handshake and, on a plaintext or
+    /// STARTTLS port, the wait for the server's greeting then overlap the
+    /// loading (implicit TLS begins its handshake when the session asks).
     pub preconnect: Option<(String, u16)>,
 }
 
@@ -128,6 +129,16 @@ impl Default for RuntimeOptions {
             preconnect: None,
         }
     }
+}
+
+/// The connection `options` ask to begin early, if the policy allows it.
+fn early(options: &RuntimeOptions) -> Option<Early> {
+    let (host, port) = options.preconnect.as_ref()?;
+    if !options.policy.allows(host, *port) {
+        tracing::debug!(%host, port, "not connecting early: the policy does not allow it");
+        return None;
+    }
+    Early::start(host, *port, options.max_timeout)
 }
 
 /// The data of one session's store.
@@ -290,19 +301,17 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    /// Loads the component and prepares it for instantiation.
+    /// Loads the component and prepares it for instantiation; with
+    /// [`RuntimeOptions::preconnect`], first starts connecting to that
+    /// server on a thread of its own.
     ///
     /// Fails with [`Error::InvalidArgument`] (attribute `cafile`) when the
     /// extra CA file cannot be used, and with [`Error::Load`] when the
     /// component cannot be compiled or linked.
     pub fn new(options: RuntimeOptions) -> Result<Self, Error> {
-        // First, so that it overlaps everything below.
-        let early = options
-            .preconnect
-            .as_ref()
-            .filter(|(host, port)| options.policy.allows(host, *port))
-            .and_then(|(host, port)| Early::start(host, *port, options.max_timeout));
         let tls = tls::client_config(options.extra_ca.as_deref())?;
+        // Before the component loads, so that the two overlap.
+        let early = early(&options);
         let engine = component::engine()?;
         let component = component::load(&engine, &options.compile_cache, &options.precompiled)?;
 
@@ -414,6 +423,32 @@ impl Runtime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The policy holds for early connections: one to an endpoint it does
+    /// not name is never begun (no thread, no packet), one it names is.
+    #[test]
+    fn only_an_endpoint_the_policy_allows_is_connected_to_early() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a listener");
+        let port = listener.local_addr().expect("its address").port();
+        let options = |policy: Policy| RuntimeOptions {
+            preconnect: Some(("127.0.0.1".into(), port)),
+            ..RuntimeOptions::new(policy)
+        };
+        for denying in [
+            Policy::deny_all(),
+            Policy::only("127.0.0.1", port.wrapping_add(1)),
+            Policy::only("localhost", port),
+        ] {
+            assert!(early(&options(denying.clone())).is_none(), "{denying:?}");
+        }
+        assert!(
+            early(&RuntimeOptions::new(Policy::allow_any())).is_none(),
+            "none asked"
+        );
+        let allowed = early(&options(Policy::only("127.0.0.1", port))).expect("begun");
+        listener.accept().expect("the early connection");
+        assert!(allowed.take("127.0.0.1", port).is_some());
+    }
 
     /// `(module (func (export "spin") (loop (br 0))))`: computes forever,
     /// never calling the host.

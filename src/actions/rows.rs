@@ -435,9 +435,11 @@ fn header_block(bytes: &[u8]) -> &[u8] {
 }
 
 /// Header bytes as text: UTF-8 when they are, else Latin-1 byte for byte
-/// (raw 8-bit headers are common and must not fail the row).
+/// (raw 8-bit headers are common and must not fail the row). The check
+/// takes 16 bytes at a time (`simdutf8`): every row's HEADER passes here,
+/// and the standard library's check was 2% of getAll's instructions.
 fn raw_text(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
+    match simdutf8::basic::from_utf8(bytes) {
         Ok(s) => s.to_owned(),
         Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
     }

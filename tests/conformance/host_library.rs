@@ -163,54 +163,72 @@ fn a_connection_begun_early_is_the_sessions_own_and_only_where_allowed() {
             .tagged("NO [AUTHENTICATIONFAILED] not this time")
     };
     let server = FaultServer::start(greeted());
-    let elsewhere = FaultServer::start(greeted());
-    let options = |host: &str| ConnectOptions {
+    let other = FaultServer::start(greeted());
+    let unnamed = FaultServer::start(greeted());
+    let options = ConnectOptions {
         port: Some(server.port()),
         secure: Some(Security::None),
         timeout: Some(5),
-        ..ConnectOptions::new(host, "joe", Credentials::Password("secret-1234".into()))
+        ..ConnectOptions::new(
+            "127.0.0.1",
+            "joe",
+            Credentials::Password("secret-1234".into()),
+        )
     };
-    let open = |preconnect: (&str, u16), host: &str| {
-        let runtime = Runtime::new(RuntimeOptions {
-            preconnect: Some((preconnect.0.to_owned(), preconnect.1)),
+    let runtime = |preconnect: u16| {
+        Runtime::new(RuntimeOptions {
+            preconnect: Some(("127.0.0.1".to_owned(), preconnect)),
             ..RuntimeOptions::new(
-                Policy::only("127.0.0.1", server.port()).allow("localhost", server.port()),
+                Policy::only("127.0.0.1", server.port()).allow("127.0.0.1", other.port()),
             )
         })
-        .expect("Runtime::new");
-        let err = block_on(runtime.open(&options(host))).unwrap_err();
+        .expect("Runtime::new")
+    };
+    let refused = |runtime: &Runtime| {
+        let err = block_on(runtime.open(&options)).unwrap_err();
         // The server's answer: the session spoke over the connection.
         assert!(matches!(err, Error::AuthenticationFailed(_)), "{err:?}");
     };
+    let connections = |server: &FaultServer, n: usize| {
+        let waited = Instant::now();
+        while server.connections() < n && waited.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        server.connections()
+    };
 
-    // Taken: the server saw one connection, the session's, greeted and asked.
-    open(("127.0.0.1", server.port()), "127.0.0.1");
+    // Made before the session opens, and then the session's own: the server
+    // sees one connection, greeted and asked.
+    let early = runtime(server.port());
+    assert_eq!(connections(&server, 1), 1, "connected while nothing opened");
+    refused(&early);
+    drop(early);
     assert!(server.wait_closed(Duration::from_secs(5)));
     assert_eq!(server.connections(), 1);
     assert!(server.failures().is_empty(), "{:?}", server.failures());
 
-    // Another name for the same server is another endpoint, as for the
-    // policy: that one is begun early and closed unused, the session connects
-    // on its own.
-    open(("localhost", server.port()), "127.0.0.1");
-    let waited = Instant::now();
-    while server.connections() < 3 && waited.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(server.wait_closed(Duration::from_secs(5)));
-    assert_eq!(server.connections(), 3);
-    let asked = server
-        .transcripts()
-        .iter()
-        .filter(|t| !t.commands.is_empty())
-        .count();
-    assert_eq!(asked, 2, "only the sessions' connections spoke");
+    // Begun for another endpoint: that one is closed unused, and the
+    // session connects on its own.
+    let elsewhere = runtime(other.port());
+    assert_eq!(connections(&other, 1), 1);
+    refused(&elsewhere);
+    drop(elsewhere);
+    assert!(other.wait_closed(Duration::from_secs(5)));
+    assert_eq!(other.connections(), 1);
+    assert!(
+        other.transcripts()[0].commands.is_empty(),
+        "nothing said there"
+    );
+    assert_eq!(server.connections(), 2);
 
-    // A server the policy does not name is never connected to early.
-    open(("127.0.0.1", elsewhere.port()), "127.0.0.1");
-    assert_eq!(server.connections(), 4);
+    // A server the policy does not name is never connected to early (the
+    // host's unit test `only_an_endpoint_the_policy_allows_is_connected_to_early`
+    // shows that without a wait).
+    let denied = runtime(unnamed.port());
+    refused(&denied);
+    assert_eq!(server.connections(), 3);
     assert_eq!(
-        elsewhere.connections(),
+        unnamed.connections(),
         0,
         "the policy holds for early connections"
     );

@@ -532,17 +532,20 @@ fn write_json<T: Serialize>(out: &mut dyn Write, value: &T, pretty: bool) -> io:
 }
 
 /// The most of [`RowStream`]'s JSON buffer kept from one row to the next:
-/// rows of a few kilobytes reuse it, a rare long body's is given back.
+/// rows of a few kilobytes reuse it; after a row with a text over about
+/// 170 KB (see [`compact_json`]) it is given back.
 const JSON_KEEP: usize = 1 << 20;
 
 /// `value` as compact JSON in `json`, replacing what it held. Written by
-/// sonic-rs, whose string escaping takes 16 bytes at a time where
-/// serde_json's takes one: rows are mostly text (a getAll of 2,000 messages
-/// writes 12 MB of bodies and headers), and serde_json's escaping was a
-/// ninth of that read's instructions. The bytes are serde_json's
+/// sonic-rs, whose string escaping looks at 16 or 32 bytes at a time (SIMD)
+/// where serde_json's looks at one: rows are mostly text (a getAll of 2,000
+/// messages writes 12 MB of bodies and headers), and serde_json's escaping
+/// was a ninth of that read's instructions. The bytes are serde_json's
 /// (`compact_json_is_serde_jsons`), as the component's own JSON lines
 /// (`row-reader.next-ndjson`) are. The row is written whole into memory
-/// first, so its longest text is held twice meanwhile.
+/// first, so each text is held again, escaped, until the row is written;
+/// sonic-rs reserves six times a text's length for it (its worst case),
+/// of which only the pages written are touched.
 fn compact_json<T: Serialize>(json: &mut Vec<u8>, value: &T) -> io::Result<()> {
     if json.capacity() > JSON_KEEP {
         *json = Vec::new();
@@ -695,7 +698,13 @@ mod tests {
         }
         let record = Record(vec![
             ("texts", Cell::List(texts.clone())),
+            ("text", Cell::Text(all.clone())),
+            ("empty", Cell::Text(String::new())),
             ("map", Cell::Map(vec![(all.clone(), all.clone())])),
+            ("no list", Cell::List(vec![])),
+            ("no map", Cell::Map(vec![])),
+            ("numbers", Cell::Numbers(vec![0, 7, u32::MAX])),
+            ("moved", Cell::Moved(vec![(1, 2), (u32::MAX, 0)])),
             ("int", Cell::Int(u64::MAX)),
             ("none", Cell::Null),
             ("yes", Cell::Bool(true)),
@@ -706,6 +715,30 @@ mod tests {
             String::from_utf8(ours).unwrap(),
             serde_json::to_string(&record).unwrap()
         );
+
+        // Streamed, through the reused buffer: a row longer than it keeps
+        // (2 MiB of text with escapes), then a short one.
+        let long = Record(vec![("TEXT", Cell::Text("line\r\n\"é\"".repeat(200_000)))]);
+        let short = Record(vec![("TEXT", Cell::Text("x".into()))]);
+        for format in [Format::Ndjson, Format::Json] {
+            let mut stream = RowStream::new(format, &["TEXT"], Vec::new());
+            let rows = || Output::Rows {
+                columns: &["TEXT"],
+                table_columns: vec!["TEXT"],
+                rows: vec![long.clone(), short.clone(), long.clone(), short.clone()],
+            };
+            stream.write(&rows()).unwrap();
+            let (StreamSink::Ndjson(out) | StreamSink::Json(out)) = &stream.sink else {
+                unreachable!("a JSON stream")
+            };
+            let ours = String::from_utf8(out.clone()).unwrap();
+            let lines = [&long, &short, &long, &short].map(|r| serde_json::to_string(r).unwrap());
+            let expected = match format {
+                Format::Ndjson => lines.map(|l| l + "\n").concat(),
+                _ => format!("[{}", lines.join(",")),
+            };
+            assert!(ours == expected, "{format:?} rows differ from serde_json's");
+        }
     }
 
     #[test]
