@@ -93,8 +93,10 @@ pub struct RuntimeOptions {
     /// [`ConnectOptions`](crate::ConnectOptions) will name them (default
     /// none). The first session that connects to that host and port (as
     /// the policy compares names) within ten seconds takes the connection;
-    /// any other connects as usual, and one no session takes is closed. Nothing is
-    /// connected to unless the policy allows it. For a program that runs
+    /// any other, or a later one, connects as usual, and the connection
+    /// is closed unused then, or with the runtime and its sessions when
+    /// nothing asks for it. Nothing is connected to unless the policy
+    /// allows it. For a program that runs
     /// one session and knows its server before it starts, like the command
     /// line: the name lookup, the TCP handshake and, on a plaintext or
     /// STARTTLS port, the wait for the server's greeting then overlap the

@@ -21,11 +21,13 @@
 //! connecting then would have given (the same [`connect`]), so a refused or
 //! unresolvable server is reported once, not tried twice.
 //!
-//! An early connection is for a session opened at once: one not taken
-//! within [`FRESH`] is closed unused, since a server soon drops a
-//! connection that does not log in, and an old failure says little about
-//! the server now. The thread stops as soon as nobody waits for it (the
-//! runtime and its sessions dropped, or the session that took it gone).
+//! An early connection is for a session opened at once: a session that
+//! asks more than [`FRESH`] after it was begun connects anew and the early
+//! one is closed unused, since a server soon drops a connection that does
+//! not log in, and an old failure says little about the server now. One
+//! never asked for is closed when the runtime and its sessions are
+//! dropped. The thread stops as soon as nobody waits for it (the runtime
+//! and its sessions dropped, or the session that took it gone).
 
 use std::future::{Future, poll_fn};
 use std::pin::pin;
