@@ -96,11 +96,11 @@ pub struct RuntimeOptions {
     /// any other, or a later one, connects as usual, and the connection
     /// is closed unused then, or with the runtime and its sessions when
     /// nothing asks for it. Nothing is connected to unless the policy
-    /// allows it. For a program that runs
-    /// one session and knows its server before it starts, like the command
-    /// line: the name lookup, the TCP handshake and, on a plaintext or
-    /// STARTTLS port, the wait for the server's greeting then overlap the
-    /// loading (implicit TLS begins its handshake when the session asks).
+    /// allows it. For a program that runs one session and knows its server
+    /// before it starts, like the command line: the name lookup, the TCP
+    /// handshake and, on a plaintext or STARTTLS port, the wait for the
+    /// server's greeting then overlap the loading (implicit TLS begins its
+    /// handshake when the session asks).
     pub preconnect: Option<(String, u16)>,
 }
 
