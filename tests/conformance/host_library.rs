@@ -42,6 +42,17 @@ fn connect_options(account: &Account, secure: Secure) -> ConnectOptions {
     }
 }
 
+/// Options for a scripted fault server at `host`:`port`: plaintext, a
+/// short timeout, a login the scripts refuse or accept as they say.
+fn scripted_options(host: &str, port: u16) -> ConnectOptions {
+    ConnectOptions {
+        port: Some(port),
+        secure: Some(Security::None),
+        timeout: Some(5),
+        ..ConnectOptions::new(host, "joe", Credentials::Password("secret-1234".into()))
+    }
+}
+
 #[test]
 fn a_runtime_opens_sessions_that_list_create_delete_and_close() {
     let account = target::account();
@@ -114,12 +125,7 @@ fn the_policy_denies_every_server_it_does_not_name() {
     );
     let port = server.port();
     let other_port = ports::free_port().unwrap();
-    let options = |host: &str| ConnectOptions {
-        port: Some(port),
-        secure: Some(Security::None),
-        timeout: Some(5),
-        ..ConnectOptions::new(host, "joe", Credentials::Password("secret-1234".into()))
-    };
+    let options = |host: &str| scripted_options(host, port);
     let denied = [
         // Another port of the same host.
         (Policy::only("127.0.0.1", other_port), "127.0.0.1"),
@@ -165,16 +171,7 @@ fn a_connection_begun_early_is_the_sessions_own_and_only_where_allowed() {
     let server = FaultServer::start(greeted());
     let other = FaultServer::start(greeted());
     let unnamed = FaultServer::start(greeted());
-    let options = ConnectOptions {
-        port: Some(server.port()),
-        secure: Some(Security::None),
-        timeout: Some(5),
-        ..ConnectOptions::new(
-            "127.0.0.1",
-            "joe",
-            Credentials::Password("secret-1234".into()),
-        )
-    };
+    let options = scripted_options("127.0.0.1", server.port());
     let runtime = |preconnect: u16| {
         Runtime::new(RuntimeOptions {
             preconnect: Some(("127.0.0.1".to_owned(), preconnect)),
@@ -550,16 +547,7 @@ fn the_embedding_example_runs_against_dovecot() {
 /// inside every per-wait timeout ends it with `Timeout` at the deadline.
 #[test]
 fn the_memory_limit_and_the_deadline_are_typed_errors() {
-    let options = |port: u16| ConnectOptions {
-        port: Some(port),
-        secure: Some(Security::None),
-        timeout: Some(5),
-        ..ConnectOptions::new(
-            "127.0.0.1",
-            "joe",
-            Credentials::Password("secret-1234".into()),
-        )
-    };
+    let options = |port: u16| scripted_options("127.0.0.1", port);
 
     // A greeting that never ends, under a memory limit smaller than the line limit.
     let server = FaultServer::start(Script::new().endless_line("* OK ", 64 << 20));
