@@ -54,6 +54,16 @@ pub(crate) fn engine() -> Result<Engine, Error> {
     // Compiled code checks the epoch, so a component that computes can be
     // interrupted (the runtime's deadline).
     config.epoch_interruption(true);
+    // The component's memory with huge pages past its first few MiB: a
+    // getAll's largest message arrives into memory touched for the first
+    // time (`crate::memory`).
+    // Its initial contents are then copied in at instantiation instead of
+    // mapped from the compiled file (copy-on-write needs wasmtime's own
+    // memories).
+    #[cfg(target_os = "linux")]
+    config
+        .with_host_memory(std::sync::Arc::new(crate::memory::HugePageMemories))
+        .memory_init_cow(false);
     // For `perf record`: `CFIMAP_PROFILER=perfmap` names the guest's compiled
     // functions in /tmp/perf-PID.map (the cache key covers this setting).
     if std::env::var_os("CFIMAP_PROFILER").is_some_and(|v| v == "perfmap") {

@@ -72,6 +72,8 @@ mod bindings;
 pub mod component;
 mod error;
 pub mod filters;
+#[cfg(target_os = "linux")]
+mod memory;
 pub mod policy;
 pub mod precompiled;
 mod runtime;
