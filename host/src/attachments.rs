@@ -44,6 +44,7 @@
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, File, OpenOptions};
@@ -206,6 +207,93 @@ pub(crate) struct SinkCtx {
     /// Write on the thread that runs the component instead of tokio's
     /// blocking pool ([`crate::RuntimeOptions::files_on_current_thread`]).
     pub(crate) on_current_thread: bool,
+    /// The directory the last file went into, still open.
+    last: Mutex<Option<OpenDir>>,
+}
+
+impl SinkCtx {
+    pub(crate) fn new(policy: AttachmentPolicy, on_current_thread: bool) -> Self {
+        Self {
+            policy,
+            on_current_thread,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// The directory `directory` names, opened under the policy; the
+    /// directory of the last file again while the path still names it.
+    ///
+    /// A getAll writes all its attachments into one directory, and opening
+    /// it for each file (making sure of the root, opening it and the
+    /// directory below it, closing them) took about 2% of a getAll that
+    /// saves 400. The path is still looked up for each file: a directory
+    /// renamed, removed or replaced (by a link, say) meanwhile is opened
+    /// again as the first time, under the policy, so a file never goes
+    /// where the path no longer leads.
+    fn open(&self, directory: &str) -> Result<Arc<Dir>, wit::SinkError> {
+        let path = normalized(Path::new(directory));
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(open) = last
+            .as_ref()
+            .filter(|open| open.path == path && open.still_named())
+        {
+            return Ok(Arc::clone(&open.dir));
+        }
+        let dir = Arc::new(self.policy.open(directory)?);
+        *last = OpenDir::identify(path, Arc::clone(&dir));
+        Ok(dir)
+    }
+}
+
+/// An open attachment directory and the file it is, to tell whether its
+/// path still names it.
+#[derive(Debug)]
+struct OpenDir {
+    /// The path as the policy checked it (absolute, `..` folded).
+    path: PathBuf,
+    dir: Arc<Dir>,
+    /// Device and inode number.
+    id: (u64, u64),
+}
+
+impl OpenDir {
+    /// `dir`, opened for `path`, with its identity; `None` where the file
+    /// system cannot tell (the next file opens the path again).
+    fn identify(path: PathBuf, dir: Arc<Dir>) -> Option<Self> {
+        let id = identity(&dir.dir_metadata().ok()?)?;
+        Some(Self { path, dir, id })
+    }
+
+    /// Whether the path leads to this directory now (following links, as
+    /// opening it would).
+    fn still_named(&self) -> bool {
+        std::fs::metadata(&self.path)
+            .ok()
+            .and_then(|m| identity_std(&m))
+            .is_some_and(|id| id == self.id)
+    }
+}
+
+#[cfg(unix)]
+fn identity(meta: &cap_std::fs::Metadata) -> Option<(u64, u64)> {
+    use cap_std::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(unix)]
+fn identity_std(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn identity(_: &cap_std::fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+#[cfg(not(unix))]
+fn identity_std(_: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
 }
 
 /// The view of the store the sink's host functions work on.
@@ -225,8 +313,9 @@ impl HasData for HasSink {
 /// One attachment file being written: the host's representation of the WIT
 /// resource `file`.
 pub struct SinkFile {
-    /// The directory, opened once.
-    dir: Dir,
+    /// The directory, opened once (and shared with the files after it,
+    /// [`SinkCtx::open`]).
+    dir: Arc<Dir>,
     /// The open file being written; `None` once finished.
     file: Option<File>,
     /// The file's name in `dir`.
@@ -470,7 +559,7 @@ impl SinkView<'_> {
         replace: bool,
     ) -> Result<SinkFile, wit::SinkError> {
         check_name(name)?;
-        let dir = self.ctx.policy.open(directory)?;
+        let dir = self.ctx.open(directory)?;
         let shown = Path::new(directory).join(name);
         SinkFile::create(dir, name, replace, shown, true)
     }
@@ -480,7 +569,7 @@ impl SinkFile {
     /// Starts the file `name` in `dir`: unnamed where it can be (and
     /// `try_unnamed` asks for it), else under a temporary name.
     fn create(
-        dir: Dir,
+        dir: Arc<Dir>,
         name: &str,
         replace: bool,
         shown: PathBuf,
@@ -649,6 +738,40 @@ mod tests {
         );
     }
 
+    /// The directory of the last file serves the next only while its path
+    /// leads to it; otherwise the path is opened again, under the policy.
+    #[cfg(unix)]
+    #[test]
+    fn the_last_directory_is_reused_only_while_its_path_names_it() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let ctx = SinkCtx::new(AttachmentPolicy::within(root.path()), true);
+        let path = root.path().join("a");
+        let named = path.to_string_lossy().into_owned();
+        let first = ctx.open(&named).expect("made and opened");
+        assert!(Arc::ptr_eq(&first, &ctx.open(&named).expect("again")));
+        // The same directory through `..`: the same path to the policy.
+        let roundabout = root.path().join("a/../a").to_string_lossy().into_owned();
+        assert!(Arc::ptr_eq(&first, &ctx.open(&roundabout).expect("again")));
+
+        // Renamed away: the path is made again and the file goes there.
+        std::fs::rename(&path, root.path().join("old")).expect("rename");
+        let fresh = ctx.open(&named).expect("made again");
+        assert!(!Arc::ptr_eq(&first, &fresh));
+        fresh.write("f", b"new").expect("write");
+        assert_eq!(std::fs::read(path.join("f")).expect("read"), b"new");
+        assert!(!root.path().join("old/f").exists());
+
+        // Replaced by a link out of the root: refused as the policy refuses
+        // it when nothing is open, and nothing is written outside.
+        let outside = tempfile::tempdir().expect("tempdir");
+        std::fs::remove_dir_all(&path).expect("remove");
+        std::os::unix::fs::symlink(outside.path(), &path).expect("symlink");
+        let refused = ctx.open(&named).expect_err("not the old directory");
+        let first_time = ctx.policy.open(&named).expect_err("refused");
+        assert_eq!(format!("{refused:?}"), format!("{first_time:?}"));
+        assert_eq!(std::fs::read_dir(outside.path()).expect("list").count(), 0);
+    }
+
     /// Every way a file is published, unnamed (Linux) and under a temporary
     /// name: nothing but the name is left in the directory, what must not be
     /// replaced is not, and a symbolic link at the name is replaced, never
@@ -660,8 +783,14 @@ mod tests {
             let root = tempfile::tempdir().expect("tempdir");
             let dir = || Dir::open_ambient_dir(root.path(), ambient_authority()).expect("dir");
             let start = |name: &str, replace: bool| {
-                SinkFile::create(dir(), name, replace, root.path().join(name), unnamed)
-                    .expect("create")
+                SinkFile::create(
+                    Arc::new(dir()),
+                    name,
+                    replace,
+                    root.path().join(name),
+                    unnamed,
+                )
+                .expect("create")
             };
             let write = |sink: &mut SinkFile, bytes: &[u8]| {
                 sink.file

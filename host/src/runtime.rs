@@ -155,10 +155,7 @@ pub(crate) struct HostState {
 impl HostState {
     /// Gives this store's attachment sink its own policy.
     pub(crate) fn set_attachment_policy(&mut self, policy: AttachmentPolicy) {
-        self.sink = Arc::new(SinkCtx {
-            policy,
-            on_current_thread: self.sink.on_current_thread,
-        });
+        self.sink = Arc::new(SinkCtx::new(policy, self.sink.on_current_thread));
     }
 
     /// The error for a trap of this store's component: the memory limit
@@ -345,10 +342,10 @@ impl Runtime {
             max_timeout: options.max_timeout,
             early,
         });
-        let sink = Arc::new(SinkCtx {
-            policy: options.attachments.clone(),
-            on_current_thread: options.files_on_current_thread,
-        });
+        let sink = Arc::new(SinkCtx::new(
+            options.attachments.clone(),
+            options.files_on_current_thread,
+        ));
         Ok(Self {
             _ticker: Ticker::start(&engine),
             engine,
