@@ -5,10 +5,12 @@
 //! action); this module decides whether the directory is allowed, checks
 //! the name again, and writes the file so that nothing else is touched:
 //!
-//! - the directory is opened once, as a handle (cap-std's `Dir`), below the
+//! - the directory is opened as a handle (cap-std's `Dir`), below the
 //!   allowed root it was checked against: every later step — creating
 //!   missing directories, the file, the rename — resolves names beneath that
-//!   handle, so no symbolic link, whenever it is swapped in, leads out;
+//!   handle, so no symbolic link, whenever it is swapped in, leads out. The
+//!   session's next file uses the same handle while the path, looked up
+//!   beneath the root again, still leads to it (`LastDir`);
 //! - every file is first written where no name leads to it, so nothing
 //!   half-written ever stands under the name: on Linux a file without any
 //!   name (`O_TMPFILE`) in the directory, elsewhere (and on file systems
@@ -43,8 +45,8 @@
 
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, File, OpenOptions};
@@ -135,8 +137,9 @@ impl AttachmentPolicy {
     }
 
     /// The directory `directory` names, checked and opened (created if
-    /// missing): below an allowed root, through the root's handle.
-    fn open(&self, directory: &str) -> Result<Dir, wit::SinkError> {
+    /// missing): below an allowed root, through the root's handle; with how
+    /// to look its path up again as this lookup did.
+    fn open(&self, directory: &str) -> Result<Opened, wit::SinkError> {
         if directory.trim().is_empty() || directory.contains('\0') {
             return Err(wit::SinkError::Denied(format!(
                 "{directory:?} is not a directory path"
@@ -161,7 +164,11 @@ impl AttachmentPolicy {
             Rule::Nothing => Err(denied()),
             Rule::Anywhere => {
                 std::fs::create_dir_all(&wanted).map_err(failed)?;
-                Dir::open_ambient_dir(&wanted, ambient_authority()).map_err(failed)
+                let dir = Dir::open_ambient_dir(&wanted, ambient_authority()).map_err(failed)?;
+                Ok(Opened {
+                    dir,
+                    lookup: Lookup::Ambient(wanted.clone()),
+                })
             }
             Rule::Within(roots) => {
                 let root = roots
@@ -173,10 +180,26 @@ impl AttachmentPolicy {
                 let root_dir = Dir::open_ambient_dir(root, ambient_authority()).map_err(failed)?;
                 let below = wanted.strip_prefix(root).map_err(|_| denied())?;
                 if below.as_os_str().is_empty() {
-                    return Ok(root_dir);
+                    return Ok(Opened {
+                        dir: root_dir,
+                        lookup: Lookup::Ambient(root.clone()),
+                    });
                 }
                 root_dir.create_dir_all(below).map_err(failed)?;
-                root_dir.open_dir(below).map_err(failed)
+                let dir = root_dir.open_dir(below).map_err(failed)?;
+                let root_id = root_dir.dir_metadata().ok().and_then(|m| identity(&m));
+                Ok(Opened {
+                    dir,
+                    lookup: match root_id {
+                        Some(root_id) => Lookup::Below {
+                            root: root.clone(),
+                            root_id,
+                            root_dir,
+                            below: below.to_path_buf(),
+                        },
+                        None => Lookup::Never,
+                    },
+                })
             }
         }
     }
@@ -207,71 +230,78 @@ pub(crate) struct SinkCtx {
     /// Write on the thread that runs the component instead of tokio's
     /// blocking pool ([`crate::RuntimeOptions::files_on_current_thread`]).
     pub(crate) on_current_thread: bool,
-    /// The directory the last file went into, still open.
-    last: Mutex<Option<OpenDir>>,
 }
 
-impl SinkCtx {
-    pub(crate) fn new(policy: AttachmentPolicy, on_current_thread: bool) -> Self {
-        Self {
-            policy,
-            on_current_thread,
-            last: Mutex::new(None),
-        }
-    }
+/// A directory the policy opened, and how to look its path up again.
+#[derive(Debug)]
+struct Opened {
+    dir: Dir,
+    lookup: Lookup,
+}
 
-    /// The directory `directory` names, opened under the policy; the
-    /// directory of the last file again while the path still names it.
-    ///
-    /// A getAll writes all its attachments into one directory, and opening
-    /// it for each file (making sure of the root, opening it and the
-    /// directory below it, closing them) took about 2% of a getAll that
-    /// saves 400. The path is still looked up for each file: a directory
-    /// renamed, removed or replaced (by a link, say) meanwhile is opened
-    /// again as the first time, under the policy, so a file never goes
-    /// where the path no longer leads.
-    fn open(&self, directory: &str) -> Result<Arc<Dir>, wit::SinkError> {
-        let path = normalized(Path::new(directory));
-        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(open) = last
-            .as_ref()
-            .filter(|open| open.path == path && open.still_named())
-        {
-            return Ok(Arc::clone(&open.dir));
+/// How the path of an opened directory is looked up again: as the policy
+/// looked it up, so that what it leads to now is what opening it again
+/// would open.
+#[derive(Debug)]
+enum Lookup {
+    /// From the process, following links: under `anywhere`, or an allowed
+    /// root itself (the host's own choice, opened as given).
+    Ambient(PathBuf),
+    /// Beneath an allowed root's handle, where no link leads out, once the
+    /// root's own path still leads to that root.
+    Below {
+        root: PathBuf,
+        root_id: (u64, u64),
+        root_dir: Dir,
+        below: PathBuf,
+    },
+    /// Not at all (the file system cannot tell files apart).
+    Never,
+}
+
+impl Lookup {
+    /// Device and inode number of what the path leads to now; `None` when
+    /// it leads nowhere, out of its root, or cannot be told.
+    fn current(&self) -> Option<(u64, u64)> {
+        match self {
+            Lookup::Ambient(path) => identity_std(&std::fs::metadata(path).ok()?),
+            Lookup::Below {
+                root,
+                root_id,
+                root_dir,
+                below,
+            } => {
+                if identity_std(&std::fs::metadata(root).ok()?)? != *root_id {
+                    return None;
+                }
+                identity(&root_dir.metadata(below).ok()?)
+            }
+            Lookup::Never => None,
         }
-        let dir = Arc::new(self.policy.open(directory)?);
-        *last = OpenDir::identify(path, Arc::clone(&dir));
-        Ok(dir)
     }
 }
 
-/// An open attachment directory and the file it is, to tell whether its
-/// path still names it.
+/// The directory the last attachment file of a session went into, kept
+/// open for the next: a getAll writes all its attachments into one
+/// directory, and opening it for each file (making sure of the root,
+/// opening it and the directory below it, closing them) took about 2% of a
+/// getAll that saves 400. It is used again only while its path, looked up
+/// as the policy looked it up, still leads to it: a directory renamed,
+/// removed or replaced (by a link, say) meanwhile is opened again, under
+/// the policy, as the first time. Each session has its own, closed with
+/// the session.
+#[derive(Debug, Default)]
+pub(crate) struct LastDir(Option<OpenDir>);
+
+/// An open attachment directory, for [`LastDir`].
 #[derive(Debug)]
 struct OpenDir {
     /// The path as the policy checked it (absolute, `..` folded).
     path: PathBuf,
     dir: Arc<Dir>,
-    /// Device and inode number.
+    /// Device and inode number of `dir`.
     id: (u64, u64),
-}
-
-impl OpenDir {
-    /// `dir`, opened for `path`, with its identity; `None` where the file
-    /// system cannot tell (the next file opens the path again).
-    fn identify(path: PathBuf, dir: Arc<Dir>) -> Option<Self> {
-        let id = identity(&dir.dir_metadata().ok()?)?;
-        Some(Self { path, dir, id })
-    }
-
-    /// Whether the path leads to this directory now (following links, as
-    /// opening it would).
-    fn still_named(&self) -> bool {
-        std::fs::metadata(&self.path)
-            .ok()
-            .and_then(|m| identity_std(&m))
-            .is_some_and(|id| id == self.id)
-    }
+    lookup: Lookup,
 }
 
 #[cfg(unix)]
@@ -300,6 +330,7 @@ fn identity_std(_: &std::fs::Metadata) -> Option<(u64, u64)> {
 pub(crate) struct SinkView<'a> {
     pub(crate) table: &'a mut ResourceTable,
     pub(crate) ctx: &'a SinkCtx,
+    pub(crate) last: &'a mut LastDir,
 }
 
 /// Marks [`SinkView`] as the data the generated `add_to_linker` hands to the
@@ -553,15 +584,42 @@ mod unnamed {
 
 impl SinkView<'_> {
     fn start(
-        &self,
+        &mut self,
         directory: &str,
         name: &str,
         replace: bool,
     ) -> Result<SinkFile, wit::SinkError> {
         check_name(name)?;
-        let dir = self.ctx.open(directory)?;
+        let dir = self.directory(directory)?;
         let shown = Path::new(directory).join(name);
         SinkFile::create(dir, name, replace, shown, true)
+    }
+
+    /// The directory `directory` names: the session's [`LastDir`] while
+    /// its path still leads to it, else opened under the policy.
+    fn directory(&mut self, directory: &str) -> Result<Arc<Dir>, wit::SinkError> {
+        let path = normalized(Path::new(directory));
+        if let Some(open) = self
+            .last
+            .0
+            .as_ref()
+            .filter(|open| open.path == path && open.lookup.current() == Some(open.id))
+        {
+            return Ok(Arc::clone(&open.dir));
+        }
+        let Opened { dir, lookup } = self.ctx.policy.open(directory)?;
+        let dir = Arc::new(dir);
+        self.last.0 = dir
+            .dir_metadata()
+            .ok()
+            .and_then(|m| identity(&m))
+            .map(|id| OpenDir {
+                path,
+                dir: Arc::clone(&dir),
+                id,
+                lookup,
+            });
+        Ok(dir)
     }
 }
 
@@ -738,38 +796,97 @@ mod tests {
         );
     }
 
-    /// The directory of the last file serves the next only while its path
-    /// leads to it; otherwise the path is opened again, under the policy.
+    /// The directory of the last file serves the next only while its path,
+    /// looked up as the policy looks it up, leads to it; otherwise the path
+    /// is opened again, under the policy.
     #[cfg(unix)]
     #[test]
-    fn the_last_directory_is_reused_only_while_its_path_names_it() {
+    fn the_last_directory_is_reused_only_while_its_path_leads_to_it() {
         let root = tempfile::tempdir().expect("tempdir");
-        let ctx = SinkCtx::new(AttachmentPolicy::within(root.path()), true);
-        let path = root.path().join("a");
-        let named = path.to_string_lossy().into_owned();
-        let first = ctx.open(&named).expect("made and opened");
-        assert!(Arc::ptr_eq(&first, &ctx.open(&named).expect("again")));
-        // The same directory through `..`: the same path to the policy.
-        let roundabout = root.path().join("a/../a").to_string_lossy().into_owned();
-        assert!(Arc::ptr_eq(&first, &ctx.open(&roundabout).expect("again")));
-
-        // Renamed away: the path is made again and the file goes there.
-        std::fs::rename(&path, root.path().join("old")).expect("rename");
-        let fresh = ctx.open(&named).expect("made again");
-        assert!(!Arc::ptr_eq(&first, &fresh));
-        fresh.write("f", b"new").expect("write");
-        assert_eq!(std::fs::read(path.join("f")).expect("read"), b"new");
-        assert!(!root.path().join("old/f").exists());
-
-        // Replaced by a link out of the root: refused as the policy refuses
-        // it when nothing is open, and nothing is written outside.
         let outside = tempfile::tempdir().expect("tempdir");
-        std::fs::remove_dir_all(&path).expect("remove");
-        std::os::unix::fs::symlink(outside.path(), &path).expect("symlink");
-        let refused = ctx.open(&named).expect_err("not the old directory");
-        let first_time = ctx.policy.open(&named).expect_err("refused");
-        assert_eq!(format!("{refused:?}"), format!("{first_time:?}"));
-        assert_eq!(std::fs::read_dir(outside.path()).expect("list").count(), 0);
+        let ctx = SinkCtx {
+            policy: AttachmentPolicy::within(root.path()),
+            on_current_thread: true,
+        };
+        let mut table = ResourceTable::new();
+        let mut last = LastDir::default();
+        let mut view = SinkView {
+            table: &mut table,
+            ctx: &ctx,
+            last: &mut last,
+        };
+        let named = |p: &Path| p.to_string_lossy().into_owned();
+        for nested in ["a", "x/a"] {
+            let path = root.path().join(nested);
+            let first = view.directory(&named(&path)).expect("made and opened");
+            let again = view.directory(&named(&path)).expect("again");
+            assert!(Arc::ptr_eq(&first, &again), "{nested}: the same handle");
+            // The same directory through `..`: the same path to the policy.
+            let roundabout = path.join("../a");
+            assert!(Arc::ptr_eq(
+                &first,
+                &view.directory(&named(&roundabout)).expect("again")
+            ));
+
+            // Renamed away: the path is made again and the file goes there.
+            let old = root
+                .path()
+                .join(format!("old-{}", nested.replace('/', "-")));
+            std::fs::rename(&path, &old).expect("rename");
+            let fresh = view.directory(&named(&path)).expect("made again");
+            assert!(!Arc::ptr_eq(&first, &fresh), "{nested}");
+            fresh.write("f", b"new").expect("write");
+            assert_eq!(std::fs::read(path.join("f")).expect("read"), b"new");
+            assert!(!old.join("f").exists());
+        }
+
+        // The directory in use moved out of the root and a link left in its
+        // place, to it or to the directory above it: the same directory
+        // (device and inode) at the end of the path, but out of the root,
+        // so refused as the policy refuses it with nothing open.
+        for (moved, link, through) in [("a", "a", "a"), ("x", "x", "x/a")] {
+            let path = root.path().join(through);
+            let open = view.directory(&named(&path)).expect("open");
+            let away = outside.path().join(format!("moved-{moved}"));
+            std::fs::rename(root.path().join(moved), &away).expect("move out");
+            std::os::unix::fs::symlink(&away, root.path().join(link)).expect("link");
+            assert_eq!(
+                std::fs::metadata(&path).ok().and_then(|m| identity_std(&m)),
+                open.dir_metadata().ok().and_then(|m| identity(&m)),
+                "{through}: the path leads to the open directory from the process"
+            );
+            let refused = view.directory(&named(&path)).expect_err("not reused");
+            let first_time = ctx.policy.open(&named(&path)).expect_err("refused");
+            assert_eq!(format!("{refused:?}"), format!("{first_time:?}"));
+            drop(open);
+        }
+        // Outside: only the files written before the moves.
+        let mut files: Vec<_> = walk(outside.path())
+            .into_iter()
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                outside.path().join("moved-a/f"),
+                outside.path().join("moved-x/a/f")
+            ]
+        );
+    }
+
+    /// Every file and directory below `dir`.
+    #[cfg(unix)]
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() && !path.is_symlink() {
+                out.extend(walk(&path));
+            }
+            out.push(path);
+        }
+        out
     }
 
     /// Every way a file is published, unnamed (Linux) and under a temporary

@@ -20,7 +20,7 @@ use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::attachments::{AttachmentPolicy, HasSink, SinkCtx, SinkView};
+use crate::attachments::{AttachmentPolicy, HasSink, LastDir, SinkCtx, SinkView};
 use crate::bindings::{Cfimap, CfimapPre};
 use crate::component::{self, CompileCache};
 use crate::session::{ConnectOptions, Overdue, Session, within};
@@ -150,12 +150,17 @@ pub(crate) struct HostState {
     memory: MemoryLimit,
     transport: Arc<TransportCtx>,
     sink: Arc<SinkCtx>,
+    /// The directory of the session's last attachment file.
+    last_dir: LastDir,
 }
 
 impl HostState {
     /// Gives this store's attachment sink its own policy.
     pub(crate) fn set_attachment_policy(&mut self, policy: AttachmentPolicy) {
-        self.sink = Arc::new(SinkCtx::new(policy, self.sink.on_current_thread));
+        self.sink = Arc::new(SinkCtx {
+            policy,
+            on_current_thread: self.sink.on_current_thread,
+        });
     }
 
     /// The error for a trap of this store's component: the memory limit
@@ -328,6 +333,7 @@ impl Runtime {
             SinkView {
                 table: &mut s.table,
                 ctx: &s.sink,
+                last: &mut s.last_dir,
             }
         })
         .map_err(|e| Error::Load(format!("cannot link the attachment sink: {e}")))?;
@@ -342,10 +348,10 @@ impl Runtime {
             max_timeout: options.max_timeout,
             early,
         });
-        let sink = Arc::new(SinkCtx::new(
-            options.attachments.clone(),
-            options.files_on_current_thread,
-        ));
+        let sink = Arc::new(SinkCtx {
+            policy: options.attachments.clone(),
+            on_current_thread: options.files_on_current_thread,
+        });
         Ok(Self {
             _ticker: Ticker::start(&engine),
             engine,
@@ -407,6 +413,7 @@ impl Runtime {
             },
             transport: Arc::clone(&self.transport),
             sink: Arc::clone(&self.sink),
+            last_dir: LastDir::default(),
         };
         let mut store = yielding_store(&self.engine, state);
         store.limiter(|s| &mut s.memory);
