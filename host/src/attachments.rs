@@ -344,8 +344,8 @@ impl HasData for HasSink {
 /// One attachment file being written: the host's representation of the WIT
 /// resource `file`.
 pub struct SinkFile {
-    /// The directory, opened once (and shared with the files after it,
-    /// [`SinkCtx::open`]).
+    /// The directory, opened once (and shared with the session's files
+    /// after it, [`LastDir`]).
     dir: Arc<Dir>,
     /// The open file being written; `None` once finished.
     file: Option<File>,

@@ -90,7 +90,7 @@ pub struct RuntimeOptions {
     pub files_on_current_thread: bool,
     /// A server to start connecting to as the runtime is made, while the
     /// component loads: `(host, port)` as the session's
-    /// [`ConnectOptions`](crate::ConnectOptions) will name them (default
+    /// [`ConnectOptions`] will name them (default
     /// none). The first session that connects to that host and port (as
     /// the policy compares names) within ten seconds takes the connection;
     /// any other, or a later one, connects as usual, and the connection

@@ -21,7 +21,7 @@
 //! same error.
 //!
 //! The TCP connection itself may have been begun before the component
-//! loaded ([`early`]).
+//! loaded (`early`).
 
 pub(crate) mod early;
 
