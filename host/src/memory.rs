@@ -10,9 +10,9 @@
 //! only where a program asks (`madvise`); asked, one fault maps 2 MiB.
 //! Measured on getAll of the benchmark's 2,000 messages: 5,100 page faults
 //! became 2,000, and the process's CPU time fell by 5% (226 → 214 ms,
-//! medians of 16 alternating runs). The first [`HUGE_FROM`] bytes keep small pages, so
-//! that a read whose memory stays small (a getHeaderOnly) is not rounded up
-//! to whole huge pages.
+//! medians of 16 alternating runs). The first [`HUGE_FROM`] bytes keep
+//! small pages, so that a read whose memory stays small (a getHeaderOnly)
+//! is not rounded up to whole huge pages.
 //!
 //! A fault that finds no free 2 MiB page either falls back to a small page
 //! or, under the kernel's default `defrag` setting for advised memory,
@@ -44,8 +44,8 @@ pub(crate) const HUGE_FROM: usize = 4 << 20;
 pub(crate) struct HugePageMemories;
 
 // SAFETY: every memory is a fresh private mapping owned by its `Memory`,
-// zero-filled, with `guard_size` inaccessible bytes after the reservation
-// (`Memory`'s safety comment).
+// zero-filled, with `guard_size` inaccessible bytes before and after the
+// reservation (`Memory`'s safety comment).
 unsafe impl MemoryCreator for HugePageMemories {
     fn new_memory(
         &self,
