@@ -167,7 +167,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("floor") => return floor_command(&args[1..]),
-        Some("measure") => return measure::measure_child(&args[1..]),
+        Some("measure") => return cfimap_tests::peak::waiter_main(&args[1..]),
         _ => {}
     }
     let mut smoke = false;

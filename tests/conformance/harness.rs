@@ -435,6 +435,46 @@ fn cli_args_name_every_connection_attribute() {
     assert_eq!(account.cli_args(Secure::Plain).last().unwrap(), "no");
 }
 
+// ---- the CLI runner's measurements ------------------------------------------------------------
+
+/// The memory this test process holds while it measures a child: were the child's figure to
+/// carry the parent's peak (as `wait4` of a direct child does on Linux), it would exceed this.
+const BALLAST: usize = 256 << 20;
+
+#[test]
+fn a_measured_child_reports_its_own_peak_even_when_it_exits_at_once() {
+    let waiter = env!("CARGO_BIN_EXE_cfimap-testbed");
+    let ballast = std::hint::black_box(vec![1u8; BALLAST]);
+    // awk builds a 32 MiB string by doubling (its peak is above 32 MiB) and exits at once.
+    let out = cfimap([
+        "-c",
+        "exec awk 'BEGIN { s = \"x\"; for (i = 0; i < 25; i++) s = s s; exit 3 }'",
+    ])
+    .program("/bin/sh")
+    .measure_peak_rss(waiter)
+    .run();
+    assert_eq!(out.code, Some(3), "{out}");
+    let kib = out.peak_rss_kib.expect("a measured run has a peak");
+    assert!(
+        (32 << 10..BALLAST as u64 >> 10).contains(&kib),
+        "awk's peak is its 32 MiB string, not this process's {} MiB: {kib} KiB",
+        BALLAST >> 20
+    );
+
+    // A child a signal ends: no exit code, still a peak.
+    let out = cfimap(["-c", "kill -KILL $$"])
+        .program("/bin/sh")
+        .measure_peak_rss(waiter)
+        .run();
+    assert_eq!((out.code, out.timed_out), (None, false), "{out}");
+    assert!(out.peak_rss_kib.is_some_and(|k| k < 64 << 10), "{out}");
+
+    // Unmeasured runs say nothing of memory.
+    let out = cfimap(["-c", "exit 0"]).program("/bin/sh").run();
+    assert_eq!((out.code, out.peak_rss_kib), (Some(0), None), "{out}");
+    drop(ballast);
+}
+
 // ---- fault server ----------------------------------------------------------------------------
 
 #[test]

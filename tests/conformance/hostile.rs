@@ -137,6 +137,7 @@ impl Case {
         let out = cfimap(args)
             .env("CFIMAP_PASSWORD", PASSWORD)
             .timeout(self.within + Duration::from_secs(30))
+            .measure_peak_rss(env!("CARGO_BIN_EXE_cfimap-testbed"))
             .run();
         assert_eq!(
             out.code,
@@ -150,7 +151,10 @@ impl Case {
             out.elapsed,
             self.within
         );
-        let rss = out.peak_rss_kib.expect("the child's peak RSS") / 1024;
+        let rss = out
+            .peak_rss_kib
+            .expect("the waiter's report of the peak RSS")
+            / 1024;
         assert!(
             rss <= RSS_MIB,
             "peak RSS {rss} MiB, bound {RSS_MIB} MiB\n{out}"

@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::peak::Report;
+
 /// Path of the `cfimap` binary under test: `$CFIMAP_BIN`, else `$CARGO_TARGET_DIR/release/cfimap`
 /// when that variable is set, else `<workspace>/target/release/cfimap`.
 pub fn binary() -> PathBuf {
@@ -53,6 +55,7 @@ pub struct Invocation {
     env: Vec<(OsString, Option<OsString>)>,
     stdin: Option<Vec<u8>>,
     timeout: Duration,
+    waiter: Option<PathBuf>,
 }
 
 /// A command for `program` that none of the caller's cfimap settings reach: no `CFIMAP_*`
@@ -86,6 +89,7 @@ where
         env: Vec::new(),
         stdin: None,
         timeout: default_timeout(),
+        waiter: None,
     }
 }
 
@@ -136,11 +140,30 @@ impl Invocation {
         self
     }
 
+    /// Measures the child's peak resident set ([`CliOutput::peak_rss_kib`]) by running it under
+    /// `waiter measure`, a small process of its own (see [`crate::peak`]). The waiter is
+    /// `cfimap-testbed`: `env!("CARGO_BIN_EXE_cfimap-testbed")` in an integration test.
+    pub fn measure_peak_rss(mut self, waiter: impl Into<PathBuf>) -> Self {
+        self.waiter = Some(waiter.into());
+        self
+    }
+
     /// Runs the binary and waits (at most the timeout). Panics if it cannot be started,
     /// saying how to build it.
     pub fn run(self) -> CliOutput {
         let bin = self.program.clone().unwrap_or_else(binary);
-        let mut cmd = clean_command(&bin);
+        let report = self.waiter.as_ref().map(|_| {
+            tempfile::NamedTempFile::new()
+                .unwrap_or_else(|e| panic!("a temporary file for the waiter's report: {e}"))
+        });
+        let mut cmd = match (&self.waiter, &report) {
+            (Some(waiter), Some(report)) => {
+                let mut cmd = clean_command(waiter);
+                cmd.arg("measure").arg(report.path()).arg(&bin);
+                cmd
+            }
+            _ => clean_command(&bin),
+        };
         cmd.args(&self.args);
         for (k, v) in &self.env {
             match v {
@@ -154,7 +177,8 @@ impl Invocation {
             Stdio::null()
         });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        // Own process group, so a timeout kills whatever the child started too.
+        // Own process group, so a timeout kills whatever the child started too (the measured
+        // program, under a waiter, among them).
         cmd.process_group(0);
         let started = Instant::now();
         let mut child = cmd.spawn().unwrap_or_else(|e| {
@@ -192,13 +216,7 @@ impl Invocation {
             }
         };
         let mut timed_out = false;
-        // The child's peak RSS is sampled from /proc while it runs: wait4's ru_maxrss would
-        // include this test process's own memory, which Linux carries across fork and exec.
-        let mut peak_rss_kib = None;
         let status = loop {
-            if let Some(kib) = high_water_mark_kib(child.id()) {
-                peak_rss_kib = peak_rss_kib.max(Some(kib));
-            }
             match child.try_wait() {
                 Ok(Some(status)) => break Some(status),
                 Ok(None) if Instant::now() >= deadline => {
@@ -225,13 +243,22 @@ impl Invocation {
         }
         let stdout = out_reader.and_then(|h| h.join().ok()).unwrap_or_default();
         let stderr = err_reader.and_then(|h| h.join().ok()).unwrap_or_default();
+        let mut code = status.and_then(|s| s.code());
+        let mut peak_rss_kib = None;
+        if let (Some(report), false) = (&report, timed_out) {
+            // The waiter's exit code folds a signal into 128 + n; the report has the truth.
+            let measured = Report::read(report.path()).unwrap_or_else(|e| {
+                panic!(
+                    "{e}: the waiter ended with {status:?}, saying\n{}",
+                    String::from_utf8_lossy(&stderr)
+                )
+            });
+            code = measured.code();
+            peak_rss_kib = Some(measured.peak_rss_kib);
+        }
         CliOutput {
             args: redact(&self.args),
-            code: if timed_out {
-                None
-            } else {
-                status.and_then(|s| s.code())
-            },
+            code: if timed_out { None } else { code },
             peak_rss_kib,
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
@@ -239,13 +266,6 @@ impl Invocation {
             elapsed,
         }
     }
-}
-
-/// `VmHWM` of process `pid` from `/proc/<pid>/status`: its peak resident set so far, in KiB.
-fn high_water_mark_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn redact(args: &[OsString]) -> Vec<String> {
@@ -283,8 +303,8 @@ pub struct CliOutput {
     pub timed_out: bool,
     /// Wall-clock run time.
     pub elapsed: Duration,
-    /// The child's peak resident set size in KiB (`VmHWM`, sampled every 2 ms while it ran), if
-    /// it ran long enough to be sampled.
+    /// The child's peak resident set size in KiB, when the run was measured
+    /// ([`Invocation::measure_peak_rss`]) and ended before the timeout.
     pub peak_rss_kib: Option<u64>,
 }
 

@@ -10,7 +10,8 @@
 //!   independently of the product.
 //! - [`fault`]: a scripted fault server replaying a transcript (quirky, broken or stalling
 //!   servers) and recording every byte the client sent.
-//! - [`cli`]: runs the `cfimap` binary with a timeout and captures its output.
+//! - [`cli`]: runs the `cfimap` binary with a timeout and captures its output; [`peak`]: its
+//!   exact peak resident set, measured by a small waiter process.
 //! - [`mail`]: builds small RFC 5322 messages for seeding; [`mutf7`]: modified UTF-7 mailbox
 //!   names (RFC 3501 §5.1.3) for the raw client; [`ports`] and [`unique`]: small utilities.
 //!
@@ -29,6 +30,7 @@ pub mod fault;
 pub mod imap;
 pub mod mail;
 pub mod mutf7;
+pub mod peak;
 pub mod ports;
 pub mod refusals;
 pub mod target;

@@ -6,6 +6,9 @@
 //!                                   the CFIMAP_DEMO_* variables set, then stop
 //! cfimap-testbed serve [--flavor F] [--accounts N]
 //!                                   start, seed, print the variables, wait for Enter
+//! cfimap-testbed measure REPORT PROGRAM [ARGS...]
+//!                                   (for the tests) run PROGRAM, write its exact peak RSS
+//!                                   (see `cfimap_tests::peak`)
 //! ```
 //!
 //! `--flavor` picks the server's configuration (`default`, `courier`, `notls`, `nomove`; see
@@ -36,6 +39,9 @@ const MAX_ACCOUNTS: usize = 64;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|m| m == "measure") {
+        return cfimap_tests::peak::waiter_main(&args[1..]);
+    }
     let (mode, rest) = match args.split_first() {
         Some((m, rest)) => (m.as_str(), rest),
         None => {
