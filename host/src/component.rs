@@ -28,6 +28,7 @@ use wasmtime::component::Component;
 use wasmtime::{Config, Engine, ProfilingStrategy};
 
 use crate::Error;
+use crate::deadline::{self, Interruption};
 
 /// The component bytes, embedded from the path `build.rs` found or built.
 pub(crate) const COMPONENT: &[u8] = include_bytes!(env!("CFIMAP_COMPONENT_PATH"));
@@ -46,14 +47,13 @@ pub enum CompileCache {
     Off,
 }
 
-/// The engine configuration every runtime uses. Precompiled code is only
-/// valid for the configuration it was made with; the cache key includes it.
-pub(crate) fn engine() -> Result<Engine, Error> {
+/// The engine configuration of a runtime with this [`Interruption`].
+/// Precompiled code is only valid for the configuration it was made with;
+/// the cache key includes it.
+pub(crate) fn engine(interruption: Interruption) -> Result<Engine, Error> {
     let mut config = Config::new();
     config.wasm_component_model(true);
-    // Compiled code checks the epoch, so a component that computes can be
-    // interrupted (the runtime's deadline).
-    config.epoch_interruption(true);
+    deadline::configure(&mut config, interruption);
     // The component's memory with huge pages past its first few MiB: a
     // getAll's largest message arrives into memory touched for the first
     // time (`crate::memory`).

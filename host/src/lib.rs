@@ -56,7 +56,9 @@
 //! otherwise); every TLS certificate is verified against the Mozilla roots and
 //! the optional [`RuntimeOptions::extra_ca`]; every network wait is bounded by
 //! the caller's `timeout`; memory is bounded by
-//! [`RuntimeOptions::memory_limit`]. Attachments are written by this crate
+//! [`RuntimeOptions::memory_limit`], and each call into the component by
+//! [`RuntimeOptions::deadline`], computing or waiting (see [`deadline`] for
+//! what that costs and the [`Interruption`] that spares it). Attachments are written by this crate
 //! into the directories [`RuntimeOptions::attachments`] allows, created
 //! exclusively and never through a symbolic link. The component gets no
 //! environment, no arguments, no files and no sockets of its own.
@@ -70,6 +72,7 @@
 pub mod attachments;
 mod bindings;
 pub mod component;
+pub mod deadline;
 mod error;
 pub mod filters;
 #[cfg(target_os = "linux")]
@@ -84,6 +87,7 @@ pub mod transport;
 
 pub use attachments::AttachmentPolicy;
 pub use component::CompileCache;
+pub use deadline::Interruption;
 pub use error::{CommandStatus, Error, ResponseCode};
 pub use policy::Policy;
 pub use precompiled::precompile_into;

@@ -41,11 +41,14 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use crate::Error;
 use crate::component::{self, check_embedded, file_name, write_atomically};
+use crate::{Error, RuntimeOptions};
 
-/// Compiles the embedded component ahead of time for this host, into `dir`
-/// (created if missing), and returns the file written.
+/// Compiles the embedded component ahead of time for this host and for
+/// runtimes made with `options`, into `dir` (created if missing), and
+/// returns the file written. Of the options only
+/// [`RuntimeOptions::interruption`] changes the compiled code: a runtime
+/// with another one looks for another file.
 ///
 /// A [`Runtime`](crate::Runtime) whose
 /// [`RuntimeOptions::precompiled`](crate::RuntimeOptions::precompiled) names
@@ -59,9 +62,9 @@ use crate::component::{self, check_embedded, file_name, write_atomically};
 /// cannot be created or written, or (on Unix) a runtime would not load the
 /// file from there: when `dir` or a directory above it can be written by
 /// another user (a umask of 002 makes new directories group-writable).
-pub fn precompile_into(dir: &Path) -> Result<PathBuf, Error> {
+pub fn precompile_into(dir: &Path, options: &RuntimeOptions) -> Result<PathBuf, Error> {
     check_embedded()?;
-    let engine = component::engine()?;
+    let engine = component::engine(options.interruption)?;
     let compiled = component::precompile(&engine)?;
     let io = |e: io::Error| Error::Load(format!("cannot write into {}: {e}", dir.display()));
     create_dir(dir).map_err(io)?;

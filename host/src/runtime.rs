@@ -23,7 +23,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use crate::attachments::{AttachmentPolicy, HasSink, LastDir, SinkCtx, SinkView};
 use crate::bindings::{Cfimap, CfimapPre};
 use crate::component::{self, CompileCache};
-use crate::session::{ConnectOptions, Overdue, Session, within};
+use crate::deadline::{Guard, Interruption, Overdue, within};
+use crate::session::{ConnectOptions, Session};
 use crate::transport::early::Early;
 use crate::transport::{HasTransport, TransportCtx, TransportView};
 use crate::{Error, Policy, tls};
@@ -64,6 +65,10 @@ pub struct RuntimeOptions {
     /// with [`Error::Timeout`] within a fraction of a second, and its session
     /// is over.
     pub deadline: Option<Duration>,
+    /// How a call that computes is held to the deadline (default
+    /// [`Interruption::Epoch`]: checks compiled into the component's code,
+    /// which cost about a tenth of its CPU; see [`Interruption`]).
+    pub interruption: Interruption,
     /// Where the compiled component is cached (default: the user's cache
     /// directory).
     pub compile_cache: CompileCache,
@@ -124,6 +129,7 @@ impl Default for RuntimeOptions {
             memory_limit: 512 << 20,
             max_timeout: Duration::from_secs(600),
             deadline: Some(Duration::from_secs(3600)),
+            interruption: Interruption::Epoch,
             compile_cache: CompileCache::Default,
             precompiled: Vec::new(),
             guest_stderr: false,
@@ -211,53 +217,6 @@ impl ResourceLimiter for MemoryLimit {
     }
 }
 
-/// Advances the engine's epoch every [`TICK`] while its runtime lives, so
-/// that a component that computes yields to the executor (and can be cut
-/// off at its deadline).
-struct Ticker {
-    stop: Arc<std::sync::atomic::AtomicBool>,
-}
-
-/// How often the component yields to the executor.
-const TICK: Duration = Duration::from_millis(20);
-
-impl Ticker {
-    fn start(engine: &Engine) -> Self {
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (engine, stopped) = (engine.weak(), Arc::clone(&stop));
-        let spawned = std::thread::Builder::new()
-            .name("cfimap-epoch".into())
-            .spawn(move || {
-                while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(TICK);
-                    match engine.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
-                        None => break,
-                    }
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "no epoch thread: deadlines apply to network waits only");
-        }
-        Self { stop }
-    }
-}
-
-impl Drop for Ticker {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-/// A store whose code yields to the executor at every epoch tick: a
-/// computing component gives the executor a chance to cut it off at its
-/// deadline.
-fn yielding_store<T: 'static>(engine: &Engine, data: T) -> Store<T> {
-    let mut store = Store::new(engine, data);
-    store.epoch_deadline_async_yield_and_update(1);
-    store
-}
-
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
@@ -289,7 +248,8 @@ impl WasiView for HostState {
 /// ```
 pub struct Runtime {
     engine: Engine,
-    _ticker: Ticker,
+    /// Keeps calls to their deadlines while the runtime lives.
+    guard: Guard,
     pre: CfimapPre<HostState>,
     transport: Arc<TransportCtx>,
     sink: Arc<SinkCtx>,
@@ -316,7 +276,7 @@ impl Runtime {
         let tls = tls::client_config(options.extra_ca.as_deref())?;
         // Before the component loads, so that the two overlap.
         let early = early(&options);
-        let engine = component::engine()?;
+        let engine = component::engine(options.interruption)?;
         let component = component::load(&engine, &options.compile_cache, &options.precompiled)?;
 
         let mut linker = Linker::<HostState>::new(&engine);
@@ -353,7 +313,7 @@ impl Runtime {
             on_current_thread: options.files_on_current_thread,
         });
         Ok(Self {
-            _ticker: Ticker::start(&engine),
+            guard: Guard::start(&engine, options.interruption),
             engine,
             pre,
             transport,
@@ -375,9 +335,9 @@ impl Runtime {
     pub async fn open(&self, options: &ConnectOptions) -> Result<Session, Error> {
         let (mut store, bindings) = self.instantiate().await?;
         let request = options.to_wit();
-        let deadline = self.options.deadline;
+        let limit = self.guard.limit(self.options.deadline);
         let opened = within(
-            deadline,
+            &limit,
             bindings
                 .cfimap_imap_client()
                 .session()
@@ -385,7 +345,7 @@ impl Runtime {
         )
         .await;
         match opened {
-            Ok(Ok(Ok(handle))) => Ok(Session::new(store, bindings, handle, deadline)),
+            Ok(Ok(Ok(handle))) => Ok(Session::new(store, bindings, handle, limit)),
             Ok(Ok(Err(e))) => Err(e.into()),
             Ok(Err(trap)) => Err(store.data().trap_error(&trap)),
             Err(Overdue(limit)) => Err(Error::Timeout(format!(
@@ -415,7 +375,7 @@ impl Runtime {
             sink: Arc::clone(&self.sink),
             last_dir: LastDir::default(),
         };
-        let mut store = yielding_store(&self.engine, state);
+        let mut store = self.guard.store(&self.engine, state);
         store.limiter(|s| &mut s.memory);
         let bindings = self
             .pre
@@ -454,44 +414,5 @@ mod tests {
         let allowed = early(&options(Policy::only("127.0.0.1", port))).expect("begun");
         listener.accept().expect("the early connection");
         assert!(allowed.take("127.0.0.1", port).is_some());
-    }
-
-    /// `(module (func (export "spin") (loop (br 0))))`: computes forever,
-    /// never calling the host.
-    const SPIN: &[u8] = &[
-        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-        0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type: () -> ()
-        0x03, 0x02, 0x01, 0x00, // function 0 has type 0
-        0x07, 0x08, 0x01, 0x04, b's', b'p', b'i', b'n', 0x00, 0x00, // export "spin"
-        0x0a, 0x09, 0x01, 0x07, 0x00, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b, // loop { br 0 }
-    ];
-
-    /// The deadline holds for a guest that never waits on the host: the
-    /// engine's configuration, the ticker and the store's yield together
-    /// let the executor's timer fire inside the loop.
-    #[tokio::test]
-    async fn a_guest_that_computes_forever_is_cut_off_at_its_deadline() {
-        let engine = component::engine().expect("the engine");
-        let _ticker = Ticker::start(&engine);
-        let module = wasmtime::Module::new(&engine, SPIN).expect("the spin module");
-        let mut store = yielding_store(&engine, ());
-        let instance = wasmtime::Instance::new_async(&mut store, &module, &[])
-            .await
-            .expect("an instance");
-        let spin = instance
-            .get_typed_func::<(), ()>(&mut store, "spin")
-            .expect("its export");
-        let started = std::time::Instant::now();
-        let result = within(
-            Some(Duration::from_millis(300)),
-            spin.call_async(&mut store, ()),
-        )
-        .await;
-        assert!(matches!(result, Err(Overdue(_))), "cut off at the deadline");
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "{:?}",
-            started.elapsed()
-        );
     }
 }

@@ -7,8 +7,6 @@
 //! a trap never does (later calls fail with [`Error::SessionClosed`]).
 
 use std::fmt;
-use std::future::Future;
-use std::time::Duration;
 
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
@@ -18,6 +16,7 @@ use crate::bindings::types::{
     self as wit, ChangeReport, FolderChange, FolderRow, MessageRow, ReadOptions, Security,
     Selection,
 };
+use crate::deadline::{Bounded, Limit, Overdue, within};
 use crate::runtime::HostState;
 use crate::{AttachmentPolicy, Error};
 
@@ -27,7 +26,7 @@ macro_rules! session_call {
     ($session:ident, $call:ident $(, $arg:expr)*) => {{
         let h = $session.handle().await?;
         let r = within(
-            $session.deadline,
+            &$session.limit,
             $session
                 .bindings
                 .cfimap_imap_client()
@@ -37,28 +36,6 @@ macro_rules! session_call {
         .await;
         $session.finish(r)
     }};
-}
-
-/// A call into the component that ran past its deadline.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Overdue(pub(crate) Duration);
-
-/// What a call into the component gave: its result, a trap, or the deadline.
-pub(crate) type Bounded<T> = Result<wasmtime::Result<T>, Overdue>;
-
-/// Runs `call` for at most `deadline`. The component yields to the executor
-/// at every epoch tick (see `Runtime`), so a component that computes is cut
-/// off as surely as one that waits for the server.
-pub(crate) async fn within<T>(
-    deadline: Option<Duration>,
-    call: impl Future<Output = wasmtime::Result<T>>,
-) -> Bounded<T> {
-    match deadline {
-        None => Ok(call.await),
-        Some(limit) => tokio::time::timeout(limit, call)
-            .await
-            .map_err(|_| Overdue(limit)),
-    }
 }
 
 /// How to prove who the user is. Its `Debug` output never shows the secret.
@@ -160,8 +137,8 @@ impl ConnectOptions {
 pub struct Session {
     store: Store<HostState>,
     bindings: Cfimap,
-    /// The longest one call may take ([`crate::RuntimeOptions::deadline`]).
-    deadline: Option<Duration>,
+    /// How long one call may take ([`crate::RuntimeOptions::deadline`]).
+    limit: Limit,
     /// `None` once closed or broken by a trap.
     handle: Option<ResourceAny>,
     /// A dropped [`RowReader`]'s resource, released (and its read abandoned)
@@ -182,12 +159,12 @@ impl Session {
         store: Store<HostState>,
         bindings: Cfimap,
         handle: ResourceAny,
-        deadline: Option<Duration>,
+        limit: Limit,
     ) -> Self {
         Self {
             store,
             bindings,
-            deadline,
+            limit,
             handle: Some(handle),
             dropped_reader: None,
         }
@@ -200,7 +177,7 @@ impl Session {
             // Releasing the reader makes the component read the rest of its
             // answer; an error that breaks the connection shows in the next
             // action as `session-closed`.
-            let released = within(self.deadline, reader.resource_drop_async(&mut self.store)).await;
+            let released = within(&self.limit, reader.resource_drop_async(&mut self.store)).await;
             self.finish(released.map(|r| r.map(Ok)))?;
         }
         Ok(handle)
@@ -407,7 +384,7 @@ impl Session {
     pub async fn close(mut self) -> Result<(), Error> {
         let h = self.handle().await?;
         let r = within(
-            self.deadline,
+            &self.limit,
             self.bindings
                 .cfimap_imap_client()
                 .session()
@@ -418,7 +395,7 @@ impl Session {
         // After a trap (`handle` is `None` then) the instance must not be
         // entered again, not even to drop the resource.
         if self.handle.is_some() {
-            let released = within(self.deadline, h.resource_drop_async(&mut self.store)).await;
+            let released = within(&self.limit, h.resource_drop_async(&mut self.store)).await;
             if let Err(e) = self.finish(released.map(|r| r.map(Ok))) {
                 tracing::debug!(error = %e, "dropping the session resource failed");
                 closed.clone()?;
@@ -454,7 +431,7 @@ macro_rules! reader_call {
         let handle = $reader.handle.ok_or(Error::SessionClosed)?;
         $reader.session.handle.ok_or(Error::SessionClosed)?;
         let r = within(
-            $reader.session.deadline,
+            &$reader.session.limit,
             $reader
                 .session
                 .bindings

@@ -83,7 +83,11 @@ fn precompile(dir: Option<std::path::PathBuf>) -> ExitCode {
             &[],
         );
     };
-    match cfimap_host::precompile_into(&dir) {
+    let options = cfimap_host::RuntimeOptions {
+        interruption: actions::INTERRUPTION,
+        ..cfimap_host::RuntimeOptions::default()
+    };
+    match cfimap_host::precompile_into(&dir, &options) {
         Ok(file) => {
             println!("{}", file.display());
             ExitCode::SUCCESS
