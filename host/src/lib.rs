@@ -58,7 +58,8 @@
 //! the caller's `timeout`; memory is bounded by
 //! [`RuntimeOptions::memory_limit`], and each call into the component by
 //! [`RuntimeOptions::deadline`], computing or waiting (see [`deadline`] for
-//! what that costs and the [`Interruption`] that spares it). Attachments are written by this crate
+//! what that costs, and the [`Interruption`] that spares it to a program
+//! that may end its own process). Attachments are written by this crate
 //! into the directories [`RuntimeOptions::attachments`] allows, created
 //! exclusively and never through a symbolic link. The component gets no
 //! environment, no arguments, no files and no sockets of its own.

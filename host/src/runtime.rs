@@ -63,11 +63,15 @@ pub struct RuntimeOptions {
     /// the server trickles its bytes and however long the component
     /// computes (default one hour; `None`: no limit). A call past it fails
     /// with [`Error::Timeout`] within a fraction of a second, and its session
-    /// is over.
+    /// is over; under [`Interruption::Watchdog`], one that does not return
+    /// to the executor (it computes, or a file operation stalls) is handed
+    /// to the watchdog's function instead.
     pub deadline: Option<Duration>,
     /// How a call that computes is held to the deadline (default
     /// [`Interruption::Epoch`]: checks compiled into the component's code,
-    /// which cost about a tenth of its CPU; see [`Interruption`]).
+    /// which cost about a tenth of its CPU; see [`Interruption`]). It
+    /// changes the compiled code: pass the same options to
+    /// [`precompile_into`](crate::precompile_into).
     pub interruption: Interruption,
     /// Where the compiled component is cached (default: the user's cache
     /// directory).

@@ -249,8 +249,10 @@ impl Invocation {
             // The waiter's exit code folds a signal into 128 + n; the report has the truth.
             let measured = Report::read(report.path()).unwrap_or_else(|e| {
                 panic!(
-                    "{e}: the waiter ended with {status:?}, saying\n{}",
-                    String::from_utf8_lossy(&stderr)
+                    "{e}: the waiter ended with {status:?}, saying\n{}\n(if it could not start \
+                     {}: build it with `make build`, or point CFIMAP_BIN at it)",
+                    String::from_utf8_lossy(&stderr),
+                    bin.display()
                 )
             });
             code = measured.code();

@@ -20,29 +20,39 @@ use super::settings::Connection;
 /// batch of getAll rows (each with its bodies) stays small on both sides.
 pub const BATCH: u32 = 64;
 
-/// How every runtime of the command line (and `cfimap precompile`, since
-/// the compiled code differs with it) holds a computing component to its
-/// deadline: no epoch checks in the compiled code, which spares about a
-/// tenth of the CPU of a read, and a watchdog that ends the process when a
-/// call computes past its deadline. Only a bug in the component could make
-/// one do so; each command is a process of its own, so ending it stops
-/// nothing else. Waits on the server end at the deadline as before.
-pub const INTERRUPTION: Interruption = Interruption::Watchdog(overrun);
+/// How the command line holds a computing component to its deadline: no
+/// epoch checks in the compiled code, which spares about a tenth of the CPU
+/// of a read, and a watchdog that ends the process when a call has not
+/// returned to the executor a second after its deadline (it computes, or an
+/// attachment file's operation stalls). Each command is a process of its
+/// own, so ending it stops nothing else. Waits on the server end at the
+/// deadline as before.
+const INTERRUPTION: Interruption = Interruption::Watchdog(overrun);
 
-/// The watchdog's verdict: a call into the component is computing past its
-/// deadline and nothing in the process can stop it, so the process ends
-/// with the status and words of a deadline (rows already written stay
-/// written; the server sees the connection close).
+/// The watchdog's verdict: a call into the component is past its deadline
+/// and nothing in the process can stop it, so the process ends with the
+/// status and words of a deadline. Rows the printer has not written yet
+/// may be lost; the server sees the connection close.
 fn overrun(deadline: Duration) {
     Exit::Network.report(
         &format!(
             "the action took longer than its deadline of {} s and was stopped (the component \
-             was computing)",
+             did not return: it was computing or writing a file)",
             deadline.as_secs()
         ),
         &[],
     );
     std::process::exit(Exit::Network as i32);
+}
+
+/// The options every runtime of the command line starts from, and the ones
+/// `cfimap precompile` compiles for: the compiled code depends on them.
+pub fn base_options() -> RuntimeOptions {
+    RuntimeOptions {
+        interruption: INTERRUPTION,
+        precompiled: precompiled_dirs(),
+        ..RuntimeOptions::default()
+    }
 }
 
 /// A runtime that may reach only `connection`'s server and port.
@@ -55,16 +65,17 @@ pub fn runtime(
     single_session: bool,
 ) -> Result<Runtime, Error> {
     let target = &connection.options;
-    let mut options = RuntimeOptions::new(Policy::only(&target.server, target.effective_port()));
+    let mut options = RuntimeOptions {
+        policy: Policy::only(&target.server, target.effective_port()),
+        ..base_options()
+    };
     options.extra_ca = connection.cafile.clone();
     options.deadline = connection.deadline;
-    options.interruption = INTERRUPTION;
     options.guest_stderr = verbose;
     options.files_on_current_thread = single_session;
     if single_session {
         options.preconnect = Some((target.server.clone(), target.effective_port()));
     }
-    options.precompiled = precompiled_dirs();
     Runtime::new(options)
 }
 

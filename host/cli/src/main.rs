@@ -83,11 +83,7 @@ fn precompile(dir: Option<std::path::PathBuf>) -> ExitCode {
             &[],
         );
     };
-    let options = cfimap_host::RuntimeOptions {
-        interruption: actions::INTERRUPTION,
-        ..cfimap_host::RuntimeOptions::default()
-    };
-    match cfimap_host::precompile_into(&dir, &options) {
+    match cfimap_host::precompile_into(&dir, &actions::base_options()) {
         Ok(file) => {
             println!("{}", file.display());
             ExitCode::SUCCESS
