@@ -193,6 +193,8 @@ struct Calls {
     /// Each call in progress: when it is overdue (its deadline and
     /// [`GRACE`] past its start), and its deadline.
     due: BTreeMap<u64, (Instant, Duration)>,
+    /// When the thread wakes next; `None` while it waits for a call.
+    wake_at: Option<Instant>,
     stop: bool,
 }
 
@@ -227,9 +229,14 @@ impl Watchdog {
         // A deadline too far to name an instant for is never due.
         if let Some(due) = Instant::now().checked_add(deadline.saturating_add(GRACE)) {
             calls.due.insert(id, (due, deadline));
+            // The thread is woken only when it would wake too late: a
+            // session's calls, one after another, each due later than the
+            // one before, cost no wake-up each.
+            if calls.wake_at.is_none_or(|at| due < at) {
+                drop(calls);
+                self.shared.changed.notify_one();
+            }
         }
-        drop(calls);
-        self.shared.changed.notify_one();
         Watch {
             shared: Arc::clone(&self.shared),
             id,
@@ -280,15 +287,18 @@ impl Watched {
                     self.lock()
                 }
                 Some((_, (due, _))) => {
+                    calls.wake_at = Some(due);
                     self.changed
                         .wait_timeout(calls, due - now)
                         .unwrap_or_else(PoisonError::into_inner)
                         .0
                 }
-                None => self
-                    .changed
-                    .wait(calls)
-                    .unwrap_or_else(PoisonError::into_inner),
+                None => {
+                    calls.wake_at = None;
+                    self.changed
+                        .wait(calls)
+                        .unwrap_or_else(PoisonError::into_inner)
+                }
             };
         }
     }
