@@ -111,7 +111,6 @@ impl Guard {
 
 /// The limit of each call of one session: its deadline, and the watchdog
 /// that watches it under [`Interruption::Watchdog`].
-#[derive(Clone)]
 pub(crate) struct Limit {
     deadline: Option<Duration>,
     watchdog: Option<Arc<Watchdog>>,
