@@ -99,10 +99,20 @@ fn fill_header_columns(row: &mut MessageRow, message: &Message<'_>) {
     };
     row.messageid = message
         .header_raw("Message-ID")
-        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(single_spaced)
         .unwrap_or_default();
     row.date = sent_date(message);
     row.sentdate = row.date.clone();
+}
+
+/// `value` trimmed, each run of white space inside it (a fold) one space.
+fn single_spaced(value: &str) -> String {
+    let value = value.trim();
+    // Nearly every Message-ID is one word: copied, without a list of words.
+    if !value.contains(char::is_whitespace) {
+        return value.to_owned();
+    }
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Whether `message`, parsed without transfer decoding, holds an encoded
@@ -672,6 +682,16 @@ mod tests {
             let parsed = m.date().expect("a date");
             assert_eq!(sent_date(&m), Some(parsed.to_rfc3339()), "{date}");
         }
+    }
+
+    #[test]
+    fn a_message_id_is_trimmed_and_its_folds_made_single_spaces() {
+        assert_eq!(single_spaced(" <1.a@example.org>\r\n"), "<1.a@example.org>");
+        assert_eq!(
+            single_spaced(" <1.a@\r\n\texample.org>  <2@x>\r\n"),
+            "<1.a@ example.org> <2@x>"
+        );
+        assert_eq!(single_spaced(" \r\n"), "");
     }
 
     #[test]

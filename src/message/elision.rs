@@ -63,11 +63,12 @@
 //! The message's own header fields that no row reads (Received,
 //! DKIM-Signature and the like: most of a typical header block) are left
 //! out of the skeleton of a message up to 64 KiB ([`header_fields`]), and
-//! out of getHeaderOnly's header block ([`parse_header`]). mail-parser reads
-//! each of them a byte at a time only to skip it: about two of getAll's
-//! hundred milliseconds, and a thirtieth of getHeaderOnly's CPU. Such a
-//! parse equals the whole parse less those fields (the fuzz target `rows`
-//! checks that, for both parsers), and why:
+//! out of getHeaderOnly's header block ([`parse_header`]), whose row has no
+//! parts and so reads no MIME field either. mail-parser reads each of them
+//! a byte at a time only to skip it: about two of getAll's hundred
+//! milliseconds, and a thirtieth of getHeaderOnly's CPU. Such a parse
+//! equals the whole parse less those fields (the fuzz target `rows` checks
+//! that, for both parsers), and why:
 //!
 //! - Fields are left out only from a header block that is strictly well
 //!   formed: every line ends with CRLF, with no other CR in it, and is
@@ -89,15 +90,18 @@
 //!   empty line) in both inputs: not a blank. That no value parser looks
 //!   further ahead and comes back is true of mail-parser 0.11 as read (the
 //!   lock file pins it), and the fuzz target would show it otherwise.
-//! - A row reads From, To, Cc, Reply-To, Subject, Date, Message-ID, and the
-//!   MIME fields (`Content-*`, MIME-Version), which are kept ([`is_read`]);
-//!   the header column is the raw header block, taken from the message.
+//! - A row reads From, To, Cc, Reply-To, Subject, Date and Message-ID
+//!   ([`is_column`]); getAll's reads the MIME fields (`Content-*`,
+//!   MIME-Version) as well ([`is_read`]). Those are kept. The header column
+//!   is the raw header block, taken from the message.
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::LazyLock;
 
 use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::{HeaderName, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use memchr::memmem::Finder;
 
 /// The shortest dash-free stretch worth cutting from a message larger than
 /// [`FIELDS_MAX`]: below it, building a skeleton costs more than the byte
@@ -139,15 +143,20 @@ pub fn parse<'x>(
     parse_with(parser, raw, skeleton, min_stretch)
 }
 
-/// `parser.parse(raw)` with only the header fields no row reads left out
-/// (see [`parse`]): getHeaderOnly's, whose bytes are a header block.
-/// `parser` must leave those fields undecoded.
+/// `parser.parse(raw)` with only the header fields a header row does not
+/// read left out (see [`parse`]): getHeaderOnly's, whose bytes are a
+/// header block. Its row has no parts, so the MIME fields go too
+/// ([`is_column`]). `parser` must leave all those fields undecoded, as
+/// `parsers::header_parser` does.
 pub fn parse_header<'x>(
     parser: &MessageParser,
     raw: &'x [u8],
     skeleton: &'x mut Vec<u8>,
 ) -> Option<Message<'x>> {
-    parse_with(parser, raw, skeleton, usize::MAX)
+    match through_skeleton(parser, raw, skeleton, usize::MAX, is_column) {
+        Some(message) => Some(message),
+        None => parser.parse(raw),
+    }
 }
 
 /// [`parse`] with a threshold of its own for body lines: the fuzz target
@@ -159,19 +168,21 @@ pub fn parse_with<'x>(
     skeleton: &'x mut Vec<u8>,
     min_stretch: usize,
 ) -> Option<Message<'x>> {
-    match through_skeleton(parser, raw, skeleton, min_stretch) {
+    match through_skeleton(parser, raw, skeleton, min_stretch, is_read) {
         Some(message) => Some(message),
         None => parser.parse(raw),
     }
 }
 
-/// The parse of `raw` through a skeleton; `None` when there is nothing to
-/// cut, or the skeleton's parse does not show that the cuts were safe.
+/// The parse of `raw` through a skeleton that keeps the header fields
+/// `kept` names; `None` when there is nothing to cut, or the skeleton's
+/// parse does not show that the cuts were safe.
 fn through_skeleton<'x>(
     parser: &MessageParser,
     raw: &'x [u8],
     skeleton: &'x mut Vec<u8>,
     min_stretch: usize,
+    kept: impl Fn(&[u8]) -> bool,
 ) -> Option<Message<'x>> {
     // Offsets are u32 in mail-parser; a message past 4 GiB is not cut.
     u32::try_from(raw.len()).ok()?;
@@ -182,7 +193,7 @@ fn through_skeleton<'x>(
     };
     // Header fields go from a small message only (see `FIELDS_MAX`).
     let header = (raw.len() <= FIELDS_MAX)
-        .then(|| header_fields(raw))
+        .then(|| header_fields(raw, kept))
         .flatten()
         .filter(|h| !h.unread.is_empty());
     let fields = header.as_ref().map_or(&[][..], |h| &h.unread[..]);
@@ -256,26 +267,28 @@ impl HeaderFields {
     }
 }
 
-/// The fields of `raw`'s header block; none when the block is not strictly
-/// well formed (see the module docs).
-fn header_fields(raw: &[u8]) -> Option<HeaderFields> {
-    // The block: its lines, each with its CRLF, up to the empty line. (A
-    // message that starts with one has no header.)
-    if raw.starts_with(b"\r\n") {
-        return None;
-    }
-    let block = &raw[..memchr::memmem::find(raw, b"\r\n\r\n")? + 2];
+/// The fields of `raw`'s header block, read when `kept` names them; none
+/// when the block is not strictly well formed (see the module docs).
+fn header_fields(raw: &[u8], kept: impl Fn(&[u8]) -> bool) -> Option<HeaderFields> {
     let mut fields = HeaderFields {
         unread: Vec::new(),
         read: Vec::new(),
     };
     // The field being read: where, and whether a row reads it.
     let mut field: Option<(Range<usize>, bool)> = None;
-    let mut lines = 0;
     let mut at = 0;
-    for end in memchr::memchr_iter(b'\n', block).map(|lf| lf + 1) {
-        let line = block[at..end].strip_suffix(b"\r\n")?;
-        lines += 1;
+    // The block is its lines, each with its CRLF, up to the empty line,
+    // which the walk finds itself: searching for it first read the whole
+    // block twice. (A message that starts with one has no header: then
+    // `field` is still `None`.)
+    for (lines, end) in memchr::memchr_iter(b'\n', raw).map(|lf| lf + 1).enumerate() {
+        let line = raw[at..end].strip_suffix(b"\r\n")?;
+        if line.is_empty() {
+            fields.push(field?);
+            // Every LF ends a CRLF; as many CRs means no CR stands alone.
+            let block = &raw[..at];
+            return (memchr::memchr_iter(b'\r', block).count() == lines).then_some(fields);
+        }
         if let Some(b' ' | b'\t') = line.first() {
             // A fold: part of the field before it.
             field.as_mut()?.0.end = end;
@@ -284,15 +297,14 @@ fn header_fields(raw: &[u8]) -> Option<HeaderFields> {
             if name.is_empty() || !name.iter().all(u8::is_ascii_graphic) {
                 return None;
             }
-            if let Some(done) = field.replace((at..end, is_read(name))) {
+            if let Some(done) = field.replace((at..end, kept(name))) {
                 fields.push(done);
             }
         }
         at = end;
     }
-    fields.push(field?);
-    // Every LF ends a CRLF; as many CRs means no CR stands alone.
-    (memchr::memchr_iter(b'\r', block).count() == lines).then_some(fields)
+    // No empty line: no header block to trust.
+    None
 }
 
 /// Whether the skeleton's parse read each field a row reads from its own
@@ -322,23 +334,31 @@ fn read_fields_parsed_alone(message: &Message<'_>, fields: &HeaderFields) -> boo
             })
 }
 
-/// Whether a row reads the header field `name`: the columns' fields and
-/// the MIME ones, which shape the parse. Public for the fuzz target `rows`,
-/// which compares a skeleton's parse with the whole parse less the others.
+/// Whether getAll's row reads the header field `name`: the columns' fields
+/// ([`is_column`]) and the MIME ones, which shape the parse. Public for the
+/// fuzz target `rows`, which compares a skeleton's parse with the whole
+/// parse less the others.
 pub fn is_read(name: &[u8]) -> bool {
-    let read: &[&[u8]] = match name.len() {
+    is_column(name)
+        || name.eq_ignore_ascii_case(b"MIME-Version")
+        || name
+            .get(..b"Content-".len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"Content-"))
+}
+
+/// Whether the header field `name` gives a column: From, To, Cc,
+/// Reply-To, Subject, Date, Message-ID. What getHeaderOnly's row reads.
+/// Public for the fuzz target `rows`.
+pub fn is_column(name: &[u8]) -> bool {
+    let columns: &[&[u8]] = match name.len() {
         2 => &[b"To", b"Cc"],
         4 => &[b"From", b"Date"],
         7 => &[b"Subject"],
         8 => &[b"Reply-To"],
         10 => &[b"Message-ID"],
-        12 => &[b"MIME-Version"],
         _ => &[],
     };
-    read.iter().any(|r| name.eq_ignore_ascii_case(r))
-        || name
-            .get(..b"Content-".len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(b"Content-"))
+    columns.iter().any(|c| name.eq_ignore_ascii_case(c))
 }
 
 /// The runs of whole lines to leave out of `raw` (see the module docs).
@@ -365,9 +385,13 @@ fn inner_lines(stretch: &[u8]) -> Option<Range<usize>> {
     // The first blank line ends in CRLF or LF. The LF one is looked for
     // only before the first CRLF one: in CRLF mail there is none, and
     // looking on would read the whole stretch (an attachment's megabytes).
-    let crlf = memchr::memmem::find(stretch, b"\n\r\n");
+    // The searchers are built once: a stretch of a small message is a few
+    // hundred bytes, and building one cost about as much as searching it.
+    static CRLF_BLANK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\n\r\n"));
+    static LF_BLANK: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\n\n"));
+    let crlf = CRLF_BLANK.find(stretch);
     let before_crlf = crlf.map_or(stretch, |at| &stretch[..=at]);
-    let blank = match memchr::memmem::find(before_crlf, b"\n\n") {
+    let blank = match LF_BLANK.find(before_crlf) {
         Some(at) => at + 2,
         None => crlf? + 3,
     };
@@ -558,7 +582,7 @@ mod tests {
         let mut skeleton = Vec::new();
         let left_out: usize = cuts.iter().map(|c| c.len()).sum();
         assert!(left_out > raw.len() / 2, "most of the message is left out");
-        let cut = through_skeleton(&parser, &raw, &mut skeleton, 1024).expect("cut");
+        let cut = through_skeleton(&parser, &raw, &mut skeleton, 1024, is_read).expect("cut");
         assert_eq!(Some(cut), parser.parse(&raw));
     }
 
@@ -602,7 +626,7 @@ mod tests {
             let left_out: usize = cuts.iter().map(Range::len).sum();
             assert!(left_out > raw.len() / 2, "the texts are left out");
             let mut skeleton = Vec::new();
-            let cut = through_skeleton(&parser, &raw, &mut skeleton, 1024).expect("cut");
+            let cut = through_skeleton(&parser, &raw, &mut skeleton, 1024, is_read).expect("cut");
             let whole = parser.parse(&raw).expect("parses");
             let texts = |m: &Message<'_>| -> Vec<String> {
                 m.parts
@@ -638,7 +662,7 @@ mod tests {
         assert_eq!(cuts(raw, 1024).len(), 2);
         let parser = parser();
         let mut skeleton = Vec::new();
-        let cut = through_skeleton(&parser, raw, &mut skeleton, 1024).expect("cut");
+        let cut = through_skeleton(&parser, raw, &mut skeleton, 1024, is_read).expect("cut");
         assert!(
             cut.parts
                 .iter()
@@ -666,7 +690,7 @@ mod tests {
         assert!(!cuts(raw, 1024).is_empty());
         let parser = parser();
         let mut skeleton = Vec::new();
-        assert!(through_skeleton(&parser, raw, &mut skeleton, 1024).is_none());
+        assert!(through_skeleton(&parser, raw, &mut skeleton, 1024, is_read).is_none());
         let mut skeleton = Vec::new();
         assert_eq!(
             parse_with(&parser, raw, &mut skeleton, 1024),
@@ -676,13 +700,22 @@ mod tests {
 
     /// The runs of header fields of `raw` that rows do not read.
     fn unread(raw: &[u8]) -> Vec<Range<usize>> {
-        header_fields(raw).map_or_else(Vec::new, |h| h.unread)
+        header_fields(raw, is_read).map_or_else(Vec::new, |h| h.unread)
     }
 
     /// `message` less the fields of its own header that rows do not read.
     fn read_fields_only(mut message: Message<'_>) -> Message<'_> {
         if let Some(root) = message.parts.first_mut() {
             root.headers.retain(|h| is_read(h.name.as_str().as_bytes()));
+        }
+        message
+    }
+
+    /// `message` less the fields of its own header that give no column.
+    fn columns_only(mut message: Message<'_>) -> Message<'_> {
+        if let Some(root) = message.parts.first_mut() {
+            root.headers
+                .retain(|h| is_column(h.name.as_str().as_bytes()));
         }
         message
     }
@@ -726,7 +759,7 @@ mod tests {
         // The parser rows read with.
         let parser = crate::message::parsers::parser();
         let mut skeleton = Vec::new();
-        let cut = through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH).expect("cut");
+        let cut = through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH, is_read).expect("cut");
         let whole = parser.parse(raw).expect("parses");
         assert_eq!(whole.parts[0].headers.len(), cut.parts[0].headers.len() + 5);
         assert_eq!(cut.header_raw("Message-ID"), Some(" <1@example.org>\r\n"));
@@ -735,15 +768,25 @@ mod tests {
         assert_eq!(cut.body_text(0).as_deref(), Some("Hallo"));
         assert_eq!(cut, read_fields_only(whole));
 
-        // getHeaderOnly's parser, on the header block alone.
+        // getHeaderOnly's parser, on the header block alone: its row reads
+        // no MIME fields, so MIME-Version and Content-Type go too.
         let parser = crate::message::parsers::header_parser();
         let block = &raw[..memchr::memmem::find(raw, b"\r\n\r\n").expect("a header") + 4];
         let mut skeleton = Vec::new();
         let cut = parse_header(parser, block, &mut skeleton).expect("parses");
         let whole = parser.parse(block).expect("parses");
-        assert_eq!(whole.parts[0].headers.len(), cut.parts[0].headers.len() + 5);
+        assert_eq!(whole.parts[0].headers.len(), cut.parts[0].headers.len() + 7);
+        assert!(
+            cut.parts[0]
+                .headers
+                .iter()
+                .all(|h| is_column(h.name.as_str().as_bytes())),
+            "{:?}",
+            cut.parts[0].headers
+        );
         assert_eq!(cut.subject(), Some("Grüße"));
-        assert_eq!(cut, read_fields_only(whole));
+        assert_eq!(cut.header_raw("Message-ID"), Some(" <1@example.org>\r\n"));
+        assert_eq!(cut, columns_only(whole));
     }
 
     #[test]
@@ -755,7 +798,7 @@ mod tests {
         // The parser rows read with.
         let parser = crate::message::parsers::parser();
         let mut skeleton = Vec::new();
-        let cut = through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH).expect("cut");
+        let cut = through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH, is_read).expect("cut");
         assert_eq!(cut.parts[0].offset_header, 0);
         assert_eq!(cut.header_raw("Subject"), Some(" hi\r\n"));
         assert_eq!(cut, read_fields_only(parser.parse(raw).expect("parses")));
@@ -785,11 +828,11 @@ mod tests {
             b"Received: x\n\nSubject: hi\r\n\r\nbody\r\n",
         ] {
             let shown = String::from_utf8_lossy(raw);
-            assert!(header_fields(raw).is_none(), "{shown:?}");
+            assert!(header_fields(raw, is_read).is_none(), "{shown:?}");
             // Nothing else to cut either: the whole message is parsed.
             let mut skeleton = Vec::new();
             assert!(
-                through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH).is_none(),
+                through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH, is_read).is_none(),
                 "{shown:?}"
             );
         }
@@ -805,7 +848,7 @@ mod tests {
         let raw = b"Date: Thu, 6 Mar 2025 12:00:00 E\r\nX-Spam: no\r\nSubject: hi\r\n\r\nbody\r\n";
         assert_eq!(unread(raw), vec![34..46]);
         let mut skeleton = Vec::new();
-        assert!(through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH).is_none());
+        assert!(through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH, is_read).is_none());
         let mut skeleton = Vec::new();
         assert_eq!(
             parse_with(parser, raw, &mut skeleton, MIN_STRETCH),
@@ -814,13 +857,14 @@ mod tests {
         // Read on through the empty line: as many fields, one ending late.
         let raw = b"Date: Thu, 6 Mar 2025 12:00:00 E\r\nX-Spam: no\r\n\r\nbody\r\n";
         let mut skeleton = Vec::new();
-        assert!(through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH).is_none());
+        assert!(through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH, is_read).is_none());
         for raw in [
             &b"X-Spam: n\0o\r\nSubject: h\x7fi\x01\r\n\r\nbody\r\n"[..],
             b"X-Spam: no\r\nSubject: hi\r\n\r\nbody\r\n",
         ] {
             let mut skeleton = Vec::new();
-            let cut = through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH).expect("cut");
+            let cut =
+                through_skeleton(parser, raw, &mut skeleton, MIN_STRETCH, is_read).expect("cut");
             assert_eq!(cut, read_fields_only(parser.parse(raw).expect("parses")));
         }
     }
@@ -835,7 +879,7 @@ mod tests {
         // The parser rows read with.
         let parser = crate::message::parsers::parser();
         let mut skeleton = Vec::new();
-        let cut = through_skeleton(parser, &raw, &mut skeleton, 1024).expect("cut");
+        let cut = through_skeleton(parser, &raw, &mut skeleton, 1024, is_read).expect("cut");
         assert!(cut.header_raw("Received").is_some());
         assert_eq!(Some(cut), parser.parse(&raw));
     }
