@@ -86,8 +86,7 @@ fuzz_target!(|data: &[u8]| {
 /// exactly mail-parser's parse of the whole message — every part, offset,
 /// header and body — but for the header fields no row reads, which the
 /// skeleton leaves out of its own header. The same for getHeaderOnly's
-/// parse, which leaves out those fields only, and the MIME ones its row
-/// does not read either.
+/// parse, which also leaves out the MIME fields, since its row reads none.
 fn check_elision(data: &[u8]) {
     let mut skeleton = Vec::new();
     let cut = elision::parse_with(parsers::parser(), data, &mut skeleton, 48);
@@ -95,17 +94,21 @@ fn check_elision(data: &[u8]) {
     // getHeaderOnly's: the header fields only, with its own parser.
     let mut skeleton = Vec::new();
     let cut = elision::parse_header(parsers::header_parser(), data, &mut skeleton);
-    check_cut(cut, parsers::header_parser().parse(data), elision::is_column);
+    check_cut(
+        cut,
+        parsers::header_parser().parse(data),
+        elision::is_column,
+    );
 }
 
 /// `cut` is `whole`, or `whole` less the fields of its own header that
-/// `read` does not name.
+/// `kept` does not name.
 fn check_cut(
     cut: Option<mail_parser::Message<'_>>,
     whole: Option<mail_parser::Message<'_>>,
-    read: fn(&[u8]) -> bool,
+    kept: fn(&[u8]) -> bool,
 ) {
-    let read = |header: &mail_parser::Header<'_>| read(header.name.as_str().as_bytes());
+    let read = |header: &mail_parser::Header<'_>| kept(header.name.as_str().as_bytes());
     // A parse that kept an unread field is the whole one; else it is the
     // whole one less those fields.
     let kept_unread = cut
