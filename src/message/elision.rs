@@ -68,9 +68,8 @@
 //! a byte at a time only to skip it: about two of getAll's hundred
 //! milliseconds, and a thirtieth of getHeaderOnly's CPU; leaving out the
 //! MIME fields as well took another 5% off getHeaderOnly's instructions
-//! (callgrind). Such a parse
-//! equals the whole parse less those fields (the fuzz target `rows` checks
-//! that, for both parsers), and why:
+//! (callgrind). Such a parse equals the whole parse less those fields (the
+//! fuzz target `rows` checks that, for both parsers), and why:
 //!
 //! - Fields are left out only from a header block that is strictly well
 //!   formed: every line ends with CRLF, with no other CR in it, and is
