@@ -5,7 +5,7 @@
 // the caller's thread (lib/index.js) posts, one at a time. The caller's
 // event loop never waits on the component: only this thread does.
 
-import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 
@@ -165,11 +165,17 @@ const imports = {
   ...wasiImports,
 };
 
-const { instantiate } = await import(join(generated, 'cfimap.js'));
-const component = instantiate(
-  (path) => new WebAssembly.Module(readFileSync(join(generated, path))),
-  imports,
-);
+// The core modules come compiled from the caller's thread (lib/index.js),
+// the first message it posts; the bindings load meanwhile.
+const [{ instantiate }, [{ modules }]] = await Promise.all([
+  import(join(generated, 'cfimap.js')),
+  once(parentPort, 'message'),
+]);
+const component = instantiate((path) => {
+  const module = modules[path];
+  if (!module) throw new Error(`the transpiled component has no core module ${path}`);
+  return module;
+}, imports);
 const { Session } = component.client;
 
 /** The session, once open, and the readers it handed out, by number. */

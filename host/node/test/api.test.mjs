@@ -39,6 +39,24 @@ describe('the Node host', { skip: unavailable ?? false }, () => {
     }
   });
 
+  it('opens sessions side by side, and each stands alone', async () => {
+    const account = claimAccount();
+    // Opened at once, all three wait on the same compile of the component
+    // (lib/index.js coreModules), and instantiate it each on its thread.
+    const sessions = await Promise.all([1, 2, 3].map(() => open(openOptions(account))));
+    await sessions[0].close();
+    await assert.rejects(sessions[0].getHeaderOnly({ maxrows: 1 }), SessionClosedError);
+    for (const session of sessions.slice(1)) {
+      const rows = await session.getHeaderOnly({ maxrows: 1 });
+      assert.equal(rows[0].subject, 'Welcome to cfimap');
+      await session.close();
+    }
+    // And a session opened after them, on the modules compiled before.
+    const later = await open(openOptions(account));
+    assert.equal((await later.getHeaderOnly({ maxrows: 1 }))[0].subject, 'Welcome to cfimap');
+    await later.close();
+  });
+
   it('verifies the certificate: without the CA, TLS fails', async () => {
     const account = claimAccount();
     for (const mode of [
