@@ -62,7 +62,7 @@ $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json $(NOD
 ## CLI's output) on a private Dovecot with accounts of their own, and
 ## README's example.
 node-test: build dovecot
-	cd $(NODE_DIR) && node --test test/unit.test.mjs test/fault.test.mjs
+	cd $(NODE_DIR) && node --test test/unit.test.mjs test/fault.test.mjs test/compile.test.mjs
 	cd $(NODE_DIR) && ./node_modules/.bin/tsc --noEmit --strict --module nodenext --moduleResolution nodenext lib/index.d.ts
 	rm -rf $(TARGET)/node-example
 	$(TARGET)/release/cfimap-testbed demo --accounts 24 -- \

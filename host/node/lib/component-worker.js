@@ -172,7 +172,7 @@ const [{ instantiate }, [{ modules }]] = await Promise.all([
   once(parentPort, 'message'),
 ]);
 const component = instantiate((path) => {
-  const module = modules[path];
+  const module = Object.hasOwn(modules, path) ? modules[path] : undefined;
   if (!module) throw new Error(`the transpiled component has no core module ${path}`);
   return module;
 }, imports);

@@ -24,29 +24,38 @@ export { parseFilter, FILTER_NAMES } from './filters.js';
 /** Where `make build` puts the transpiled component. */
 const GENERATED = fileURLToPath(new URL('../gen/', import.meta.url));
 
-/** The component's core modules, by file name, once compiling them began. */
+/**
+ * The promise of the component's core modules by file name: null until the
+ * first session is opened, and again after a compile that failed.
+ */
 let compiled = null;
 
 /**
  * The transpiled component's core modules (`gen/*.wasm`), compiled once per
- * process and shared by every session's thread: a thread instantiates them
- * and compiles nothing. Compiling cfimap's 1.5 MB module is about 40 ms of
- * every start, which here runs on V8's compile threads while the session's
- * threads start; and what V8 optimises as one session runs, the next
- * session runs optimised. A failed compile is not kept: the next session
- * tries again.
+ * process and shared by every session's thread, which only instantiates
+ * them. V8 compiles a function of a module when it first runs and
+ * optimises the hot ones as they run; threads that share the module share
+ * that code, so a session after the first starts with the component
+ * compiled and optimised. A failed compile is not kept: the next session
+ * tries again. A long-lived process keeps the modules it compiled first,
+ * even if `gen/` is built again.
  *
  * @returns {Promise<Record<string, WebAssembly.Module>>}
  */
 function coreModules() {
-  compiled ??= Promise.all(
-    readdirSync(GENERATED)
-      .filter((name) => name.endsWith('.wasm'))
-      .map(async (name) => [name, await WebAssembly.compile(await readFile(join(GENERATED, name)))]),
-  ).then(Object.fromEntries, (e) => {
+  compiled ??= (async () => {
+    const names = readdirSync(GENERATED).filter((name) => name.endsWith('.wasm'));
+    const modules = await Promise.all(
+      names.map(async (name) => [name, await WebAssembly.compile(await readFile(join(GENERATED, name)))]),
+    );
+    return Object.fromEntries(modules);
+  })().catch((e) => {
     compiled = null;
     throw new ComponentFailedError(`cannot compile the component in ${GENERATED}: ${e.message}`);
   });
+  // Handled here too: a session that never got as far as awaiting it (a
+  // thread that could not start) must not leave a rejection unhandled.
+  compiled.catch(() => {});
   return compiled;
 }
 
@@ -137,9 +146,10 @@ export async function open(options) {
     io,
   );
   try {
-    // The thread instantiates the modules once they arrive.
-    session.worker.postMessage({ modules: await modules });
-    await session.ready;
+    // The thread instantiates the modules once they arrive. Both promises
+    // are awaited at once: a thread that fails during the compile ends the
+    // wait, and no rejection of either goes unhandled.
+    await Promise.all([modules.then((m) => session.worker.postMessage({ modules: m })), session.ready]);
   } catch (e) {
     session.stop();
     throw e;

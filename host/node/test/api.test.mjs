@@ -41,8 +41,8 @@ describe('the Node host', { skip: unavailable ?? false }, () => {
 
   it('opens sessions side by side, and each stands alone', async () => {
     const account = claimAccount();
-    // Opened at once, all three wait on the same compile of the component
-    // (lib/index.js coreModules), and instantiate it each on its thread.
+    // Opened at once, each on its own threads (the one compile of the
+    // component is test/compile.test.mjs's).
     const sessions = await Promise.all([1, 2, 3].map(() => open(openOptions(account))));
     await sessions[0].close();
     await assert.rejects(sessions[0].getHeaderOnly({ maxrows: 1 }), SessionClosedError);
