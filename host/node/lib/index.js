@@ -43,7 +43,8 @@ let compiled = null;
  * @returns {Promise<Record<string, WebAssembly.Module>>}
  */
 function coreModules() {
-  compiled ??= (async () => {
+  if (compiled) return compiled;
+  compiled = (async () => {
     const names = readdirSync(GENERATED).filter((name) => name.endsWith('.wasm'));
     const modules = await Promise.all(
       names.map(async (name) => [name, await WebAssembly.compile(await readFile(join(GENERATED, name)))]),

@@ -6,10 +6,10 @@
 
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
 import { ComponentFailedError, open } from '../lib/index.js';
+import { scripted } from './scripted.js';
 
 const coreModules = readdirSync(new URL('../gen/', import.meta.url)).filter((n) => n.endsWith('.wasm'));
 
@@ -30,50 +30,35 @@ const unhandled = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
 
 /**
- * A server that lets anyone log in, answers CAPABILITY and NAMESPACE,
- * every other command with a bare OK, and ends the session on LOGOUT.
+ * Lets anyone log in, answers CAPABILITY and NAMESPACE, every other command
+ * with a bare OK, and ends the session on LOGOUT.
  */
-function lenientServer() {
-  return new Promise((resolve) => {
-    const server = net.createServer((socket) => {
-      socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n');
-      let pending = '';
-      socket.on('data', (chunk) => {
-        pending += chunk.toString('latin1');
-        let end;
-        while ((end = pending.indexOf('\r\n')) >= 0) {
-          const [tag, command] = pending.slice(0, end).split(' ');
-          pending = pending.slice(end + 2);
-          switch (command?.toUpperCase()) {
-            case 'LOGOUT':
-              socket.end(`* BYE bye\r\n${tag} OK done\r\n`);
-              break;
-            case 'CAPABILITY':
-              socket.write(`* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n${tag} OK done\r\n`);
-              break;
-            case 'NAMESPACE':
-              socket.write(`* NAMESPACE (("" "/")) NIL NIL\r\n${tag} OK done\r\n`);
-              break;
-            default:
-              socket.write(`${tag} OK done\r\n`);
-          }
-        }
-      });
-      socket.on('error', () => {});
-    });
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
+function lenient(socket, line) {
+  const [tag, command] = line.split(' ');
+  switch (command?.toUpperCase()) {
+    case 'LOGOUT':
+      socket.end(`* BYE bye\r\n${tag} OK done\r\n`);
+      break;
+    case 'CAPABILITY':
+      socket.write(`* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n${tag} OK done\r\n`);
+      break;
+    case 'NAMESPACE':
+      socket.write(`* NAMESPACE (("" "/")) NIL NIL\r\n${tag} OK done\r\n`);
+      break;
+    default:
+      socket.write(`${tag} OK done\r\n`);
+  }
 }
 
 describe('the component’s compile', () => {
   let server;
   before(async () => {
-    server = await lenientServer();
+    server = await scripted('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n', lenient);
   });
   after(() => server.close());
   const options = () => ({
     server: '127.0.0.1',
-    port: server.address().port,
+    port: server.port,
     username: 'u',
     password: 'p',
     secure: 'none',

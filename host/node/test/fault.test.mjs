@@ -4,36 +4,10 @@
 // Runs without Dovecot.
 
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { describe, it } from 'node:test';
 
 import { ConnectionClosedError, ProtocolViolationError, TimeoutError, open } from '../lib/index.js';
-
-/**
- * A one-connection server: `script(socket, line)` answers each line the
- * client sends; resolves to `{port, close}`.
- */
-function scripted(greeting, script) {
-  return new Promise((resolve) => {
-    const server = net.createServer((socket) => {
-      if (greeting) socket.write(greeting);
-      let pending = '';
-      socket.on('data', (chunk) => {
-        pending += chunk.toString('latin1');
-        let end;
-        while ((end = pending.indexOf('\r\n')) >= 0) {
-          const line = pending.slice(0, end);
-          pending = pending.slice(end + 2);
-          script(socket, line);
-        }
-      });
-      socket.on('error', () => {});
-    });
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ port: server.address().port, close: () => server.close() }),
-    );
-  });
-}
+import { scripted } from './scripted.js';
 
 const options = (port, extra = {}) => ({
   server: '127.0.0.1',
