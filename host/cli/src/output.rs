@@ -302,28 +302,19 @@ pub fn message_table_columns(bodies: bool) -> Vec<&'static str> {
 /// getHeaderOnly / getAll rows. `bodies`: the action was getAll (the table
 /// then shows the attachments too).
 pub fn messages(rows: Vec<MessageRow>, bodies: bool) -> Output {
-    let columns = message_columns(bodies);
-    let rows: Vec<Record> = rows
-        .into_iter()
-        .map(message)
-        .map(|Record(cells)| {
-            Record(
-                cells
-                    .into_iter()
-                    .filter(|(c, _)| columns.contains(c))
-                    .collect(),
-            )
-        })
-        .collect();
     Output::Rows {
-        columns,
+        columns: message_columns(bodies),
         table_columns: message_table_columns(bodies),
-        rows,
+        rows: rows.into_iter().map(|r| message(r, bodies)).collect(),
     }
 }
 
-fn message(r: MessageRow) -> Record {
-    Record(vec![
+/// One row's cells in the order of [`message_columns`]`(bodies)`, built
+/// column by column: a getHeaderOnly row never holds, nor is searched for,
+/// the body cells its action does not have.
+fn message(r: MessageRow, bodies: bool) -> Record {
+    let mut cells = Vec::with_capacity(message_columns(bodies).len());
+    cells.extend([
         ("MESSAGENUMBER", Cell::Int(u64::from(r.messagenumber))),
         ("UID", Cell::Int(u64::from(r.uid))),
         ("SUBJECT", Cell::opt_text(r.subject)),
@@ -345,15 +336,20 @@ fn message(r: MessageRow) -> Record {
         ("RECENT", Cell::Bool(r.recent)),
         ("SEEN", Cell::Bool(r.seen)),
         ("USER", Cell::List(r.user)),
-        ("BODY", Cell::opt_text(r.body)),
-        ("TEXTBODY", Cell::opt_text(r.textbody)),
-        ("HTMLBODY", Cell::opt_text(r.htmlbody)),
-        ("ATTACHMENTS", Cell::List(r.attachments)),
-        ("ATTACHMENTFILES", Cell::List(r.attachmentfiles)),
-        ("CIDS", Cell::Map(r.cids)),
-        ("DELIVERYSTATUS", Cell::opt_text(r.deliverystatus)),
-        ("ERROR", Cell::opt_text(r.error)),
-    ])
+    ]);
+    if bodies {
+        cells.extend([
+            ("BODY", Cell::opt_text(r.body)),
+            ("TEXTBODY", Cell::opt_text(r.textbody)),
+            ("HTMLBODY", Cell::opt_text(r.htmlbody)),
+            ("ATTACHMENTS", Cell::List(r.attachments)),
+            ("ATTACHMENTFILES", Cell::List(r.attachmentfiles)),
+            ("CIDS", Cell::Map(r.cids)),
+            ("DELIVERYSTATUS", Cell::opt_text(r.deliverystatus)),
+        ]);
+    }
+    cells.push(("ERROR", Cell::opt_text(r.error)));
+    Record(cells)
 }
 
 /// Writes `output` to `out` in `format`. `pretty`: indent JSON (on a
@@ -580,6 +576,56 @@ mod tests {
         let mut buf = Vec::new();
         render(output, format, false, &mut buf).unwrap();
         String::from_utf8(buf).unwrap()
+    }
+
+    fn message_row() -> MessageRow {
+        MessageRow {
+            messagenumber: 7,
+            uid: 42,
+            subject: Some("Grüße".into()),
+            from: "Ann <ann@example.org>".into(),
+            to: "bo@example.org".into(),
+            cc: String::new(),
+            replyto: String::new(),
+            messageid: "<m@example.org>".into(),
+            date: Some("2026-12-02T10:00:00+01:00".into()),
+            sentdate: Some("2026-12-02T10:00:00+01:00".into()),
+            rxddate: Some("2026-12-02T10:00:05+01:00".into()),
+            size: 1234,
+            lines: Some(12),
+            header: "Subject: x\r\n".into(),
+            answered: false,
+            deleted: false,
+            draft: false,
+            flagged: true,
+            recent: false,
+            seen: true,
+            user: vec!["$Label1".into()],
+            body: Some("hello".into()),
+            textbody: Some("hello".into()),
+            htmlbody: None,
+            attachments: vec!["a.pdf".into()],
+            attachmentfiles: vec!["/tmp/a.pdf".into()],
+            cids: vec![("c1".into(), "a.pdf".into())],
+            deliverystatus: None,
+            error: Some("broken".into()),
+        }
+    }
+
+    #[test]
+    fn message_rows_have_exactly_their_actions_columns_in_order() {
+        for bodies in [false, true] {
+            let Output::Rows { columns, rows, .. } = messages(vec![message_row()], bodies) else {
+                panic!("messages gave no rows");
+            };
+            assert_eq!(columns, message_columns(bodies));
+            let keys: Vec<&str> = rows[0].0.iter().map(|(k, _)| *k).collect();
+            assert_eq!(keys, columns, "bodies: {bodies}");
+            assert_eq!(rows[0].get("UID"), Some(&Cell::Int(42)));
+            assert_eq!(rows[0].get("ERROR"), Some(&Cell::Text("broken".into())));
+            let body = rows[0].get("TEXTBODY");
+            assert_eq!(body.is_some(), bodies, "TEXTBODY with bodies: {bodies}");
+        }
     }
 
     #[test]
