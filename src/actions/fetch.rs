@@ -2,6 +2,12 @@
 //! selection and the filters (one `UID SEARCH`, [`super::search`]), then
 //! one `UID FETCH` per window of messages. Newest first, windows are taken from
 //! the newest end and each is handed out reversed once it is complete.
+//! Windows are pipelined (RFC 3501 §5.5): a few windows' FETCH commands are
+//! in flight at once, so the server goes on to the next window without
+//! waiting for the client. One at a time, each window cost a round trip and
+//! the server's start of a command: a newest-first getAll of 2,000 messages
+//! (250 windows) took 1.9 times the plain read, a getHeaderOnly of 10,000
+//! (100 windows) 1.3 times.
 //!
 //! Reading never changes the mailbox: the folder is opened with EXAMINE and
 //! bodies are fetched with `BODY.PEEK`, so `\Seen` stays as it was.
@@ -133,20 +139,62 @@ pub enum Depth {
     Whole,
 }
 
+/// Windows a read keeps asked for and not yet handed on: the one being
+/// answered and two more, so that the server goes from one window to the
+/// next without waiting for the client even when a window's answer takes it
+/// less than the client's turn (8 small messages of getAll do). Their rows
+/// are what a newest-first read holds at most.
+const IN_FLIGHT: usize = 3;
+
 /// A read in progress (getHeaderOnly or getAll): the windows still to
-/// fetch, the FETCH being read, and the rows built but not yet taken.
+/// fetch, the FETCH commands being answered, and the rows built but not yet
+/// taken.
 ///
 /// Rows are built as the server's answer is read, and only as far as the
 /// caller takes them ([`Read::next`]), so a read of any size holds about one
 /// batch of rows and one message at a time.
+///
+/// Windows are pipelined: [`IN_FLIGHT`] FETCH commands are sent before
+/// their answers are read, the next one as soon as a window's rows are all
+/// handed on, and answers are told apart by their UIDs (windows never share
+/// one). Rows past an error that ends the read are built but never handed
+/// on; a getAll that stops at its first error (`stoponerror`) and saves
+/// attachments asks for one window at a time instead, so that no file is
+/// written past the error.
 pub struct Read {
     depth: Depth,
     options: ReadOptions,
     /// Where attachments go (getAll with `attachmentpath`).
     saver: Option<Saver>,
+    /// UID sets of the windows not asked for yet.
     windows: VecDeque<String>,
-    current: Option<(Pending, Window)>,
+    /// FETCH commands whose answers have not ended, oldest first.
+    sent: Vec<Sent>,
+    /// Windows asked for and not yet handed on, oldest first: those of
+    /// `sent`, and ended ones whose rows wait for an earlier window's.
+    flying: VecDeque<Window>,
+    /// Number of the next window asked for.
+    numbered: u64,
+    /// Responses without their UID or message data yet, by sequence
+    /// number: unsolicited flag updates, or an answer split over responses.
+    partial: HashMap<u32, Fetched<'static>>,
+    /// The failure that ends the action (stoponerror); the rest of the
+    /// answers is still read, so the session stays usable, but no further
+    /// row is built.
+    failure: Option<Error>,
     ready: VecDeque<MessageRow>,
+}
+
+/// A FETCH sent whose answer has not ended, and the number of its window.
+struct Sent {
+    pending: Pending,
+    window: u64,
+}
+
+impl AsRef<Pending> for Sent {
+    fn as_ref(&self) -> &Pending {
+        &self.pending
+    }
 }
 
 impl Read {
@@ -175,8 +223,8 @@ impl Read {
             selection::matching(session, &opened, selection, &criteria, options.newest_first)?;
         let windows = if options.newest_first {
             // Small windows from the newest end, each handed out reversed
-            // once complete: rows newest first, never more than one window
-            // of them held.
+            // once complete: rows newest first, never more than the
+            // windows in flight of them held.
             uids.rchunks(newest_first_window(depth))
                 .flat_map(selection::sets)
                 .collect()
@@ -188,7 +236,11 @@ impl Read {
             options,
             saver,
             windows,
-            current: None,
+            sent: Vec::new(),
+            flying: VecDeque::new(),
+            numbered: 0,
+            partial: HashMap::new(),
+            failure: None,
             ready: VecDeque::new(),
         })
     }
@@ -199,12 +251,20 @@ impl Read {
     }
 
     /// Up to `max` further rows, in the order the server sends them (newest
-    /// first: descending UID); an empty list once the read is complete. After an error the read is over.
+    /// first: descending UID); an empty list once the read is complete.
+    /// After an error the read is over.
     pub fn next(&mut self, session: &mut Session, max: usize) -> Result<Vec<MessageRow>> {
         let result = self.fill(session, max);
-        if result.is_err() {
+        if let Err(e) = &result {
+            if !e.breaks_session() {
+                // The commands still answered are read to their ends, so
+                // that the session can run another; the error stays the
+                // one to report.
+                let _ = self.drain(session);
+            }
             self.windows.clear();
-            self.current = None;
+            self.sent.clear();
+            self.flying.clear();
             self.ready.clear();
         }
         result?;
@@ -212,44 +272,135 @@ impl Read {
         Ok(self.ready.drain(..n).collect())
     }
 
-    /// Reads the rest of the FETCH under way without building rows, so that
-    /// the session can run another command.
+    /// Reads the rest of the FETCH commands under way without building
+    /// rows, so that the session can run another command.
     pub fn abandon(mut self, session: &mut Session) -> Result<()> {
-        if let Some((pending, _)) = self.current.take() {
-            while let Next::Data(()) = session.next_of(&pending, |_| ())? {}
+        self.drain(session)
+    }
+
+    /// Reads the answers still under way to their ends, building nothing.
+    fn drain(&mut self, session: &mut Session) -> Result<()> {
+        while !self.sent.is_empty() {
+            if let Next::Done(i, _) = session.next_of(&self.sent, |_| ())? {
+                self.sent.remove(i);
+            }
         }
         Ok(())
     }
 
+    /// Sends the next window's FETCH; `false` when none is left.
+    fn send_next(&mut self, session: &mut Session) -> Result<bool> {
+        let Some(set) = self.windows.pop_front() else {
+            return Ok(false);
+        };
+        let pending = session.send(fetch_command(&set, self.depth)?)?;
+        let number = self.numbered;
+        self.numbered += 1;
+        self.sent.push(Sent {
+            pending,
+            window: number,
+        });
+        self.flying.push_back(Window::new(number, set));
+        Ok(true)
+    }
+
     /// Builds rows until `max` are ready or the read is complete.
     fn fill(&mut self, session: &mut Session, max: usize) -> Result<()> {
-        let (depth, options, saver) = (self.depth, &self.options, &mut self.saver);
+        // A read that stops at its first error and saves attachments asks
+        // for one window at a time: a window's end can report the error
+        // (refused, or messages missing) after the next window's messages
+        // arrived, and their files must not be written past it.
+        let in_flight = if self.options.stoponerror && self.saver.is_some() {
+            1
+        } else {
+            IN_FLIGHT
+        };
         while self.ready.len() < max {
-            let Some((pending, window)) = &mut self.current else {
-                let Some(set) = self.windows.pop_front() else {
-                    return Ok(());
+            // Bounded by the windows not yet handed on, not by the commands
+            // under way: rows wait in windows that ended before an earlier one.
+            while self.flying.len() < in_flight && self.send_next(session)? {}
+            if self.sent.is_empty() {
+                return Ok(());
+            }
+            let (depth, options, saver) = (self.depth, &self.options, &mut self.saver);
+            let (flying, partial, failure) =
+                (&mut self.flying, &mut self.partial, &mut self.failure);
+            let step = session.next_of(&self.sent, |data| {
+                route(data, flying, partial, |window, at, fetched| {
+                    window.accept(at, fetched, depth, options, saver.as_mut(), failure);
+                })
+            })?;
+            if let Next::Done(i, refusal) = step {
+                let Sent { window, .. } = self.sent.remove(i);
+                let Some(ended) = self.flying.iter_mut().find(|w| w.number == window) else {
+                    continue;
                 };
-                let pending = session.send(fetch_command(&set, depth)?)?;
-                self.current = Some((pending, Window::new(set)));
-                continue;
-            };
-            match session.next_of(pending, |data| {
-                window.receive(data, depth, options, saver.as_mut())
-            })? {
-                Next::Data(()) if options.newest_first => {}
-                Next::Data(()) => self.ready.extend(window.rows.drain(..)),
-                Next::Done(refusal) => {
-                    let finished = window.finish(refusal, options);
-                    if options.newest_first {
-                        window.rows.sort_by_key(|r| std::cmp::Reverse(r.uid));
-                    }
-                    self.ready.extend(window.rows.drain(..));
-                    self.current = None;
-                    finished?;
+                ended.ended = true;
+                if let Some(failure) = self.failure.take() {
+                    return Err(failure);
+                }
+                ended.finish(refusal, &self.partial, &self.options)?;
+                if self.sent.is_empty() {
+                    // Nothing more answers: what a split answer left is
+                    // reported, and flag updates go.
+                    self.partial.clear();
                 }
             }
+            self.hand_on();
         }
         Ok(())
+    }
+
+    /// Moves the rows that may be handed on to `ready`: those of the oldest
+    /// window as they come (newest first: once it ended, reversed), and of
+    /// every window after it that ended too.
+    fn hand_on(&mut self) {
+        while let Some(front) = self.flying.front_mut() {
+            if front.ended {
+                if self.options.newest_first {
+                    front.rows.sort_by_key(|r| std::cmp::Reverse(r.uid));
+                }
+                self.ready.extend(front.rows.drain(..));
+                self.flying.pop_front();
+            } else {
+                if !self.options.newest_first {
+                    self.ready.extend(front.rows.drain(..));
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Finds the window an untagged response answers, by its UID, and hands it
+/// the message (`accept`) with its place in the window; a message no window
+/// asked for is not a row. A response without its UID or data waits in
+/// `partial` for the rest.
+fn route(
+    data: Data<'_>,
+    flying: &mut VecDeque<Window>,
+    partial: &mut HashMap<u32, Fetched<'static>>,
+    accept: impl FnOnce(&mut Window, usize, Fetched<'_>),
+) {
+    let Data::Fetch { seq, items } = data else {
+        return;
+    };
+    let mut fetched = Fetched::from_items(seq.get(), items);
+    if let Some(earlier) = partial.remove(&fetched.seq) {
+        fetched.merge(earlier);
+    }
+    if fetched.uid == 0 || fetched.bytes.is_none() {
+        partial.insert(fetched.seq, fetched.into_owned());
+        return;
+    }
+    let uid = fetched.uid;
+    let found = flying
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| !w.ended)
+        .find_map(|(i, w)| w.wanted.binary_search(&uid).ok().map(|at| (i, at)));
+    if let Some((i, at)) = found {
+        accept(&mut flying[i], at, fetched);
     }
 }
 
@@ -282,6 +433,8 @@ pub fn read(
 
 /// One window while its FETCH answer streams in.
 struct Window {
+    /// Its place among the read's windows.
+    number: u64,
     /// The UID set fetched.
     set: String,
     /// Its UIDs, in order.
@@ -291,64 +444,49 @@ struct Window {
     wanted: Vec<u32>,
     /// Which of `wanted` have their row.
     done: Vec<bool>,
-    /// Responses without the message data yet, by sequence number.
-    partial: HashMap<u32, Fetched<'static>>,
-    /// The failure that ends the action (stoponerror); the rest of the
-    /// answer is still read, so the session stays usable.
-    failure: Option<Error>,
+    /// Whether its FETCH has ended.
+    ended: bool,
     /// Rows built and not yet handed on.
     rows: Vec<MessageRow>,
 }
 
 impl Window {
-    fn new(set: String) -> Window {
+    fn new(number: u64, set: String) -> Window {
         let asked = selection::expand(&set);
         let mut wanted = asked.clone();
         wanted.sort_unstable();
         wanted.dedup();
         Window {
+            number,
             done: vec![false; wanted.len()],
             wanted,
             asked,
             set,
-            partial: HashMap::new(),
-            failure: None,
+            ended: false,
             rows: Vec::new(),
         }
     }
 
-    /// One untagged response of the FETCH.
-    fn receive(
+    /// The message at `wanted[at]`: its row, unless it has one or the
+    /// action has failed already (`failure`, which a row that cannot be
+    /// built sets when the action stops at errors).
+    fn accept(
         &mut self,
-        data: Data<'_>,
+        at: usize,
+        fetched: Fetched<'_>,
         depth: Depth,
         options: &ReadOptions,
         saver: Option<&mut Saver>,
+        failure: &mut Option<Error>,
     ) {
-        let Data::Fetch { seq, items } = data else {
-            return;
-        };
-        let mut fetched = Fetched::from_items(seq.get(), items);
-        if let Some(earlier) = self.partial.remove(&fetched.seq) {
-            fetched.merge(earlier);
-        }
-        if fetched.uid == 0 || fetched.bytes.is_none() {
-            // Unsolicited flag updates, or an answer split over responses.
-            self.partial.insert(fetched.seq, fetched.into_owned());
+        if failure.is_some() || std::mem::replace(&mut self.done[at], true) {
             return;
         }
-        let uid = fetched.uid;
-        let Ok(at) = self.wanted.binary_search(&uid) else {
-            return;
-        };
-        if self.failure.is_some() || std::mem::replace(&mut self.done[at], true) {
-            return;
-        }
-        let seq = fetched.seq;
+        let (seq, uid) = (fetched.seq, fetched.uid);
         match rows::build(fetched, depth, saver) {
             Ok(row) => self.rows.push(row),
             Err(e) if options.stoponerror || e.breaks_session() => {
-                self.failure = Some(about_uids(e, &uid.to_string()));
+                *failure = Some(about_uids(e, &uid.to_string()));
             }
             Err(e) => self.rows.push(rows::failed(seq, uid, &e.to_string())),
         }
@@ -362,18 +500,20 @@ impl Window {
     }
 
     /// The FETCH ended (`refusal`: with NO or BAD): rows for the messages
-    /// asked for that got none, or the error that ends the action.
-    fn finish(&mut self, refusal: Option<Error>, options: &ReadOptions) -> Result<()> {
-        if let Some(failure) = self.failure.take() {
-            return Err(failure);
-        }
+    /// asked for that got none (`partial`: the responses that came without
+    /// their data), or the error that ends the action.
+    fn finish(
+        &mut self,
+        refusal: Option<Error>,
+        partial: &HashMap<u32, Fetched<'static>>,
+        options: &ReadOptions,
+    ) -> Result<()> {
         if let Some(e) = &refusal
             && options.stoponerror
         {
             return Err(about_uids(e.clone(), &self.set));
         }
-        let partial: HashMap<u32, u32> = self
-            .partial
+        let partial: HashMap<u32, u32> = partial
             .values()
             .filter(|f| f.uid != 0)
             .map(|f| (f.uid, f.seq))

@@ -18,7 +18,10 @@
 //! - cfimap: getHeaderOnly of (a); getHeaderOnly of (a) filtered to a
 //!   handful of messages (`--filter header=Message-ID:<777`: 11 of them,
 //!   issue 14);
-//!   getAll of (b) with an `attachmentpath`; getHeaderOnly of the tiny
+//!   getAll of (b) with an `attachmentpath`; both again newest first
+//!   (`--newest`: windows, their FETCH commands pipelined; getAll with
+//!   `--stoponerror=false`, which pipelines while saving attachments;
+//!   cfimap and the floor only); getHeaderOnly of the tiny
 //!   messages (the peers once each, without a warm-up: they take half a
 //!   minute a run); rows as NDJSON into a file;
 //! - the same jobs with Python's imaplib + email package and with IMAPClient
@@ -335,6 +338,8 @@ enum Kind {
         saves: bool,
         /// Only the messages of a filter (`written` then counts those).
         filter: Option<HeaderFilter>,
+        /// The order cfimap reads in.
+        order: Order,
     },
     /// `listAllFolders --recurse` of the job's user: every folder and its
     /// counts.
@@ -346,6 +351,19 @@ enum Kind {
     },
 }
 
+/// The order cfimap reads a job's messages in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// As the server numbers them: one `UID FETCH` of the whole folder.
+    Ascending,
+    /// `--newest`: windows from the newest end (100 headers or 8 whole
+    /// messages each), their FETCH commands pipelined, against the floor's
+    /// one FETCH of the whole folder; with `--stoponerror=<stoponerror>`
+    /// (a getAll that stops at errors and saves attachments asks for one
+    /// window at a time). Only cfimap and the floor run it.
+    NewestFirst { stoponerror: bool },
+}
+
 impl Job {
     /// Whether the job saves attachments.
     fn saves(&self) -> bool {
@@ -355,10 +373,22 @@ impl Job {
     /// Whether `tool` runs this job: the Node host is measured against the
     /// Rust CLI on the ordinary jobs only; JavaMail reads messages only.
     fn measures(&self, tool: Tool) -> bool {
+        if self.order() != Order::Ascending {
+            return matches!(tool, Tool::Cfimap | Tool::Floor);
+        }
         match tool {
             Tool::Node => self.pace == Pace::Full,
             Tool::JavaMail => matches!(self.kind, Kind::Messages { .. }),
             _ => true,
+        }
+    }
+
+    /// The order cfimap reads in ([`Order::Ascending`] for a folder
+    /// listing).
+    fn order(&self) -> Order {
+        match self.kind {
+            Kind::Messages { order, .. } => order,
+            Kind::Folders { .. } => Order::Ascending,
         }
     }
 
@@ -504,12 +534,17 @@ impl Setup {
                     action,
                     saves,
                     filter,
+                    order,
                     ..
                 } => {
                     let mut c = self.cli(tool, account, action);
                     c.args(["--folder", folder, "--format", "ndjson"]);
                     if *saves {
                         c.arg("--attachmentpath").arg(files);
+                    }
+                    if let Order::NewestFirst { stoponerror } = order {
+                        c.arg("--newest")
+                            .arg(format!("--stoponerror={stoponerror}"));
                     }
                     if let Some(f) = filter {
                         c.arg("--filter")
@@ -771,6 +806,7 @@ fn bench(options: &Options) -> Result<(), String> {
                 written: headers,
                 saves: false,
                 filter: None,
+                order: Order::Ascending,
             },
             pace: Pace::Full,
         },
@@ -792,6 +828,7 @@ fn bench(options: &Options) -> Result<(), String> {
                 },
                 saves: false,
                 filter: Some(filter),
+                order: Order::Ascending,
             },
             pace: Pace::Full,
         },
@@ -807,6 +844,40 @@ fn bench(options: &Options) -> Result<(), String> {
                 written: all,
                 saves: true,
                 filter: None,
+                order: Order::Ascending,
+            },
+            pace: Pace::Full,
+        },
+        // Newest first: the pipelined windows against the floor's one FETCH.
+        Job {
+            name: "getHeaderOnly (a), newest first".into(),
+            slug: "headers-newest".into(),
+            account: account.clone(),
+            peer_job: "headers",
+            kind: Kind::Messages {
+                folder: "BenchHeaders".into(),
+                action: "getHeaderOnly",
+                items: HEADER_ITEMS,
+                written: headers,
+                saves: false,
+                filter: None,
+                order: Order::NewestFirst { stoponerror: true },
+            },
+            pace: Pace::Full,
+        },
+        Job {
+            name: "getAll (b), newest first, stoponerror=false".into(),
+            slug: "all-newest".into(),
+            account: account.clone(),
+            peer_job: "all",
+            kind: Kind::Messages {
+                folder: "BenchAll".into(),
+                action: "getAll",
+                items: ALL_ITEMS,
+                written: all,
+                saves: true,
+                filter: None,
+                order: Order::NewestFirst { stoponerror: false },
             },
             pace: Pace::Full,
         },
@@ -836,6 +907,7 @@ fn bench(options: &Options) -> Result<(), String> {
             written: tiny,
             saves: false,
             filter: None,
+            order: Order::Ascending,
         },
         pace: Pace::PeersOnce,
     });
@@ -861,6 +933,7 @@ fn bench(options: &Options) -> Result<(), String> {
                 written,
                 saves: false,
                 filter: None,
+                order: Order::Ascending,
             },
             pace: Pace::Scale,
         });
@@ -1308,7 +1381,12 @@ fn measure_format(
 /// The run did the job: see [`check_messages`] and [`check_folders`].
 fn check(tool: Tool, job: &Job, rows: &Path, files: &Path) -> Result<(), String> {
     match &job.kind {
-        Kind::Messages { written, saves, .. } => check_messages(tool, written, *saves, rows, files),
+        Kind::Messages {
+            written,
+            saves,
+            order,
+            ..
+        } => check_messages(tool, written, *saves, *order, rows, files),
         Kind::Folders { tree, names } => check_folders(tool, tree, names, rows),
     }
 }
@@ -1347,6 +1425,7 @@ fn check_messages(
     tool: Tool,
     written: &Written,
     saves: bool,
+    order: Order,
     rows: &Path,
     files: &Path,
 ) -> Result<(), String> {
@@ -1364,10 +1443,15 @@ fn check_messages(
         return Ok(());
     }
     let mut count = 0;
+    let mut last: Option<u64> = None;
     each_row(rows, |row, line| {
-        if row.get("UID").and_then(serde_json::Value::as_u64).is_none() {
+        let Some(uid) = row.get("UID").and_then(serde_json::Value::as_u64) else {
             return Err(format!("a row without UID: {line:.200}"));
+        };
+        if order != Order::Ascending && last.is_some_and(|l| l <= uid) {
+            return Err(format!("newest first, yet UID {uid} after {last:?}"));
         }
+        last = Some(uid);
         count += 1;
         Ok(())
     })?;

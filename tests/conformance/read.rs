@@ -1604,6 +1604,242 @@ fn one_uid_fetch_per_window() {
     assert!(sent.to_uppercase().contains(" EXAMINE "), "{sent}");
 }
 
+#[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
+fn newest_first_reads_of_many_windows_give_every_row_once_newest_first() {
+    // 230 messages: getHeaderOnly reads newest first in windows of 100, getAll in windows of
+    // 8, several FETCH commands in flight at once (Dovecot then ends a window's answer after
+    // the next window's data has come).
+    let dovecot = Dovecot::shared(Flavor::Default);
+    let mb = Mailbox::new("Pipelined");
+    let raws: Vec<Vec<u8>> = (0..230).map(|n| corpus::simple(&format!("p{n}"))).collect();
+    let mut seeded = mb.seed(&raws);
+    seeded.reverse();
+    for (action, extra) in [
+        ("getHeaderOnly", &[][..]),
+        ("getAll", &[][..]),
+        ("getAll", &["--stoponerror=false"][..]),
+    ] {
+        let rows = mb.rows(action, &[&["--newest"], extra].concat());
+        assert_eq!(
+            uids(&rows),
+            seeded,
+            "{action} --newest {extra:?}: all, newest first"
+        );
+        for row in &rows {
+            assert!(
+                row.get("ERROR").is_none_or(Value::is_null),
+                "{action} --newest {extra:?}: {row:?}"
+            );
+        }
+        let subjects: Vec<&str> = rows.iter().filter_map(|r| r["SUBJECT"].as_str()).collect();
+        assert_eq!(
+            subjects.first(),
+            Some(&"p229"),
+            "{action}: the newest row's own subject"
+        );
+        assert_eq!(
+            subjects.last(),
+            Some(&"p0"),
+            "{action}: the oldest row's own subject"
+        );
+    }
+    // The windows were asked for by UID, newest first, each once.
+    let sent = sent_by(&mb, dovecot, "getAll", &["--newest", "--stoponerror=false"]);
+    let windows: Vec<&str> = sent
+        .lines()
+        .filter(|l| l.to_uppercase().contains(" UID FETCH "))
+        .collect();
+    assert_eq!(windows.len(), 230usize.div_ceil(8), "{windows:#?}");
+}
+
+// ---- pipelined windows (fault server) --------------------------------------------------------
+
+/// `* n FETCH (…)` and CRLF, as getAll's `UID FETCH` is answered for message `n` (UID `n`): a
+/// whole message of two header fields and a line of text.
+fn whole_fetch(n: u32) -> String {
+    let message = format!("{}Text {n}.\r\n", scripted_header(n));
+    format!(
+        "* {n} FETCH (UID {n} FLAGS () RFC822.SIZE {} INTERNALDATE \"04-Mar-2025 10:00:00 \
+         +0000\" BODY[] {{{}}}\r\n{message})\r\n",
+        message.len(),
+        message.len()
+    )
+}
+
+/// The answers to a window's FETCH: one response per UID in `uids`, in ascending order.
+fn answer(script: Script, uids: std::ops::RangeInclusive<u32>, whole: bool) -> Script {
+    uids.fold(script, |s, n| {
+        s.send(if whole {
+            whole_fetch(n)
+        } else {
+            header_fetch(n, n, true)
+        })
+    })
+}
+
+#[test]
+fn newest_first_windows_are_asked_for_before_the_first_is_answered() {
+    // 250 messages newest first: windows 151:250, 51:150 and 1:50, all three FETCH commands
+    // sent before any answer (a client waiting for each answer would stall the script here),
+    // then answered with the ends out of order, as a server that runs them at once may.
+    let script = Script::session(FAULT_CAPS)
+        .examine_numbered(250)
+        .expect(r"(?i)^\S+ UID FETCH 51:150 ")
+        .expect(r"(?i)^\S+ UID FETCH 1:50 ");
+    let script = answer(script, 151..=250, false);
+    let script = answer(script, 51..=150, false)
+        .tagged_earlier(1, "OK second window done")
+        .tagged_earlier(2, "OK first window done");
+    let script = answer(script, 1..=50, false)
+        .tagged("OK third window done")
+        .logout();
+    let server = FaultServer::start(script);
+    let out = cfimap(["getHeaderOnly", "--format", "json", "--newest"])
+        .args(server.cli_args())
+        .timeout(Duration::from_secs(30))
+        .run();
+    assert!(
+        server.failures().is_empty(),
+        "{:?}\n{out}",
+        server.failures()
+    );
+    out.assert_success();
+    let rows = out.rows();
+    let want: Vec<u32> = (1..=250).rev().collect();
+    assert_eq!(uids(&rows), want, "every row once, newest first\n{out}");
+    for row in &rows {
+        assert!(row.get("ERROR").is_none_or(Value::is_null), "{row:?}");
+        let n = uid_of(row);
+        assert_eq!(row["SUBJECT"], format!("scripted {n}"), "UID {n}'s own row");
+    }
+}
+
+#[test]
+fn a_refused_window_among_pipelined_ones_is_reported_and_the_others_read_to_their_ends() {
+    // stoponerror: the first window is refused after the two others were asked for. Their
+    // answers are read to their ends, so the next action on the same connection (a script's
+    // second read) gets its own answers, not the rest of these.
+    let script = Script::session(FAULT_CAPS)
+        .examine_numbered(250)
+        .expect(r"(?i)^\S+ UID FETCH 51:150 ")
+        .expect(r"(?i)^\S+ UID FETCH 1:50 ")
+        .tagged_earlier(2, "NO [SERVERBUG] Internal error occurred");
+    let script = answer(script, 51..=150, false).tagged_earlier(1, "OK second window done");
+    let script = answer(script, 1..=50, false)
+        .tagged("OK third window done")
+        .examine_numbered(1)
+        .send(header_fetch(1, 1, true))
+        .tagged("OK FETCH done")
+        .logout();
+    let server = FaultServer::start(script);
+    let lines = "{\"action\": \"open\", \"connection\": \"c\"}\n\
+         {\"action\": \"getHeaderOnly\", \"connection\": \"c\", \"newest\": true}\n\
+         {\"action\": \"getHeaderOnly\", \"connection\": \"c\"}\n";
+    let out = cfimap(["run", "-", "--keep-going"])
+        .args(server.cli_args())
+        .stdin(lines)
+        .timeout(Duration::from_secs(30))
+        .run();
+    assert!(
+        server.wait_closed(Duration::from_secs(10)),
+        "the client hung up"
+    );
+    assert!(
+        server.failures().is_empty(),
+        "{:?}\n{out}",
+        server.failures()
+    );
+    let answers: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{out}")))
+        .collect();
+    assert_eq!(answers.len(), 3, "{out}");
+    let refused = answers[1].to_string();
+    assert!(refused.contains("Internal error occurred"), "{out}");
+    assert!(!refused.to_lowercase().contains("unknown tag"), "{out}");
+    let rows = answers[2]["rows"]
+        .as_array()
+        .expect("the second read's rows");
+    assert_eq!(rows.len(), 1, "{out}");
+    assert_eq!(rows[0]["SUBJECT"], "scripted 1", "{out}");
+    assert_eq!(out.code, Some(5), "the refusal's status\n{out}");
+}
+
+#[test]
+fn a_get_all_that_stops_at_errors_and_saves_files_asks_for_one_window_at_a_time() {
+    // A window's end can report an error after the next window's messages came; with
+    // stoponerror no file may be written past it, so such a getAll does not pipeline: the
+    // refused first window is the only FETCH (a second one would fail the script's LOGOUT).
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let script = Script::session(FAULT_CAPS)
+        .examine_numbered(20)
+        .tagged("NO [SERVERBUG] Internal error occurred")
+        .logout();
+    let server = FaultServer::start(script);
+    let out = cfimap(["getAll", "--format", "json", "--newest"])
+        .args(server.cli_args())
+        .arg("--attachmentpath")
+        .arg(dir.path())
+        .timeout(Duration::from_secs(30))
+        .run();
+    assert_eq!(out.code, Some(5), "{out}");
+    assert!(
+        server.wait_closed(Duration::from_secs(10)),
+        "the client hung up"
+    );
+    assert!(server.failures().is_empty(), "{:?}", server.failures());
+    let fetches: Vec<String> = server
+        .transcripts()
+        .iter()
+        .flat_map(|t| t.commands.clone())
+        .filter(|c| c.to_uppercase().contains(" UID FETCH "))
+        .collect();
+    assert_eq!(fetches.len(), 1, "{fetches:#?}");
+    assert!(
+        fetches[0].contains(" 13:20 "),
+        "the newest window: {fetches:?}"
+    );
+
+    // Without stoponerror the same read pipelines its three windows, and every row comes.
+    let script = Script::session(FAULT_CAPS)
+        .examine_numbered(20)
+        .expect(r"(?i)^\S+ UID FETCH 5:12 ")
+        .expect(r"(?i)^\S+ UID FETCH 1:4 ");
+    let script = answer(script, 13..=20, true).tagged_earlier(2, "OK done");
+    let script = answer(script, 5..=12, true).tagged_earlier(1, "OK done");
+    let script = answer(script, 1..=4, true).tagged("OK done").logout();
+    let server = FaultServer::start(script);
+    let out = cfimap([
+        "getAll",
+        "--format",
+        "json",
+        "--newest",
+        "--stoponerror=false",
+    ])
+    .args(server.cli_args())
+    .arg("--attachmentpath")
+    .arg(dir.path())
+    .timeout(Duration::from_secs(30))
+    .run();
+    out.assert_success();
+    assert!(server.failures().is_empty(), "{:?}", server.failures());
+    let want: Vec<u32> = (1..=20).rev().collect();
+    assert_eq!(uids(&out.rows()), want, "{out}");
+    for row in out.rows() {
+        let n = uid_of(&row);
+        let text = row["TEXTBODY"].as_str().unwrap_or_default();
+        assert!(
+            text.contains(&format!("Text {n}.")),
+            "UID {n}'s own body: {row:?}"
+        );
+    }
+}
+
 // ---- stoponerror (fault server) --------------------------------------------------------------
 
 const FAULT_CAPS: &str = "IMAP4rev1 AUTH=PLAIN SASL-IR UIDPLUS";

@@ -45,6 +45,14 @@ pub enum Step {
     Send(Vec<u8>),
     /// Send `<last tag> ` followed by these bytes.
     SendTagged(Vec<u8>),
+    /// Send the tag of the command read `back` commands before the last one (0: the last),
+    /// a space and these bytes: how pipelined commands are answered.
+    SendTaggedEarlier {
+        /// How many commands before the last one.
+        back: usize,
+        /// What follows the tag.
+        bytes: Vec<u8>,
+    },
     /// Read one client command; it must match (the tag included in the text matched).
     Expect(Regex),
     /// Read one client command, whatever it is.
@@ -112,6 +120,15 @@ impl Script {
     /// Sends `<tag> text` CRLF, where tag is that of the last command read.
     pub fn tagged(self, text: &str) -> Script {
         self.step(Step::SendTagged(format!("{text}\r\n").into_bytes()))
+    }
+
+    /// Sends `<tag> text` CRLF with the tag of the command read `back` commands before the
+    /// last one: ends one of several commands the client sent before any answer (pipelined).
+    pub fn tagged_earlier(self, back: usize, text: &str) -> Script {
+        self.step(Step::SendTaggedEarlier {
+            back,
+            bytes: format!("{text}\r\n").into_bytes(),
+        })
     }
 
     /// Expects a client command matching `regex` (applied to the whole command, tag included,
@@ -434,6 +451,7 @@ fn accept_loop(listener: TcpListener, script: Script, shared: Arc<Shared>) {
                 index,
                 buf: Vec::new(),
                 tag: "*".into(),
+                tags: Vec::new(),
             };
             match conn.run(&script) {
                 Ok(()) => {
@@ -455,6 +473,8 @@ struct Conn {
     index: usize,
     buf: Vec<u8>,
     tag: String,
+    /// The tags of every command read, in order.
+    tags: Vec<String>,
 }
 
 enum Read1 {
@@ -512,6 +532,16 @@ impl Conn {
                     .map_err(|e| format!("step {i}: send: {e}"))?,
                 Step::SendTagged(bytes) => {
                     let mut line = format!("{} ", self.tag).into_bytes();
+                    line.extend_from_slice(bytes);
+                    self.write(&line)
+                        .map_err(|e| format!("step {i}: send: {e}"))?;
+                }
+                Step::SendTaggedEarlier { back, bytes } => {
+                    let tag =
+                        self.tags.iter().rev().nth(*back).ok_or_else(|| {
+                            format!("step {i}: no command {back} before the last")
+                        })?;
+                    let mut line = format!("{tag} ").into_bytes();
                     line.extend_from_slice(bytes);
                     self.write(&line)
                         .map_err(|e| format!("step {i}: send: {e}"))?;
@@ -623,6 +653,7 @@ impl Conn {
         }
         let text = String::from_utf8_lossy(&cmd).into_owned();
         self.tag = text.split(' ').next().unwrap_or("*").to_string();
+        self.tags.push(self.tag.clone());
         let recorded = text.clone();
         self.update(|t| t.commands.push(recorded));
         Ok(text)

@@ -40,13 +40,20 @@ pub struct Pending {
     name: &'static str,
 }
 
+impl AsRef<Pending> for Pending {
+    fn as_ref(&self) -> &Pending {
+        self
+    }
+}
+
 /// What [`Session::next_of`] read.
 #[derive(Debug)]
 pub enum Next<R> {
     /// Untagged data, as `on_data` made it.
     Data(R),
-    /// The end of the answer: `None` for OK, else the refusal (NO or BAD).
-    Done(Option<Error>),
+    /// The end of one answer: which of the commands it ended (its index in
+    /// the list given), and `None` for OK, else the refusal (NO or BAD).
+    Done(usize, Option<Error>),
 }
 
 impl Session {
@@ -249,7 +256,8 @@ impl Session {
     /// Sends one command whose answer is then read a response at a time
     /// with [`Session::next_of`]. The command must not carry a
     /// synchronising literal. Until its answer is complete no other command
-    /// may run.
+    /// may run but further ones sent so (pipelined, RFC 3501 §5.5), whose
+    /// answers are read with it.
     pub fn send(&mut self, body: CommandBody<'_>) -> Result<Pending> {
         let name = body.name();
         let (tag, fragments) = self.encode(body)?;
@@ -262,19 +270,23 @@ impl Session {
         Ok(Pending { tag, name })
     }
 
-    /// Reads the answer to `pending` up to its next untagged data, which is
-    /// handed to `on_data` borrowed from the receive buffer (a FETCH of a
-    /// whole message is neither copied nor held), or to its end. A NO or BAD
-    /// is the outcome (the data before it stays good), not `Err`.
-    pub fn next_of<R>(
+    /// Reads the answers to the commands `pending` (sent with
+    /// [`Session::send`], none ended yet) up to the next untagged data, which
+    /// is handed to `on_data` borrowed from the receive buffer (a FETCH of a
+    /// whole message is neither copied nor held), or to the end of one of
+    /// them. Untagged data does not say which command it answers: that is
+    /// for `on_data` to tell from the data. A NO or BAD is the outcome (the
+    /// data before it stays good), not `Err`; a tagged response for any other
+    /// command is a protocol violation.
+    pub fn next_of<P: AsRef<Pending>, R>(
         &mut self,
-        pending: &Pending,
+        pending: &[P],
         on_data: impl FnOnce(Data<'_>) -> R,
     ) -> Result<Next<R>> {
         enum Step<R> {
             Data(R),
             Untagged,
-            Tagged(StatusBody<'static>),
+            Tagged(usize, StatusBody<'static>),
             Stray(String),
             Continuation,
         }
@@ -285,24 +297,28 @@ impl Session {
                     Some(f) => Step::Data(f(data)),
                     None => Step::Untagged,
                 },
-                Response::Status(Status::Tagged(t)) if t.tag.inner() == pending.tag => {
-                    Step::Tagged(t.body.into_static())
+                Response::Status(Status::Tagged(t)) => {
+                    match pending.iter().position(|p| p.as_ref().tag == t.tag.inner()) {
+                        Some(index) => Step::Tagged(index, t.body.into_static()),
+                        None => Step::Stray(t.tag.inner().to_owned()),
+                    }
                 }
-                Response::Status(Status::Tagged(t)) => Step::Stray(t.tag.inner().to_owned()),
                 Response::Status(_) => Step::Untagged,
                 Response::CommandContinuationRequest(_) => Step::Continuation,
             })?;
             match step {
                 Step::Data(r) => return Ok(Next::Data(r)),
                 Step::Untagged => {}
-                Step::Tagged(body) => {
-                    return Ok(Next::Done(settle(pending.name, body, Done::default()).1));
+                Step::Tagged(index, body) => {
+                    let name = pending[index].as_ref().name;
+                    return Ok(Next::Done(index, settle(name, body, Done::default()).1));
                 }
                 Step::Stray(other) => return Err(unexpected_tag(&other)),
                 Step::Continuation => {
+                    let names: Vec<&str> = pending.iter().map(|p| p.as_ref().name).collect();
                     return Err(Error::ProtocolViolation(format!(
                         "unexpected continuation request to {}",
-                        pending.name
+                        names.join(", ")
                     )));
                 }
             }
