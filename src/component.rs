@@ -3,9 +3,10 @@
 //!
 //! A `session` resource and the `row-reader`s it hands out share one
 //! [`Shared`] state: the IMAP session and the read under way. The session
-//! runs one command at a time, so while a reader's read is under way every
-//! other action is refused with `busy`; dropping the reader (or `close`)
-//! abandons the read.
+//! runs one action at a time (a read may have several FETCH commands of its
+//! own under way), so while a reader's read is under way every other action
+//! is refused with `busy`; dropping the reader (or `close`) abandons the
+//! read.
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -2,12 +2,12 @@
 //! selection and the filters (one `UID SEARCH`, [`super::search`]), then
 //! one `UID FETCH` per window of messages. Newest first, windows are taken from
 //! the newest end and each is handed out reversed once it is complete.
-//! Windows are pipelined (RFC 3501 §5.5): a few windows' FETCH commands are
-//! in flight at once, so the server goes on to the next window without
-//! waiting for the client. One at a time, each window cost a round trip and
-//! the server's start of a command: a newest-first getAll of 2,000 messages
-//! (250 windows) took 1.9 times the plain read, a getHeaderOnly of 10,000
-//! (100 windows) 1.3 times.
+//! Newest first, windows are pipelined (RFC 3501 §5.5): a few windows'
+//! FETCH commands are in flight at once, so the server goes on to the next
+//! window without waiting for the client. One at a time, each window cost a
+//! round trip and the server's start of a command: a newest-first getAll of
+//! 2,000 messages (250 windows) took 1.9 times the plain read, a
+//! getHeaderOnly of 10,000 (100 windows) 1.3 times.
 //!
 //! Reading never changes the mailbox: the folder is opened with EXAMINE and
 //! bodies are fetched with `BODY.PEEK`, so `\Seen` stays as it was.
@@ -139,11 +139,11 @@ pub enum Depth {
     Whole,
 }
 
-/// Windows a read keeps asked for and not yet handed on: the one being
-/// answered and two more, so that the server goes from one window to the
-/// next without waiting for the client even when a window's answer takes it
-/// less than the client's turn (8 small messages of getAll do). Their rows
-/// are what a newest-first read holds at most.
+/// Windows a newest-first read keeps asked for and not yet handed on: the
+/// one being answered and two more, so that the server goes from one
+/// window to the next without waiting for the client even when a window's
+/// answer takes it less than the client's turn (8 small messages of getAll
+/// do). Their rows are what such a read holds at most.
 const IN_FLIGHT: usize = 3;
 
 /// A read in progress (getHeaderOnly or getAll): the windows still to
@@ -154,13 +154,17 @@ const IN_FLIGHT: usize = 3;
 /// caller takes them ([`Read::next`]), so a read of any size holds about one
 /// batch of rows and one message at a time.
 ///
-/// Windows are pipelined: [`IN_FLIGHT`] FETCH commands are sent before
-/// their answers are read, the next one as soon as a window's rows are all
-/// handed on, and answers are told apart by their UIDs (windows never share
-/// one). Rows past an error that ends the read are built but never handed
-/// on; a getAll that stops at its first error (`stoponerror`) and saves
-/// attachments asks for one window at a time instead, so that no file is
-/// written past the error.
+/// Newest first, windows are pipelined: [`IN_FLIGHT`] FETCH commands are
+/// sent before their answers are read, the next one as soon as a window's
+/// rows are all handed on, and answers are told apart by their UIDs
+/// (windows never share one). Rows and errors are handed on in window
+/// order, whatever order the server ends the commands in. A getAll that
+/// stops at its first error (`stoponerror`) and saves attachments asks for
+/// one window at a time instead: a window's end can report an error after
+/// the next window's messages came, and no file may be written past it. A
+/// read in the server's order has one window, or a few of thousands of
+/// messages each (the command line's budget), asked for one at a time:
+/// its rows are handed on as they come, never held for a window.
 pub struct Read {
     depth: Depth,
     options: ReadOptions,
@@ -178,10 +182,10 @@ pub struct Read {
     /// Responses without their UID or message data yet, by sequence
     /// number: unsolicited flag updates, or an answer split over responses.
     partial: HashMap<u32, Fetched<'static>>,
-    /// The failure that ends the action (stoponerror); the rest of the
-    /// answers is still read, so the session stays usable, but no further
-    /// row is built.
-    failure: Option<Error>,
+    /// The first window with the error that ends the action: no row is
+    /// built after it, and the error is handed on in its window's turn.
+    /// The rest of the answers is still read, so the session stays usable.
+    stop_at: Option<u64>,
     ready: VecDeque<MessageRow>,
 }
 
@@ -240,7 +244,7 @@ impl Read {
             flying: VecDeque::new(),
             numbered: 0,
             partial: HashMap::new(),
-            failure: None,
+            stop_at: None,
             ready: VecDeque::new(),
         })
     }
@@ -250,18 +254,24 @@ impl Read {
         self.depth
     }
 
-    /// Up to `max` further rows, in the order the server sends them (newest
-    /// first: descending UID); an empty list once the read is complete.
-    /// After an error the read is over.
+    /// Up to `max` further rows, in UID order (newest first: descending);
+    /// an empty list once the read is complete. After an error the read is
+    /// over, and the rows not yet taken go with it.
     pub fn next(&mut self, session: &mut Session, max: usize) -> Result<Vec<MessageRow>> {
-        let result = self.fill(session, max);
-        if let Err(e) = &result {
-            if !e.breaks_session() {
-                // The commands still answered are read to their ends, so
-                // that the session can run another; the error stays the
-                // one to report.
-                let _ = self.drain(session);
+        let mut result = self.fill(session, max);
+        if let Err(e) = &result
+            && !e.breaks_session()
+        {
+            // The commands still under way are read to their ends, so that
+            // the session can run another; if that fails, the session is
+            // broken, and that is the error to report.
+            if let Err(broken) = self.drain(session) {
+                result = Err(broken.annotated(&format!(
+                    " (while reading the rest of the answers after: {e})"
+                )));
             }
+        }
+        if result.is_err() {
             self.windows.clear();
             self.sent.clear();
             self.flying.clear();
@@ -306,69 +316,82 @@ impl Read {
 
     /// Builds rows until `max` are ready or the read is complete.
     fn fill(&mut self, session: &mut Session, max: usize) -> Result<()> {
-        // A read that stops at its first error and saves attachments asks
-        // for one window at a time: a window's end can report the error
-        // (refused, or messages missing) after the next window's messages
-        // arrived, and their files must not be written past it.
-        let in_flight = if self.options.stoponerror && self.saver.is_some() {
-            1
-        } else {
+        let saves_and_stops = self.options.stoponerror && self.saver.is_some();
+        let in_flight = if self.options.newest_first && !saves_and_stops {
             IN_FLIGHT
+        } else {
+            1
         };
-        while self.ready.len() < max {
+        loop {
+            self.hand_on(max)?;
+            if self.ready.len() >= max {
+                return Ok(());
+            }
             // Bounded by the windows not yet handed on, not by the commands
-            // under way: rows wait in windows that ended before an earlier one.
-            while self.flying.len() < in_flight && self.send_next(session)? {}
+            // under way: rows wait in windows that ended before an earlier
+            // one. None is asked for past an error.
+            while self.stop_at.is_none()
+                && self.flying.len() < in_flight
+                && self.send_next(session)?
+            {}
             if self.sent.is_empty() {
+                // Every window asked for is handed on (`hand_on`).
                 return Ok(());
             }
             let (depth, options, saver) = (self.depth, &self.options, &mut self.saver);
-            let (flying, partial, failure) =
-                (&mut self.flying, &mut self.partial, &mut self.failure);
+            let (flying, partial, stop_at) =
+                (&mut self.flying, &mut self.partial, &mut self.stop_at);
             let step = session.next_of(&self.sent, |data| {
                 route(data, flying, partial, |window, at, fetched| {
-                    window.accept(at, fetched, depth, options, saver.as_mut(), failure);
+                    window.accept(at, fetched, depth, options, saver.as_mut(), stop_at);
                 })
             })?;
             if let Next::Done(i, refusal) = step {
                 let Sent { window, .. } = self.sent.remove(i);
-                let Some(ended) = self.flying.iter_mut().find(|w| w.number == window) else {
-                    continue;
-                };
-                ended.ended = true;
-                if let Some(failure) = self.failure.take() {
-                    return Err(failure);
-                }
-                ended.finish(refusal, &self.partial, &self.options)?;
-                if self.sent.is_empty() {
-                    // Nothing more answers: what a split answer left is
-                    // reported, and flag updates go.
-                    self.partial.clear();
+                if let Some(ended) = self.flying.iter_mut().find(|w| w.number == window) {
+                    ended.ended = true;
+                    if ended.error.is_none()
+                        && let Err(e) = ended.finish(refusal, &self.partial, &self.options)
+                    {
+                        ended.error = Some(e);
+                        self.stop_at = Some(self.stop_at.map_or(window, |n| n.min(window)));
+                    }
+                    // What the window's responses left: a split answer is
+                    // reported by now, and flag updates are not rows.
+                    let ended = &*ended;
+                    self.partial
+                        .retain(|_, f| f.uid != 0 && ended.wanted.binary_search(&f.uid).is_err());
                 }
             }
-            self.hand_on();
         }
-        Ok(())
     }
 
-    /// Moves the rows that may be handed on to `ready`: those of the oldest
-    /// window as they come (newest first: once it ended, reversed), and of
-    /// every window after it that ended too.
-    fn hand_on(&mut self) {
-        while let Some(front) = self.flying.front_mut() {
-            if front.ended {
-                if self.options.newest_first {
-                    front.rows.sort_by_key(|r| std::cmp::Reverse(r.uid));
-                }
-                self.ready.extend(front.rows.drain(..));
-                self.flying.pop_front();
-            } else {
+    /// Moves the rows that may be handed on to `ready`, until it holds
+    /// `max`: those of the oldest window as they come (newest first: once it
+    /// ended, reversed), and of each window after it that ended too; the
+    /// error of the first window that has one, once the windows before it
+    /// are handed on. Rows before an error thus come as they would one
+    /// window at a time, whatever order the server ends the windows in.
+    fn hand_on(&mut self, max: usize) -> Result<()> {
+        while self.ready.len() < max
+            && let Some(front) = self.flying.front_mut()
+        {
+            if !front.ended {
                 if !self.options.newest_first {
                     self.ready.extend(front.rows.drain(..));
                 }
-                return;
+                break;
             }
+            if let Some(e) = front.error.take() {
+                return Err(e);
+            }
+            if self.options.newest_first {
+                front.rows.sort_by_key(|r| std::cmp::Reverse(r.uid));
+            }
+            self.ready.extend(front.rows.drain(..));
+            self.flying.pop_front();
         }
+        Ok(())
     }
 }
 
@@ -446,6 +469,9 @@ struct Window {
     done: Vec<bool>,
     /// Whether its FETCH has ended.
     ended: bool,
+    /// The error that ends the action here (stoponerror, or a broken
+    /// session): no row of it is built after it.
+    error: Option<Error>,
     /// Rows built and not yet handed on.
     rows: Vec<MessageRow>,
 }
@@ -463,13 +489,15 @@ impl Window {
             asked,
             set,
             ended: false,
+            error: None,
             rows: Vec::new(),
         }
     }
 
-    /// The message at `wanted[at]`: its row, unless it has one or the
-    /// action has failed already (`failure`, which a row that cannot be
-    /// built sets when the action stops at errors).
+    /// The message at `wanted[at]`: its row, unless it has one, or this
+    /// window or one before it (`stop_at`) has the error that ends the
+    /// action. A row that cannot be built is that error when the action
+    /// stops at errors.
     fn accept(
         &mut self,
         at: usize,
@@ -477,16 +505,18 @@ impl Window {
         depth: Depth,
         options: &ReadOptions,
         saver: Option<&mut Saver>,
-        failure: &mut Option<Error>,
+        stop_at: &mut Option<u64>,
     ) {
-        if failure.is_some() || std::mem::replace(&mut self.done[at], true) {
+        if stop_at.is_some_and(|n| n <= self.number) || std::mem::replace(&mut self.done[at], true)
+        {
             return;
         }
         let (seq, uid) = (fetched.seq, fetched.uid);
         match rows::build(fetched, depth, saver) {
             Ok(row) => self.rows.push(row),
             Err(e) if options.stoponerror || e.breaks_session() => {
-                *failure = Some(about_uids(e, &uid.to_string()));
+                self.error = Some(about_uids(e, &uid.to_string()));
+                *stop_at = Some(stop_at.map_or(self.number, |n| n.min(self.number)));
             }
             Err(e) => self.rows.push(rows::failed(seq, uid, &e.to_string())),
         }

@@ -1771,6 +1771,53 @@ fn a_refused_window_among_pipelined_ones_is_reported_and_the_others_read_to_thei
 }
 
 #[test]
+fn a_later_window_refused_before_an_earlier_one_ends_comes_after_the_earlier_rows() {
+    // stoponerror, newest first: the second window's NO arrives before the first window's
+    // OK. The first window's rows still come first, a batch (64 rows) at a time as the CLI
+    // takes them, as if the windows had been asked for one at a time; the refusal ends the
+    // read after them.
+    let script = Script::session(FAULT_CAPS)
+        .examine_numbered(250)
+        .expect(r"(?i)^\S+ UID FETCH 51:150 ")
+        .expect(r"(?i)^\S+ UID FETCH 1:50 ");
+    let script = answer(script, 151..=250, false)
+        .tagged_earlier(1, "NO [SERVERBUG] Internal error occurred")
+        .tagged_earlier(2, "OK first window done");
+    let script = answer(script, 1..=50, false)
+        .tagged("OK third window done")
+        .logout();
+    let server = FaultServer::start(script);
+    let out = cfimap(["getHeaderOnly", "--format", "ndjson", "--newest"])
+        .args(server.cli_args())
+        .timeout(Duration::from_secs(30))
+        .run();
+    assert!(
+        server.wait_closed(Duration::from_secs(10)),
+        "the client hung up"
+    );
+    assert!(
+        server.failures().is_empty(),
+        "{:?}\n{out}",
+        server.failures()
+    );
+    assert_eq!(out.code, Some(5), "the refusal's status\n{out}");
+    assert!(out.stderr.contains("Internal error occurred"), "{out}");
+    let shown: Vec<u32> = out
+        .stdout
+        .lines()
+        .map(|l| {
+            let row: Row = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{out}"));
+            uid_of(&row)
+        })
+        .collect();
+    let want: Vec<u32> = (187..=250).rev().collect();
+    assert_eq!(
+        shown, want,
+        "the first window's first batch, newest first\n{out}"
+    );
+}
+
+#[test]
 fn a_get_all_that_stops_at_errors_and_saves_files_asks_for_one_window_at_a_time() {
     // A window's end can report an error after the next window's messages came; with
     // stoponerror no file may be written past it, so such a getAll does not pipeline: the
