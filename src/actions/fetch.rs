@@ -152,7 +152,8 @@ const IN_FLIGHT: usize = 3;
 ///
 /// Rows are built as the server's answer is read, and only as far as the
 /// caller takes them ([`Read::next`]), so a read of any size holds about one
-/// batch of rows and one message at a time.
+/// batch of rows (newest first: the windows in flight) and one message at a
+/// time.
 ///
 /// Newest first, windows are pipelined: [`IN_FLIGHT`] FETCH commands are
 /// sent before their answers are read, the next one as soon as a window's
@@ -254,9 +255,10 @@ impl Read {
         self.depth
     }
 
-    /// Up to `max` further rows, in UID order (newest first: descending);
-    /// an empty list once the read is complete. After an error the read is
-    /// over, and the rows not yet taken go with it.
+    /// Up to `max` further rows, in the order the server sends them (newest
+    /// first: window by window, each in descending UID order); an empty list
+    /// once the read is complete. After an error the read is over, and the
+    /// rows not yet taken go with it.
     pub fn next(&mut self, session: &mut Session, max: usize) -> Result<Vec<MessageRow>> {
         let mut result = self.fill(session, max);
         if let Err(e) = &result
@@ -356,11 +358,21 @@ impl Read {
                         ended.error = Some(e);
                         self.stop_at = Some(self.stop_at.map_or(window, |n| n.min(window)));
                     }
-                    // What the window's responses left: a split answer is
-                    // reported by now, and flag updates are not rows.
-                    let ended = &*ended;
-                    self.partial
-                        .retain(|_, f| f.uid != 0 && ended.wanted.binary_search(&f.uid).is_err());
+                }
+                // What no window still answered can use goes: its own split
+                // answers are reported by now. Responses without a UID may
+                // begin another window's answer, so they stay while one is
+                // under way.
+                if self.sent.is_empty() {
+                    self.partial.clear();
+                } else {
+                    let flying = &self.flying;
+                    self.partial.retain(|_, f| {
+                        f.uid == 0
+                            || flying
+                                .iter()
+                                .any(|w| !w.ended && w.wanted.binary_search(&f.uid).is_ok())
+                    });
                 }
             }
         }
@@ -469,8 +481,10 @@ struct Window {
     done: Vec<bool>,
     /// Whether its FETCH has ended.
     ended: bool,
-    /// The error that ends the action here (stoponerror, or a broken
-    /// session): no row of it is built after it.
+    /// The error that ends the action here: a row that could not be built
+    /// (stoponerror, or a broken session), or what its end reported
+    /// (refused, messages missing or without their data, with stoponerror).
+    /// No row is built after it.
     error: Option<Error>,
     /// Rows built and not yet handed on.
     rows: Vec<MessageRow>,

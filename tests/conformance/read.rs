@@ -1681,15 +1681,29 @@ fn answer(script: Script, uids: std::ops::RangeInclusive<u32>, whole: bool) -> S
     })
 }
 
+/// getHeaderOnly of 250 messages newest first, up to its three windows' FETCH commands
+/// (151:250, then 51:150 and 1:50), all read before anything is answered.
+fn three_windows_asked() -> Script {
+    Script::session(FAULT_CAPS)
+        .examine_numbered(250)
+        .expect(r"(?i)^\S+ UID FETCH 51:150 ")
+        .expect(r"(?i)^\S+ UID FETCH 1:50 ")
+}
+
+/// `cfimap getHeaderOnly --newest` against `server`, rows as `format`.
+fn newest_headers(server: &FaultServer, format: &str) -> CliOutput {
+    cfimap(["getHeaderOnly", "--format", format, "--newest"])
+        .args(server.cli_args())
+        .timeout(Duration::from_secs(30))
+        .run()
+}
+
 #[test]
 fn newest_first_windows_are_asked_for_before_the_first_is_answered() {
     // 250 messages newest first: windows 151:250, 51:150 and 1:50, all three FETCH commands
     // sent before any answer (a client waiting for each answer would stall the script here),
     // then answered with the ends out of order, as a server that runs them at once may.
-    let script = Script::session(FAULT_CAPS)
-        .examine_numbered(250)
-        .expect(r"(?i)^\S+ UID FETCH 51:150 ")
-        .expect(r"(?i)^\S+ UID FETCH 1:50 ");
+    let script = three_windows_asked();
     let script = answer(script, 151..=250, false);
     let script = answer(script, 51..=150, false)
         .tagged_earlier(1, "OK second window done")
@@ -1698,10 +1712,7 @@ fn newest_first_windows_are_asked_for_before_the_first_is_answered() {
         .tagged("OK third window done")
         .logout();
     let server = FaultServer::start(script);
-    let out = cfimap(["getHeaderOnly", "--format", "json", "--newest"])
-        .args(server.cli_args())
-        .timeout(Duration::from_secs(30))
-        .run();
+    let out = newest_headers(&server, "json");
     assert!(
         server.failures().is_empty(),
         "{:?}\n{out}",
@@ -1723,11 +1734,7 @@ fn a_refused_window_among_pipelined_ones_is_reported_and_the_others_read_to_thei
     // stoponerror: the first window is refused after the two others were asked for. Their
     // answers are read to their ends, so the next action on the same connection (a script's
     // second read) gets its own answers, not the rest of these.
-    let script = Script::session(FAULT_CAPS)
-        .examine_numbered(250)
-        .expect(r"(?i)^\S+ UID FETCH 51:150 ")
-        .expect(r"(?i)^\S+ UID FETCH 1:50 ")
-        .tagged_earlier(2, "NO [SERVERBUG] Internal error occurred");
+    let script = three_windows_asked().tagged_earlier(2, "NO [SERVERBUG] Internal error occurred");
     let script = answer(script, 51..=150, false).tagged_earlier(1, "OK second window done");
     let script = answer(script, 1..=50, false)
         .tagged("OK third window done")
@@ -1776,10 +1783,7 @@ fn a_later_window_refused_before_an_earlier_one_ends_comes_after_the_earlier_row
     // OK. The first window's rows still come first, a batch (64 rows) at a time as the CLI
     // takes them, as if the windows had been asked for one at a time; the refusal ends the
     // read after them.
-    let script = Script::session(FAULT_CAPS)
-        .examine_numbered(250)
-        .expect(r"(?i)^\S+ UID FETCH 51:150 ")
-        .expect(r"(?i)^\S+ UID FETCH 1:50 ");
+    let script = three_windows_asked();
     let script = answer(script, 151..=250, false)
         .tagged_earlier(1, "NO [SERVERBUG] Internal error occurred")
         .tagged_earlier(2, "OK first window done");
@@ -1787,10 +1791,7 @@ fn a_later_window_refused_before_an_earlier_one_ends_comes_after_the_earlier_row
         .tagged("OK third window done")
         .logout();
     let server = FaultServer::start(script);
-    let out = cfimap(["getHeaderOnly", "--format", "ndjson", "--newest"])
-        .args(server.cli_args())
-        .timeout(Duration::from_secs(30))
-        .run();
+    let out = newest_headers(&server, "ndjson");
     assert!(
         server.wait_closed(Duration::from_secs(10)),
         "the client hung up"
@@ -1815,6 +1816,65 @@ fn a_later_window_refused_before_an_earlier_one_ends_comes_after_the_earlier_row
         shown, want,
         "the first window's first batch, newest first\n{out}"
     );
+}
+
+#[test]
+fn no_window_is_asked_for_once_one_has_reported_the_error_that_ends_the_read() {
+    // getAll of 40 messages newest first (windows of 8, stoponerror, nothing saved: three in
+    // flight). The third window is refused while the first two are open: after the first is
+    // handed on, a fourth FETCH would be the next command, where the script wants LOGOUT.
+    let script = Script::session(FAULT_CAPS)
+        .examine_numbered(40)
+        .expect(r"(?i)^\S+ UID FETCH 25:32 ")
+        .expect(r"(?i)^\S+ UID FETCH 17:24 ")
+        .tagged("NO [SERVERBUG] Internal error occurred");
+    let script = answer(script, 33..=40, true).tagged_earlier(2, "OK first window done");
+    let script = answer(script, 25..=32, true)
+        .tagged_earlier(1, "OK second window done")
+        .logout();
+    let server = FaultServer::start(script);
+    let out = cfimap(["getAll", "--format", "ndjson", "--newest"])
+        .args(server.cli_args())
+        .timeout(Duration::from_secs(30))
+        .run();
+    assert!(
+        server.wait_closed(Duration::from_secs(10)),
+        "the client hung up"
+    );
+    assert!(
+        server.failures().is_empty(),
+        "{:?}\n{out}",
+        server.failures()
+    );
+    assert_eq!(out.code, Some(5), "the refusal's status\n{out}");
+    assert!(out.stderr.contains("Internal error occurred"), "{out}");
+}
+
+#[test]
+fn a_connection_lost_while_reading_the_rest_after_an_error_is_the_error_reported() {
+    // The first window is refused with two more under way; the server then closes the
+    // connection before answering them. The session is broken, and the error says so, with
+    // the refusal that came first.
+    let script = three_windows_asked()
+        .tagged_earlier(2, "NO [SERVERBUG] Internal error occurred")
+        .close();
+    let server = FaultServer::start(script);
+    let out = newest_headers(&server, "ndjson");
+    assert!(
+        server.failures().is_empty(),
+        "{:?}\n{out}",
+        server.failures()
+    );
+    assert_ne!(out.code, Some(0), "{out}");
+    assert_ne!(
+        out.code,
+        Some(5),
+        "not a mere refusal: the connection is gone\n{out}"
+    );
+    let stderr = out.stderr.to_lowercase();
+    assert!(stderr.contains("closed"), "{out}");
+    assert!(out.stderr.contains("Internal error occurred"), "{out}");
+    assert!(out.stdout.trim().is_empty(), "no rows\n{out}");
 }
 
 #[test]
