@@ -183,10 +183,6 @@ pub struct Read {
     /// Responses without their UID or message data yet, by sequence
     /// number: unsolicited flag updates, or an answer split over responses.
     partial: HashMap<u32, Fetched<'static>>,
-    /// The first window with the error that ends the action: no row is
-    /// built after it, and the error is handed on in its window's turn.
-    /// The rest of the answers is still read, so the session stays usable.
-    stop_at: Option<u64>,
     ready: VecDeque<MessageRow>,
 }
 
@@ -245,7 +241,6 @@ impl Read {
             flying: VecDeque::new(),
             numbered: 0,
             partial: HashMap::new(),
-            stop_at: None,
             ready: VecDeque::new(),
         })
     }
@@ -332,7 +327,7 @@ impl Read {
             // Bounded by the windows not yet handed on, not by the commands
             // under way: rows wait in windows that ended before an earlier
             // one. None is asked for past an error.
-            while self.stop_at.is_none()
+            while self.stopped_at().is_none()
                 && self.flying.len() < in_flight
                 && self.send_next(session)?
             {}
@@ -340,9 +335,9 @@ impl Read {
                 // Every window asked for is handed on (`hand_on`).
                 return Ok(());
             }
+            let stop_at = self.stopped_at();
             let (depth, options, saver) = (self.depth, &self.options, &mut self.saver);
-            let (flying, partial, stop_at) =
-                (&mut self.flying, &mut self.partial, &mut self.stop_at);
+            let (flying, partial) = (&mut self.flying, &mut self.partial);
             let step = session.next_of(&self.sent, |data| {
                 route(data, flying, partial, |window, at, fetched| {
                     window.accept(at, fetched, depth, options, saver.as_mut(), stop_at);
@@ -356,7 +351,6 @@ impl Read {
                         && let Err(e) = ended.finish(refusal, &self.partial, &self.options)
                     {
                         ended.error = Some(e);
-                        self.stop_at = Some(self.stop_at.map_or(window, |n| n.min(window)));
                     }
                 }
                 // What no window still answered can use goes: its own split
@@ -376,6 +370,17 @@ impl Read {
                 }
             }
         }
+    }
+
+    /// The first window with the error that ends the action: no row is
+    /// built after it, no window is asked for, and the error is handed on
+    /// in its window's turn. The rest of the answers is still read, so the
+    /// session stays usable.
+    fn stopped_at(&self) -> Option<u64> {
+        self.flying
+            .iter()
+            .find(|w| w.error.is_some())
+            .map(|w| w.number)
     }
 
     /// Moves the rows that may be handed on to `ready`, until it holds
@@ -519,9 +524,11 @@ impl Window {
         depth: Depth,
         options: &ReadOptions,
         saver: Option<&mut Saver>,
-        stop_at: &mut Option<u64>,
+        stop_at: Option<u64>,
     ) {
-        if stop_at.is_some_and(|n| n <= self.number) || std::mem::replace(&mut self.done[at], true)
+        if self.error.is_some()
+            || stop_at.is_some_and(|n| n < self.number)
+            || std::mem::replace(&mut self.done[at], true)
         {
             return;
         }
@@ -530,7 +537,6 @@ impl Window {
             Ok(row) => self.rows.push(row),
             Err(e) if options.stoponerror || e.breaks_session() => {
                 self.error = Some(about_uids(e, &uid.to_string()));
-                *stop_at = Some(stop_at.map_or(self.number, |n| n.min(self.number)));
             }
             Err(e) => self.rows.push(rows::failed(seq, uid, &e.to_string())),
         }

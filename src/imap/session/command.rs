@@ -40,12 +40,6 @@ pub struct Pending {
     name: &'static str,
 }
 
-impl AsRef<Pending> for Pending {
-    fn as_ref(&self) -> &Pending {
-        self
-    }
-}
-
 /// What [`Session::next_of`] read.
 #[derive(Debug)]
 pub enum Next<R> {
