@@ -383,6 +383,45 @@ impl Job {
         }
     }
 
+    /// The same read of the same folder, newest first with
+    /// `--stoponerror=<stoponerror>`.
+    fn newest_first(&self, stoponerror: bool) -> Job {
+        let Kind::Messages {
+            folder,
+            action,
+            items,
+            written,
+            saves,
+            filter,
+            ..
+        } = &self.kind
+        else {
+            unreachable!("only a read of messages has an order")
+        };
+        let kind = Kind::Messages {
+            folder: folder.clone(),
+            action,
+            items,
+            written: *written,
+            saves: *saves,
+            filter: *filter,
+            order: Order::NewestFirst { stoponerror },
+        };
+        let suffix = if stoponerror {
+            ""
+        } else {
+            ", stoponerror=false"
+        };
+        Job {
+            name: format!("{}, newest first{suffix}", self.name),
+            slug: format!("{}-newest", self.slug),
+            account: self.account.clone(),
+            peer_job: self.peer_job,
+            kind,
+            pace: self.pace,
+        }
+    }
+
     /// The order cfimap reads in ([`Order::Ascending`] for a folder
     /// listing).
     fn order(&self) -> Order {
@@ -848,40 +887,17 @@ fn bench(options: &Options) -> Result<(), String> {
             },
             pace: Pace::Full,
         },
-        // Newest first: the pipelined windows against the floor's one FETCH.
-        Job {
-            name: "getHeaderOnly (a), newest first".into(),
-            slug: "headers-newest".into(),
-            account: account.clone(),
-            peer_job: "headers",
-            kind: Kind::Messages {
-                folder: "BenchHeaders".into(),
-                action: "getHeaderOnly",
-                items: HEADER_ITEMS,
-                written: headers,
-                saves: false,
-                filter: None,
-                order: Order::NewestFirst { stoponerror: true },
-            },
-            pace: Pace::Full,
-        },
-        Job {
-            name: "getAll (b), newest first, stoponerror=false".into(),
-            slug: "all-newest".into(),
-            account: account.clone(),
-            peer_job: "all",
-            kind: Kind::Messages {
-                folder: "BenchAll".into(),
-                action: "getAll",
-                items: ALL_ITEMS,
-                written: all,
-                saves: true,
-                filter: None,
-                order: Order::NewestFirst { stoponerror: false },
-            },
-            pace: Pace::Full,
-        },
     ];
+    // Newest first: the pipelined windows against the floor's one FETCH;
+    // getAll without stoponerror, which pipelines while saving attachments.
+    let newest: Vec<Job> = [("headers", true), ("all", false)]
+        .into_iter()
+        .filter_map(|(slug, stoponerror)| {
+            let job = jobs.iter().find(|j| j.slug == slug)?;
+            Some(job.newest_first(stoponerror))
+        })
+        .collect();
+    jobs.extend(newest);
     // Issue 15: per-message costs, where the messages are tiny.
     let tiny = corpus::write_folder(
         &home,
