@@ -1,6 +1,9 @@
 //! The read actions, getHeaderOnly and getAll: EXAMINE, resolve the
 //! selection and the filters (one `UID SEARCH`, [`super::search`]), then
-//! one `UID FETCH` per window of messages. Newest first, windows are taken from
+//! one `UID FETCH` per window of messages. A whole folder or a `rows`
+//! window without filters is fetched by message number instead
+//! ([`selection::Targets`]), with no `UID SEARCH` before: a round trip and
+//! the server's search fewer. Newest first, windows are taken from
 //! the newest end and each is handed out reversed once it is complete.
 //! Newest first, windows are pipelined (RFC 3501 §5.5): a few windows'
 //! FETCH commands are in flight at once, so the server goes on to the next
@@ -33,7 +36,7 @@ use imap_codec::imap_types::response::Data;
 
 use crate::actions::rows;
 use crate::actions::search::Criteria;
-use crate::actions::selection;
+use crate::actions::selection::{self, Targets};
 use crate::bindings::cfimap::imap::types::{MessageRow, ReadOptions, Selection};
 use crate::error::{Error, Result};
 use crate::imap::mailbox::{self, Folder};
@@ -171,7 +174,9 @@ pub struct Read {
     options: ReadOptions,
     /// Where attachments go (getAll with `attachmentpath`).
     saver: Option<Saver>,
-    /// UID sets of the windows not asked for yet.
+    /// What the windows' sets count: UIDs, or message numbers.
+    by: Key,
+    /// Sets of the windows not asked for yet.
     windows: VecDeque<String>,
     /// FETCH commands whose answers have not ended, oldest first.
     sent: Vec<Sent>,
@@ -184,6 +189,43 @@ pub struct Read {
     /// number: unsolicited flag updates, or an answer split over responses.
     partial: HashMap<u32, Fetched<'static>>,
     ready: VecDeque<MessageRow>,
+}
+
+/// What a read's windows are sets of, and its answers are told apart by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    /// UIDs (`UID FETCH`): the selection and filters were resolved to them.
+    Uid,
+    /// Message numbers (`FETCH`): a range known from the EXISTS count. No
+    /// EXPUNGE may come while a `FETCH` is answered (RFC 3501 §7.4.1, where
+    /// a `UID FETCH` may carry one), so they stay put for the whole read.
+    Number,
+}
+
+impl Key {
+    /// The key of a message's answer.
+    fn of(self, fetched: &Fetched<'_>) -> u32 {
+        match self {
+            Key::Uid => fetched.uid,
+            Key::Number => fetched.seq,
+        }
+    }
+
+    /// What a set of these keys is called in an error.
+    fn plural(self) -> &'static str {
+        match self {
+            Key::Uid => "UIDs",
+            Key::Number => "message numbers",
+        }
+    }
+
+    /// One message by its key, as an error names it.
+    fn one(self, key: u32) -> String {
+        match self {
+            Key::Uid => format!("UID {key}"),
+            Key::Number => format!("message number {key}"),
+        }
+    }
 }
 
 /// A FETCH sent whose answer has not ended, and the number of its window.
@@ -220,22 +262,28 @@ impl Read {
             Some(f) => mailbox::resolve(session.namespace(), "folder", f)?,
         };
         let opened = selection::open(session, folder, true)?;
-        let uids =
-            selection::matching(session, &opened, selection, &criteria, options.newest_first)?;
-        let windows = if options.newest_first {
-            // Small windows from the newest end, each handed out reversed
-            // once complete: rows newest first, never more than the
-            // windows in flight of them held.
-            uids.rchunks(newest_first_window(depth))
-                .flat_map(selection::sets)
-                .collect()
-        } else {
-            selection::sets(&uids).into()
+        let targets =
+            selection::targets(session, &opened, selection, &criteria, options.newest_first)?;
+        // Newest first: small windows from the newest end, each handed out
+        // reversed once complete: rows newest first, never more than the
+        // windows in flight of them held.
+        let size = newest_first_window(depth);
+        let (by, windows) = match targets {
+            Targets::Uids(uids) if options.newest_first => (
+                Key::Uid,
+                uids.rchunks(size).flat_map(selection::sets).collect(),
+            ),
+            Targets::Uids(uids) => (Key::Uid, selection::sets(&uids).into()),
+            Targets::Numbers(first, last) => (
+                Key::Number,
+                number_windows(first, last, options.newest_first.then_some(size)),
+            ),
         };
         Ok(Read {
             depth,
             options,
             saver,
+            by,
             windows,
             sent: Vec::new(),
             flying: VecDeque::new(),
@@ -300,14 +348,14 @@ impl Read {
         let Some(set) = self.windows.pop_front() else {
             return Ok(false);
         };
-        let pending = session.send(fetch_command(&set, self.depth)?)?;
+        let pending = session.send(fetch_command(&set, self.depth, self.by)?)?;
         let number = self.numbered;
         self.numbered += 1;
         self.sent.push(Sent {
             pending,
             window: number,
         });
-        self.flying.push_back(Window::new(number, set));
+        self.flying.push_back(Window::new(number, set, self.by));
         Ok(true)
     }
 
@@ -336,10 +384,10 @@ impl Read {
                 return Ok(());
             }
             let stop_at = self.stopped_at();
-            let (depth, options, saver) = (self.depth, &self.options, &mut self.saver);
+            let (depth, options, saver, by) = (self.depth, &self.options, &mut self.saver, self.by);
             let (flying, partial) = (&mut self.flying, &mut self.partial);
             let step = session.next_of(&self.sent, |data| {
-                route(data, flying, partial, |window, at, fetched| {
+                route(data, by, flying, partial, |window, at, fetched| {
                     window.accept(at, fetched, depth, options, saver.as_mut(), stop_at);
                 })
             })?;
@@ -354,18 +402,19 @@ impl Read {
                     }
                 }
                 // What no window still answered can use goes: its own split
-                // answers are reported by now. Responses without a UID may
-                // begin another window's answer, so they stay while one is
-                // under way.
+                // answers are reported by now. Responses without their key
+                // (a UID) may begin another window's answer, so they stay
+                // while one is under way.
                 if self.sent.is_empty() {
                     self.partial.clear();
                 } else {
-                    let flying = &self.flying;
+                    let (flying, by) = (&self.flying, self.by);
                     self.partial.retain(|_, f| {
-                        f.uid == 0
+                        let key = by.of(f);
+                        key == 0
                             || flying
                                 .iter()
-                                .any(|w| !w.ended && w.wanted.binary_search(&f.uid).is_ok())
+                                .any(|w| !w.ended && w.wanted.binary_search(&key).is_ok())
                     });
                 }
             }
@@ -412,12 +461,13 @@ impl Read {
     }
 }
 
-/// Finds the window an untagged response answers, by its UID, and hands it
-/// the message (`accept`) with its place in the window; a message no window
-/// asked for is not a row. A response without its UID or data waits in
-/// `partial` for the rest.
+/// Finds the window an untagged response answers, by its key (UID or
+/// message number), and hands it the message (`accept`) with its place in
+/// the window; a message no window asked for is not a row. A response
+/// without its UID or data waits in `partial` for the rest.
 fn route(
     data: Data<'_>,
+    by: Key,
     flying: &mut VecDeque<Window>,
     partial: &mut HashMap<u32, Fetched<'static>>,
     accept: impl FnOnce(&mut Window, usize, Fetched<'_>),
@@ -433,12 +483,12 @@ fn route(
         partial.insert(fetched.seq, fetched.into_owned());
         return;
     }
-    let uid = fetched.uid;
+    let key = by.of(&fetched);
     let found = flying
         .iter()
         .enumerate()
         .filter(|(_, w)| !w.ended)
-        .find_map(|(i, w)| w.wanted.binary_search(&uid).ok().map(|at| (i, at)));
+        .find_map(|(i, w)| w.wanted.binary_search(&key).ok().map(|at| (i, at)));
     if let Some((i, at)) = found {
         accept(&mut flying[i], at, fetched);
     }
@@ -475,9 +525,11 @@ pub fn read(
 struct Window {
     /// Its place among the read's windows.
     number: u64,
-    /// The UID set fetched.
+    /// The set fetched.
     set: String,
-    /// Its UIDs, in order.
+    /// What the set counts.
+    by: Key,
+    /// Its UIDs or message numbers, in order.
     asked: Vec<u32>,
     /// The same sorted, for look-ups: anything else the server sends is not
     /// a row. (A binary search; hashing every UID twice cost more.)
@@ -496,7 +548,7 @@ struct Window {
 }
 
 impl Window {
-    fn new(number: u64, set: String) -> Window {
+    fn new(number: u64, set: String, by: Key) -> Window {
         let asked = selection::expand(&set);
         let mut wanted = asked.clone();
         wanted.sort_unstable();
@@ -507,6 +559,7 @@ impl Window {
             wanted,
             asked,
             set,
+            by,
             ended: false,
             error: None,
             rows: Vec::new(),
@@ -536,16 +589,16 @@ impl Window {
         match rows::build(fetched, depth, saver) {
             Ok(row) => self.rows.push(row),
             Err(e) if options.stoponerror || e.breaks_session() => {
-                self.error = Some(about_uids(e, &uid.to_string()));
+                self.error = Some(about(e, Key::Uid, &uid.to_string()));
             }
             Err(e) => self.rows.push(rows::failed(seq, uid, &e.to_string())),
         }
     }
 
-    /// Whether `uid` has its row.
-    fn has_row(&self, uid: u32) -> bool {
+    /// Whether the message of `key` has its row.
+    fn has_row(&self, key: u32) -> bool {
         self.wanted
-            .binary_search(&uid)
+            .binary_search(&key)
             .is_ok_and(|at| self.done[at])
     }
 
@@ -561,56 +614,72 @@ impl Window {
         if let Some(e) = &refusal
             && options.stoponerror
         {
-            return Err(about_uids(e.clone(), &self.set));
+            return Err(about(e.clone(), self.by, &self.set));
         }
-        let partial: HashMap<u32, u32> = partial
+        let by = self.by;
+        // The messages that came without their data: (number, UID) by key.
+        let partial: HashMap<u32, (u32, u32)> = partial
             .values()
-            .filter(|f| f.uid != 0)
-            .map(|f| (f.uid, f.seq))
+            .filter(|f| by.of(f) != 0)
+            .map(|f| (by.of(f), (f.seq, f.uid)))
             .collect();
+        // A failed row of the message of `key`, whichever numbers are known.
+        let failed = |key: u32, known: Option<(u32, u32)>, error: &str| {
+            let (seq, uid) = known.unwrap_or(match by {
+                Key::Uid => (0, key),
+                Key::Number => (key, 0),
+            });
+            rows::failed(seq, uid, error)
+        };
         let mut missing = Vec::new();
-        for &uid in &self.asked {
-            if self.has_row(uid) {
+        for &key in &self.asked {
+            if self.has_row(key) {
                 continue;
             }
-            if let Some(&seq) = partial.get(&uid) {
+            if let Some(&known) = partial.get(&key) {
                 let e = Error::IncompleteAnswer(format!(
-                    "the server's FETCH answer for UID {uid} carried no message data"
+                    "the server's FETCH answer for {} carried no message data",
+                    by.one(key)
                 ));
                 if options.stoponerror {
                     return Err(e);
                 }
-                self.rows.push(rows::failed(seq, uid, &e.to_string()));
+                self.rows.push(failed(key, Some(known), &e.to_string()));
             } else if let Some(e) = &refusal {
                 // Refused: the messages the server did not deliver failed.
-                self.rows.push(rows::failed(0, uid, &e.to_string()));
+                self.rows.push(failed(key, None, &e.to_string()));
             } else {
-                missing.push(uid);
+                missing.push(key);
             }
         }
         // Never silently fewer rows: a message that was in the folder when
         // the read began and did not come (expunged meanwhile by another
         // session, or lost by the server) is reported, as JavaMail reports a
         // message removed under it.
-        let gone = |uids: &str| {
+        let gone = |which: &str| {
             Error::IncompleteAnswer(format!(
-                "the server's FETCH answer had nothing for UID {uids} (expunged meanwhile, or \
-                 lost by the server)"
+                "the server's FETCH answer had nothing for {which} (expunged meanwhile, or lost \
+                 by the server)"
             ))
         };
         if options.stoponerror && !missing.is_empty() {
-            return Err(gone(&selection::sets(&missing).join(",")));
+            let which = match &missing[..] {
+                [one] => by.one(*one),
+                _ => format!("{} {}", by.plural(), selection::sets(&missing).join(",")),
+            };
+            return Err(gone(&which));
         }
-        for uid in missing {
+        for key in missing {
             self.rows
-                .push(rows::failed(0, uid, &gone(&uid.to_string()).to_string()));
+                .push(failed(key, None, &gone(&by.one(key)).to_string()));
         }
         Ok(())
     }
 }
 
-/// `UID FETCH` of a window with the items the action needs.
-fn fetch_command(set: &str, depth: Depth) -> Result<CommandBody<'static>> {
+/// `UID FETCH` (or by number, `FETCH`) of a window with the items the
+/// action needs.
+fn fetch_command(set: &str, depth: Depth, by: Key) -> Result<CommandBody<'static>> {
     let section = match depth {
         Depth::Headers => Some(Section::Header(None)),
         Depth::Whole => None,
@@ -633,7 +702,7 @@ fn fetch_command(set: &str, depth: Depth) -> Result<CommandBody<'static>> {
     Ok(CommandBody::Fetch {
         sequence_set: selection::parse_set(set)?,
         macro_or_item_names: MacroOrMessageDataItemNames::MessageDataItemNames(items),
-        uid: true,
+        uid: by == Key::Uid,
     })
 }
 
@@ -654,7 +723,65 @@ fn body_lines(structure: &BodyStructure<'_>) -> Option<u32> {
     }
 }
 
-/// Names the messages an error was about.
-fn about_uids(error: Error, uids: &str) -> Error {
-    error.annotated(&format!(" (UIDs {uids})"))
+/// Names the messages an error was about: `set`, of UIDs or numbers.
+fn about(error: Error, by: Key, set: &str) -> Error {
+    error.annotated(&format!(" ({} {set})", by.plural()))
+}
+
+/// The sets of message numbers `first..=last` is fetched in: one, or
+/// newest first windows of `newest_first` from the newest end.
+fn number_windows(first: u32, last: u32, newest_first: Option<usize>) -> VecDeque<String> {
+    let set = |a: u32, b: u32| {
+        if a == b {
+            a.to_string()
+        } else {
+            format!("{a}:{b}")
+        }
+    };
+    let mut windows = VecDeque::new();
+    if first == 0 || first > last {
+        return windows;
+    }
+    let Some(size) = newest_first else {
+        windows.push_back(set(first, last));
+        return windows;
+    };
+    let span = u32::try_from(size.max(1) - 1).unwrap_or(u32::MAX);
+    let mut top = last;
+    loop {
+        let bottom = top.saturating_sub(span).max(first);
+        windows.push_back(set(bottom, top));
+        if bottom == first {
+            return windows;
+        }
+        top = bottom - 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_range_in_order_is_one_window() {
+        assert_eq!(number_windows(1, 10_000, None), ["1:10000"]);
+        assert_eq!(number_windows(7, 7, None), ["7"]);
+        assert!(number_windows(1, 0, None).is_empty());
+    }
+
+    #[test]
+    fn newest_first_windows_cover_the_range_from_the_top_each_number_once() {
+        assert_eq!(number_windows(1, 20, Some(8)), ["13:20", "5:12", "1:4"]);
+        assert_eq!(number_windows(3, 10, Some(8)), ["3:10"]);
+        assert_eq!(number_windows(5, 5, Some(100)), ["5"]);
+        assert_eq!(number_windows(1, 3, Some(1)), ["3", "2", "1"]);
+        let windows = number_windows(1, 230, Some(8));
+        assert_eq!(windows.len(), 29);
+        let numbers: Vec<u32> = windows.iter().flat_map(|w| selection::expand(w)).collect();
+        assert_eq!(numbers.len(), 230);
+        let mut sorted = numbers.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted, (1..=230).collect::<Vec<_>>());
+    }
 }

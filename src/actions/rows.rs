@@ -131,7 +131,8 @@ fn has_encoded_message(message: &Message<'_>) -> bool {
 }
 
 /// A row that only says why its message could not be read.
-/// `seq` is 0 when the server never said which number the message had.
+/// `seq` (or `uid`) is 0 when the server never said which number (or UID)
+/// the message had.
 pub fn failed(seq: u32, uid: u32, error: &str) -> MessageRow {
     let mut row = empty(uid);
     row.messagenumber = seq;

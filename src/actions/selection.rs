@@ -4,6 +4,8 @@
 //!
 //! UIDs are resolved before anything changes, so a `messagenumber` list
 //! means the messages that had those numbers when the action began. A read
+//! of a whole folder or a `rows` window without filters needs no resolving:
+//! it fetches the range of message numbers ([`targets`]). A read
 //! with filters ([`super::search`]) resolves selection and filters in one
 //! `UID SEARCH`, as `RETURN (ALL)` when the server has ESEARCH. Long
 //! UID sets are compressed into ranges and split under the server's
@@ -84,6 +86,63 @@ pub fn open(session: &mut Session, folder: Folder, read_only: bool) -> Result<Op
     Ok(Opened { folder, exists })
 }
 
+/// The messages a read fetches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Targets {
+    /// The UIDs its selection and filters resolved to, ascending, each once.
+    Uids(Vec<u32>),
+    /// The message numbers from `.0` to `.1`: a whole folder or a row window
+    /// without filters, which needs no `UID SEARCH` to resolve. Empty when
+    /// `.0 > .1`.
+    Numbers(u32, u32),
+}
+
+/// What a read of `selection` among the messages matching `criteria`
+/// fetches. A whole folder or a `rows` window without filters is a range
+/// of message numbers, known from the EXISTS count at once: fetching it by
+/// number (`FETCH 1:10000`) spares the round trip and the server's work of
+/// a `UID SEARCH`, and means the same messages, since numbers do not move
+/// while a read runs (RFC 3501 §7.4.1: no EXPUNGE while answering a FETCH
+/// or SEARCH, and the folder was just opened). Everything else resolves to
+/// UIDs ([`matching`]).
+pub fn targets(
+    session: &mut Session,
+    opened: &Opened,
+    selection: &Selection,
+    criteria: &Criteria,
+    newest_first: bool,
+) -> Result<Targets> {
+    if !criteria.is_empty() {
+        return matching(session, opened, selection, criteria, newest_first).map(Targets::Uids);
+    }
+    let none = Targets::Numbers(1, 0);
+    match selection {
+        Selection::All if opened.exists == 0 => Ok(none),
+        Selection::All => Ok(Targets::Numbers(1, opened.exists)),
+        Selection::Rows(window) => {
+            check_window(window)?;
+            Ok(match window_bounds(window, opened.exists, newest_first) {
+                Some((first, last)) => Targets::Numbers(first, last),
+                None => none,
+            })
+        }
+        Selection::MessageNumbers(_) | Selection::Uids(_) => {
+            matching(session, opened, selection, criteria, newest_first).map(Targets::Uids)
+        }
+    }
+}
+
+/// Refuses a `rows` window that can hold no message.
+fn check_window(window: &RowWindow) -> Result<()> {
+    if window.startrow == 0 {
+        return Err(Error::invalid("startrow", "must be 1 or more"));
+    }
+    if window.maxrows == Some(0) {
+        return Err(Error::invalid("maxrows", "must be 1 or more"));
+    }
+    Ok(())
+}
+
 /// The UIDs `selection` means in the opened folder, ascending, each once.
 /// Numbers that match no message are skipped.
 pub fn resolve(session: &mut Session, opened: &Opened, selection: &Selection) -> Result<Vec<u32>> {
@@ -104,12 +163,7 @@ pub fn matching(
     newest_first: bool,
 ) -> Result<Vec<u32>> {
     if let Selection::Rows(window) = selection {
-        if window.startrow == 0 {
-            return Err(Error::invalid("startrow", "must be 1 or more"));
-        }
-        if window.maxrows == Some(0) {
-            return Err(Error::invalid("maxrows", "must be 1 or more"));
-        }
+        check_window(window)?;
     }
     if opened.exists == 0 {
         return Ok(Vec::new());

@@ -1117,12 +1117,14 @@ fn a_long_read_as_a_table_streams_in_the_widths_of_its_first_rows() {
     use cfimap_tests::fault::{FaultServer, Script, header_fetch};
     // 130 UIDs asked, 1–129 answered: the row of 130, which never came, has an error, and it
     // comes after the first 64 rows sized the columns (without an ERROR column).
-    let mut script = Script::session("IMAP4rev1").examine_numbered(130);
+    let mut script = Script::session("IMAP4rev1").examine_numbered_searched(130);
     for n in 1..=129 {
         script = script.send(header_fetch(n, n, true));
     }
     let server = FaultServer::start(script.tagged("OK FETCH done").logout());
+    let uids: Vec<String> = (1..=130).map(|n: u32| n.to_string()).collect();
     let out = cfimap(["getHeaderOnly", "--format", "table", "--stoponerror=false"])
+        .args(["--uid", &uids.join(",")])
         .args(server.cli_args())
         .env("COLUMNS", "80")
         .run();

@@ -1560,7 +1560,7 @@ fn sent_by(mb: &Mailbox, dovecot: &Dovecot, action: &str, extra: &[&str]) -> Str
     cfimap_external,
     ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
 )]
-fn one_uid_fetch_per_window() {
+fn a_whole_folder_is_one_fetch_by_message_number_with_no_search() {
     let dovecot = Dovecot::shared(Flavor::Default);
     let mb = Mailbox::new("Window");
     let raws: Vec<Vec<u8>> = (0..50).map(|n| corpus::simple(&format!("w{n}"))).collect();
@@ -1572,11 +1572,14 @@ fn one_uid_fetch_per_window() {
             .map(str::to_string)
             .collect()
     };
+    // The EXISTS count says which messages a whole folder is: no UID SEARCH to resolve them.
+    let by_number = Regex::new(r"(?i)^\S+ \S+ FETCH 1:50 ").expect("regex");
     let sent = sent_by(&mb, dovecot, "getHeaderOnly", &[]);
     let f = fetches(&sent);
     assert_eq!(f.len(), 1, "getHeaderOnly of 50 messages: {f:#?}");
-    assert!(f[0].to_uppercase().contains("UID FETCH"), "{f:?}");
+    assert!(by_number.is_match(&f[0]), "{f:?}");
     assert!(f[0].to_uppercase().contains("BODY.PEEK[HEADER]"), "{f:?}");
+    assert!(!sent.to_uppercase().contains(" SEARCH "), "{sent}");
     let rows = mb.rows("getHeaderOnly", &[]);
     assert_eq!(rows.len(), 50);
 
@@ -1587,7 +1590,8 @@ fn one_uid_fetch_per_window() {
         .filter(|l| l.to_uppercase().contains("BODY.PEEK["))
         .collect();
     assert_eq!(with_body.len(), 1, "getAll of 50 small messages: {f:#?}");
-    assert!(with_body[0].to_uppercase().contains("UID FETCH"));
+    assert!(by_number.is_match(with_body[0]), "{f:?}");
+    assert!(!sent.to_uppercase().contains(" SEARCH "), "{sent}");
     assert!(
         !with_body[0].contains("]<"),
         "bodies are fetched whole, not in partial chunks: {}",
@@ -1647,18 +1651,27 @@ fn newest_first_reads_of_many_windows_give_every_row_once_newest_first() {
             "{action}: the oldest row's own subject"
         );
     }
-    // The windows were asked for by UID, newest first, each once.
+    // The windows were asked for by message number, newest first, each once: 223:230 down to
+    // 7:14, then 1:6.
     let sent = sent_by(&mb, dovecot, "getAll", &["--newest", "--stoponerror=false"]);
-    let windows: Vec<&str> = sent
+    let windows: Vec<String> = sent
         .lines()
-        .filter(|l| l.to_uppercase().contains(" UID FETCH "))
+        .filter(|l| l.to_uppercase().contains(" FETCH "))
+        .filter_map(|l| l.split_whitespace().nth(3).map(str::to_string))
         .collect();
-    assert_eq!(windows.len(), 230usize.div_ceil(8), "{windows:#?}");
+    let want: Vec<String> = (0..29)
+        .map(|w| {
+            let top: u32 = 230 - 8 * w;
+            format!("{}:{top}", top.saturating_sub(7).max(1))
+        })
+        .collect();
+    assert_eq!(windows, want, "{sent}");
+    assert!(!sent.to_uppercase().contains(" SEARCH "), "{sent}");
 }
 
 // ---- pipelined windows (fault server) --------------------------------------------------------
 
-/// `* n FETCH (…)` and CRLF, as getAll's `UID FETCH` is answered for message `n` (UID `n`): a
+/// `* n FETCH (…)` and CRLF, as getAll's `FETCH` is answered for message `n` (UID `n`): a
 /// whole message of two header fields and a line of text.
 fn whole_fetch(n: u32) -> String {
     let message = format!("{}Text {n}.\r\n", scripted_header(n));
@@ -1686,8 +1699,8 @@ fn answer(script: Script, uids: std::ops::RangeInclusive<u32>, whole: bool) -> S
 fn three_windows_asked() -> Script {
     Script::session(FAULT_CAPS)
         .examine_numbered(250)
-        .expect(r"(?i)^\S+ UID FETCH 51:150 ")
-        .expect(r"(?i)^\S+ UID FETCH 1:50 ")
+        .expect(r"(?i)^\S+ FETCH 51:150 ")
+        .expect(r"(?i)^\S+ FETCH 1:50 ")
 }
 
 /// `cfimap getHeaderOnly --newest` against `server`, rows as `format`.
@@ -1825,8 +1838,8 @@ fn no_window_is_asked_for_once_one_has_reported_the_error_that_ends_the_read() {
     // handed on, a fourth FETCH would be the next command, where the script wants LOGOUT.
     let script = Script::session(FAULT_CAPS)
         .examine_numbered(40)
-        .expect(r"(?i)^\S+ UID FETCH 25:32 ")
-        .expect(r"(?i)^\S+ UID FETCH 17:24 ")
+        .expect(r"(?i)^\S+ FETCH 25:32 ")
+        .expect(r"(?i)^\S+ FETCH 17:24 ")
         .tagged("NO [SERVERBUG] Internal error occurred");
     let script = answer(script, 33..=40, true).tagged_earlier(2, "OK first window done");
     let script = answer(script, 25..=32, true)
@@ -1904,7 +1917,7 @@ fn a_get_all_that_stops_at_errors_and_saves_files_asks_for_one_window_at_a_time(
         .transcripts()
         .iter()
         .flat_map(|t| t.commands.clone())
-        .filter(|c| c.to_uppercase().contains(" UID FETCH "))
+        .filter(|c| c.to_uppercase().contains(" FETCH "))
         .collect();
     assert_eq!(fetches.len(), 1, "{fetches:#?}");
     assert!(
@@ -1915,8 +1928,8 @@ fn a_get_all_that_stops_at_errors_and_saves_files_asks_for_one_window_at_a_time(
     // Without stoponerror the same read pipelines its three windows, and every row comes.
     let script = Script::session(FAULT_CAPS)
         .examine_numbered(20)
-        .expect(r"(?i)^\S+ UID FETCH 5:12 ")
-        .expect(r"(?i)^\S+ UID FETCH 1:4 ");
+        .expect(r"(?i)^\S+ FETCH 5:12 ")
+        .expect(r"(?i)^\S+ FETCH 1:4 ");
     let script = answer(script, 13..=20, true).tagged_earlier(2, "OK done");
     let script = answer(script, 5..=12, true).tagged_earlier(1, "OK done");
     let script = answer(script, 1..=4, true).tagged("OK done").logout();
@@ -1951,27 +1964,68 @@ fn a_get_all_that_stops_at_errors_and_saves_files_asks_for_one_window_at_a_time(
 
 const FAULT_CAPS: &str = "IMAP4rev1 AUTH=PLAIN SASL-IR UIDPLUS";
 
-/// Login, namespace, EXAMINE of three messages, their UIDs: then `fetch` answers the UID FETCH.
-fn fault_script(fetch: impl FnOnce(Script) -> Script) -> Script {
-    fetch(Script::session(FAULT_CAPS).examine_three()).logout()
+/// How a scripted read picks its three messages (UIDs and numbers 1–3), and so how its
+/// FETCH, its rows and its errors name them.
+#[derive(Debug, Clone, Copy)]
+enum Pick {
+    /// The whole folder: `FETCH 1:3` by message number, no `UID SEARCH`.
+    Folder,
+    /// `--uid 1,2,3`: resolved by `UID SEARCH`, then `UID FETCH`.
+    Uids,
 }
 
-fn fault_cli(server: &FaultServer, stoponerror: &str) -> CliOutput {
-    cfimap(["getHeaderOnly", "--format", "json"])
+impl Pick {
+    const BOTH: [Pick; 2] = [Pick::Folder, Pick::Uids];
+
+    /// The column of a row that names its message.
+    fn column(self) -> &'static str {
+        match self {
+            Pick::Folder => "MESSAGENUMBER",
+            Pick::Uids => "UID",
+        }
+    }
+
+    /// The words an error names a message by.
+    fn word(self) -> &'static str {
+        match self {
+            Pick::Folder => "message number",
+            Pick::Uids => "UID",
+        }
+    }
+}
+
+/// Login, namespace, EXAMINE of three messages (and, picked by UID, their `UID SEARCH`): then
+/// `fetch` answers the FETCH.
+fn fault_script(pick: Pick, fetch: impl FnOnce(Script) -> Script) -> Script {
+    let start = Script::session(FAULT_CAPS);
+    let start = match pick {
+        Pick::Folder => start.examine_three(),
+        Pick::Uids => start.examine_three_searched(),
+    };
+    fetch(start).logout()
+}
+
+fn fault_cli(server: &FaultServer, pick: Pick, stoponerror: &str) -> CliOutput {
+    let mut command = cfimap(["getHeaderOnly", "--format", "json"]);
+    if let Pick::Uids = pick {
+        command = command.args(["--uid", "1,2,3"]);
+    }
+    command
         .args(server.cli_args())
         .arg(format!("--stoponerror={stoponerror}"))
         .timeout(Duration::from_secs(30))
         .run()
 }
 
-/// `true` if `stderr` names `uid` after the word UID (alone, in a list or in a range).
-fn names_uid(stderr: &str, uid: u32) -> bool {
-    let re = Regex::new(r"(?i)\buids?\b\W*([0-9][0-9,:]*)").unwrap();
+/// `true` if `stderr` names message `n` after `word` (`UID`, `message number`; alone, in a
+/// list or in a range).
+fn names_message(stderr: &str, word: &str, n: u32) -> bool {
+    let re = Regex::new(&format!(r"(?i)\b{word}s?\b\W*([0-9][0-9,:]*)")).unwrap();
     re.captures_iter(stderr).any(|c| {
         c[1].split(',').any(|part| {
             let (a, b) = part.split_once(':').unwrap_or((part, part));
             match (a.parse::<u32>(), b.parse::<u32>()) {
-                (Ok(a), Ok(b)) => (a.min(b)..=a.max(b)).contains(&uid),
+                (Ok(a), Ok(b)) => (a.min(b)..=a.max(b)).contains(&n),
                 _ => false,
             }
         })
@@ -1996,35 +2050,50 @@ impl Expect {
         }
     }
 
-    /// stoponerror=false: exit 0, a row for each of UIDs 1..=3; `broken` have an ERROR, the
-    /// others their SUBJECT and no ERROR.
-    fn rows_go_on(&mut self, out: &CliOutput, broken: &[u32], error_text: &str) {
+    /// stoponerror=false: exit 0, a row for each of messages 1..=3 (by `pick`'s column);
+    /// `broken` have an ERROR, the others their SUBJECT and no ERROR.
+    fn rows_go_on(&mut self, out: &CliOutput, pick: Pick, broken: &[u32], error_text: &str) {
         if out.code != Some(0) {
-            self.failures
-                .push(format!("stoponerror=false: exit {:?}\n{out}", out.code));
+            self.failures.push(format!(
+                "{pick:?}, stoponerror=false: exit {:?}\n{out}",
+                out.code
+            ));
             return;
         }
-        let rows = by_uid(out.rows());
+        let column = pick.column();
+        let rows: HashMap<u32, Row> = out
+            .rows()
+            .into_iter()
+            .map(|r| (u32::try_from(number(&r, column)).unwrap_or(0), r))
+            .collect();
         let mut got: Vec<u32> = rows.keys().copied().collect();
         got.sort();
         self.that(got == [1, 2, 3], || {
-            format!("stoponerror=false: rows for UIDs {got:?}, expected a row for each of 1, 2, 3\n{out}")
+            format!(
+                "{pick:?}, stoponerror=false: rows for {column} {got:?}, expected a row for each \
+                 of 1, 2, 3\n{out}"
+            )
         });
-        for (uid, row) in &rows {
+        for (n, row) in &rows {
             let error = opt_text(row, "ERROR");
-            if broken.contains(uid) {
+            if broken.contains(n) {
                 self.that(error.is_some_and(|e| e.contains(error_text)), || {
                     format!(
-                        "UID {uid}: ERROR {error:?}, expected one mentioning {error_text:?}\n{out}"
+                        "{pick:?}: {column} {n}: ERROR {error:?}, expected one mentioning \
+                         {error_text:?}\n{out}"
                     )
                 });
             } else {
                 let subject = row.get("SUBJECT").and_then(Value::as_str);
+                let uid = number(row, "UID");
                 self.that(
-                    error.is_none() && subject == Some(&format!("scripted {uid}")),
+                    error.is_none()
+                        && subject == Some(&format!("scripted {n}"))
+                        && uid == u64::from(*n),
                     || {
                         format!(
-                            "UID {uid} was fetched fine: SUBJECT {subject:?} ERROR {error:?}\n{out}"
+                            "{pick:?}: {column} {n} was fetched fine: SUBJECT {subject:?} UID \
+                             {uid} ERROR {error:?}\n{out}"
                         )
                     },
                 );
@@ -2032,19 +2101,23 @@ impl Expect {
         }
     }
 
-    /// stoponerror=true: the action fails and names `uid`.
-    fn stops(&mut self, out: &CliOutput, uid: u32, error_text: &str) {
+    /// stoponerror=true: a failure whose message names message `n` (by `pick`'s word) and says
+    /// `error_text`.
+    fn stops(&mut self, out: &CliOutput, pick: Pick, n: u32, error_text: &str) {
         self.that(!matches!(out.code, Some(0) | None), || {
             format!(
-                "stoponerror=true: exit {:?}, expected a failure\n{out}",
+                "{pick:?}, stoponerror=true: exit {:?}, expected a failure\n{out}",
                 out.code
             )
         });
-        self.that(names_uid(&out.stderr, uid), || {
-            format!("stoponerror=true: the error does not name UID {uid}\n{out}")
+        self.that(names_message(&out.stderr, pick.word(), n), || {
+            format!(
+                "{pick:?}, stoponerror=true: the error does not name {} {n}\n{out}",
+                pick.word()
+            )
         });
         self.that(out.stderr.contains(error_text), || {
-            format!("stoponerror=true: the error does not say {error_text:?}\n{out}")
+            format!("{pick:?}, stoponerror=true: the error does not say {error_text:?}\n{out}")
         });
     }
 
@@ -2057,16 +2130,18 @@ impl Expect {
 
 #[test]
 fn stoponerror_with_a_message_whose_body_is_missing() {
-    let server = FaultServer::start(fault_script(|s| {
-        s.send(header_fetch(1, 1, true))
-            .send(header_fetch(2, 2, false))
-            .send(header_fetch(3, 3, true))
-            .tagged("OK FETCH done")
-    }));
-    let mut expect = Expect::new();
-    expect.rows_go_on(&fault_cli(&server, "false"), &[2], "");
-    expect.stops(&fault_cli(&server, "true"), 2, "");
-    expect.check(&server);
+    for pick in Pick::BOTH {
+        let server = FaultServer::start(fault_script(pick, |s| {
+            s.send(header_fetch(1, 1, true))
+                .send(header_fetch(2, 2, false))
+                .send(header_fetch(3, 3, true))
+                .tagged("OK FETCH done")
+        }));
+        let mut expect = Expect::new();
+        expect.rows_go_on(&fault_cli(&server, pick, "false"), pick, &[2], "");
+        expect.stops(&fault_cli(&server, pick, "true"), pick, 2, "");
+        expect.check(&server);
+    }
 }
 
 /// Large literals skip imap-codec's byte-by-byte NUL check and are checked
@@ -2080,7 +2155,7 @@ fn a_nul_in_a_large_literal_is_a_protocol_violation() {
         0,
         &format!("X-Pad: {}\0{}\r\n", "p".repeat(3000), "q".repeat(3000)),
     );
-    let server = FaultServer::start(fault_script(|s| {
+    let server = FaultServer::start(fault_script(Pick::Folder, |s| {
         s.send(format!(
             "* 1 FETCH (UID 1 FLAGS () RFC822.SIZE {} INTERNALDATE \"04-Mar-2025 10:00:00 +0000\" BODY[HEADER] {{{}}}\r\n{head})\r\n",
             head.len(),
@@ -2091,7 +2166,7 @@ fn a_nul_in_a_large_literal_is_a_protocol_violation() {
         .tagged("OK FETCH done")
     }));
     for stoponerror in ["true", "false"] {
-        let out = fault_cli(&server, stoponerror);
+        let out = fault_cli(&server, Pick::Folder, stoponerror);
         assert_eq!(
             out.code,
             Some(6),
@@ -2107,37 +2182,35 @@ fn a_nul_in_a_large_literal_is_a_protocol_violation() {
 
 #[test]
 fn stoponerror_with_a_fetch_refused_by_the_server() {
-    let server = FaultServer::start(fault_script(|s| {
-        s.tagged("NO [SERVERBUG] Internal error occurred")
-    }));
-    let mut expect = Expect::new();
-    expect.rows_go_on(&fault_cli(&server, "false"), &[1, 2, 3], "Internal error");
-    let out = fault_cli(&server, "true");
-    expect.that(out.code == Some(5), || {
-        format!("a NO is the server refusing: exit 5\n{out}")
-    });
-    expect.stops(&out, 2, "Internal error");
-    expect.check(&server);
+    for pick in Pick::BOTH {
+        let server = FaultServer::start(fault_script(pick, |s| {
+            s.tagged("NO [SERVERBUG] Internal error occurred")
+        }));
+        let mut expect = Expect::new();
+        let out = fault_cli(&server, pick, "false");
+        expect.rows_go_on(&out, pick, &[1, 2, 3], "Internal error");
+        let out = fault_cli(&server, pick, "true");
+        expect.that(out.code == Some(5), || {
+            format!("{pick:?}: a NO is the server refusing: exit 5\n{out}")
+        });
+        expect.stops(&out, pick, 2, "Internal error");
+        expect.check(&server);
+    }
 }
 
 #[test]
 fn stoponerror_with_a_partial_fetch_and_a_no() {
     // What Dovecot does when one message cannot be read: the others come, then NO.
-    let server = FaultServer::start(fault_script(|s| {
-        s.send(header_fetch(1, 1, true))
-            .send(header_fetch(3, 3, true))
-            .tagged("NO [SERVERBUG] Some messages could not be FETCHed")
-    }));
-    let mut expect = Expect::new();
-    expect.rows_go_on(
-        &fault_cli(&server, "false"),
-        &[2],
-        "Some messages could not be FETCHed",
-    );
-    expect.stops(
-        &fault_cli(&server, "true"),
-        2,
-        "Some messages could not be FETCHed",
-    );
-    expect.check(&server);
+    for pick in Pick::BOTH {
+        let server = FaultServer::start(fault_script(pick, |s| {
+            s.send(header_fetch(1, 1, true))
+                .send(header_fetch(3, 3, true))
+                .tagged("NO [SERVERBUG] Some messages could not be FETCHed")
+        }));
+        let mut expect = Expect::new();
+        let text = "Some messages could not be FETCHed";
+        expect.rows_go_on(&fault_cli(&server, pick, "false"), pick, &[2], text);
+        expect.stops(&fault_cli(&server, pick, "true"), pick, 2, text);
+        expect.check(&server);
+    }
 }

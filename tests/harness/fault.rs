@@ -204,29 +204,42 @@ impl Script {
             .tagged("OK [READ-WRITE] Select completed.")
     }
 
-    /// `EXAMINE` of the folder answered with three messages, and their `UID SEARCH` with UIDs
-    /// 1–3: how getHeaderOnly and getAll begin; their `UID FETCH` is the next command.
-    pub fn examine_three(self) -> Script {
-        self.expect_command("EXAMINE")
-            .line("* 3 EXISTS")
-            .line("* 0 RECENT")
-            .line("* OK [UIDVALIDITY 7] ok")
-            .line("* OK [UIDNEXT 4] ok")
-            .tagged("OK [READ-ONLY] EXAMINE done")
-            .expect_command("UID SEARCH")
-            .line("* SEARCH 1 2 3")
-            .tagged("OK SEARCH done")
-            .expect_command("UID FETCH")
-    }
-
-    /// `EXAMINE` of the folder answered with `count` messages, and their `UID SEARCH` with UIDs
-    /// 1–`count`: how a longer read begins; its `UID FETCH` is the next command.
-    pub fn examine_numbered(self, count: u32) -> Script {
-        let uids: Vec<String> = (1..=count).map(|n| n.to_string()).collect();
+    /// `EXAMINE` of the folder answered with `count` messages (UIDs 1–`count`), up to its
+    /// tagged OK.
+    fn examined(self, count: u32) -> Script {
         self.expect_command("EXAMINE")
             .line(&format!("* {count} EXISTS"))
+            .line("* 0 RECENT")
             .line("* OK [UIDVALIDITY 7] ok")
+            .line(&format!("* OK [UIDNEXT {}] ok", count + 1))
             .tagged("OK [READ-ONLY] EXAMINE done")
+    }
+
+    /// `EXAMINE` of the folder answered with three messages (UIDs 1–3): how getHeaderOnly and
+    /// getAll of a whole folder begin; their `FETCH 1:3`, by message number with no `UID
+    /// SEARCH` before, is the next command.
+    pub fn examine_three(self) -> Script {
+        self.examined(3).expect(r"(?i)^\S+ FETCH 1:3 ")
+    }
+
+    /// [`Script::examine_three`] read by a UID or number selection: `UID SEARCH` of the
+    /// selection answered with UIDs 1–3, then its `UID FETCH` is the next command.
+    pub fn examine_three_searched(self) -> Script {
+        self.examine_numbered_searched(3)
+    }
+
+    /// `EXAMINE` of the folder answered with `count` messages (UIDs 1–`count`): how a longer
+    /// read of a whole folder begins; its first `FETCH`, by message number, is the next
+    /// command.
+    pub fn examine_numbered(self, count: u32) -> Script {
+        self.examined(count).expect_command("FETCH")
+    }
+
+    /// [`Script::examine_numbered`] read by a UID or number selection: `UID SEARCH` of the
+    /// selection answered with UIDs 1–`count`, then its `UID FETCH` is the next command.
+    pub fn examine_numbered_searched(self, count: u32) -> Script {
+        let uids: Vec<String> = (1..=count).map(|n| n.to_string()).collect();
+        self.examined(count)
             .expect_command("UID SEARCH")
             .line(&format!("* SEARCH {}", uids.join(" ")))
             .tagged("OK SEARCH done")
