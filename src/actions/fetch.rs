@@ -219,6 +219,15 @@ impl Key {
         }
     }
 
+    /// The key of a message's row: a failed row knows its key, though
+    /// perhaps not the other number (0 when the server never said it).
+    fn of_row(self, row: &MessageRow) -> u32 {
+        match self {
+            Key::Uid => row.uid,
+            Key::Number => row.messagenumber,
+        }
+    }
+
     /// One message by its key, as an error names it.
     fn one(self, key: u32) -> String {
         match self {
@@ -299,7 +308,7 @@ impl Read {
     }
 
     /// Up to `max` further rows, in the order the server sends them (newest
-    /// first: window by window, each in descending UID order); an empty list
+    /// first: window by window, each from its newest message down); an empty list
     /// once the read is complete. After an error the read is over, and the
     /// rows not yet taken go with it.
     pub fn next(&mut self, session: &mut Session, max: usize) -> Result<Vec<MessageRow>> {
@@ -439,6 +448,7 @@ impl Read {
     /// are handed on. Rows before an error thus come as they would one
     /// window at a time, whatever order the server ends the windows in.
     fn hand_on(&mut self, max: usize) -> Result<()> {
+        let by = self.by;
         while self.ready.len() < max
             && let Some(front) = self.flying.front_mut()
         {
@@ -452,7 +462,7 @@ impl Read {
                 return Err(e);
             }
             if self.options.newest_first {
-                front.rows.sort_by_key(|r| std::cmp::Reverse(r.uid));
+                front.rows.sort_by_key(|r| std::cmp::Reverse(by.of_row(r)));
             }
             self.ready.extend(front.rows.drain(..));
             self.flying.pop_front();
@@ -505,6 +515,7 @@ pub fn read(
 ) -> Result<Vec<MessageRow>> {
     let newest_first = options.newest_first;
     let mut read = Read::start(session, folder, selection, options, depth)?;
+    let by = read.by;
     let mut rows = Vec::new();
     loop {
         let batch = read.next(session, usize::MAX)?;
@@ -513,10 +524,13 @@ pub fn read(
         }
         rows.extend(batch);
     }
+    // By the read's key, which every row has (a failed one perhaps not
+    // the other number); UIDs ascend with message numbers (RFC 3501
+    // §2.3.1.1), so either is the folder's order.
     if newest_first {
-        rows.sort_by_key(|r| std::cmp::Reverse(r.uid));
+        rows.sort_by_key(|r| std::cmp::Reverse(by.of_row(r)));
     } else {
-        rows.sort_by_key(|r| (r.messagenumber, r.uid));
+        rows.sort_by_key(|r| by.of_row(r));
     }
     Ok(rows)
 }

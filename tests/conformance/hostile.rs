@@ -18,8 +18,8 @@
 use std::time::Duration;
 
 use cfimap_host::{
-    CommandStatus, ConnectOptions, Credentials, Error, Policy, ReadOptions, ResponseCode, Runtime,
-    RuntimeOptions, Security, Selection,
+    CommandStatus, ConnectOptions, Credentials, Error, MessageRow, Policy, ReadOptions,
+    ResponseCode, Runtime, RuntimeOptions, Security, Selection,
 };
 use cfimap_tests::cli::{CliOutput, cfimap};
 use cfimap_tests::fault::{FaultServer, Script, Step, header_fetch, scripted_header};
@@ -578,29 +578,48 @@ fn unasked_number_answers() -> Script {
     script.logout()
 }
 
-#[test]
-fn a_message_asked_by_number_and_never_answered_is_an_error_row_without_stoponerror() {
+/// [`unasked_number_answers`] read with `--stoponerror=false` (and `args`): the rows'
+/// MESSAGENUMBERs, after checking that message 7 has none and that message 2's row says it
+/// never came.
+fn numbers_without_message_2(args: &[&str]) -> Vec<u64> {
     let (out, _) = Case::new(unasked_number_answers(), "getHeaderOnly", 0)
         .args(&["--stoponerror=false"])
+        .args(args)
         .run();
     let rows = out.rows();
-    let numbers: Vec<u64> = rows
-        .iter()
-        .map(|r| r.get("MESSAGENUMBER").and_then(Value::as_u64).unwrap_or(0))
-        .collect();
-    assert_eq!(
-        numbers,
-        [1, 3, 2],
-        "the rows as they came, then message 2's\n{out}"
-    );
     assert!(
         !out.stdout.contains("scripted 7"),
         "no row for a message not asked\n{out}"
     );
-    let error = rows[2].get("ERROR").and_then(Value::as_str);
+    let failed: Vec<_> = rows
+        .iter()
+        .filter_map(|r| r.get("ERROR").and_then(Value::as_str))
+        .collect();
     assert!(
-        error.is_some_and(|e| e.contains("nothing for message number 2")),
-        "message 2 never came: its row says so\n{out}"
+        matches!(&failed[..], [e] if e.contains("nothing for message number 2")),
+        "message 2 never came: its row, and only its, says so\n{out}"
+    );
+    rows.iter()
+        .map(|r| r.get("MESSAGENUMBER").and_then(Value::as_u64).unwrap_or(0))
+        .collect()
+}
+
+#[test]
+fn a_message_asked_by_number_and_never_answered_is_an_error_row_without_stoponerror() {
+    assert_eq!(
+        numbers_without_message_2(&[]),
+        [1, 3, 2],
+        "the rows as they came, then message 2's"
+    );
+}
+
+#[test]
+fn newest_first_a_message_asked_by_number_and_never_answered_keeps_its_place() {
+    // Its row has no UID (the server never said it): it is placed by its number.
+    assert_eq!(
+        numbers_without_message_2(&["--newest"]),
+        [3, 2, 1],
+        "newest first, message 2's row between 3 and 1"
     );
 }
 
@@ -825,6 +844,16 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 /// Opens a session on `server` and reads INBOX with the host library.
 fn library_read(server: &FaultServer) -> Result<usize, Error> {
+    library_rows(server, &Selection::All, &ReadOptions::default()).map(|rows| rows.len())
+}
+
+/// Opens a session on `server` and reads `selection` of INBOX with the host library's
+/// whole-list getHeaderOnly.
+fn library_rows(
+    server: &FaultServer,
+    selection: &Selection,
+    read: &ReadOptions,
+) -> Result<Vec<MessageRow>, Error> {
     let runtime = Runtime::new(RuntimeOptions::new(Policy::only(
         "127.0.0.1",
         server.port(),
@@ -838,11 +867,62 @@ fn library_read(server: &FaultServer) -> Result<usize, Error> {
     };
     block_on(async {
         let mut session = runtime.open(&options).await?;
-        let rows = session
-            .get_header_only(None, &Selection::All, &ReadOptions::default())
-            .await?;
-        Ok(rows.len())
+        session.get_header_only(None, selection, read).await
     })
+}
+
+#[test]
+fn the_whole_list_places_a_message_never_answered_by_its_key() {
+    // (script, selection, newest first, the rows' (MESSAGENUMBER, UID) in order): a failed
+    // row knows the key it was asked by, the other number is 0 where the server never said
+    // it, and the list is in the folder's order by that key all the same.
+    let cases = [
+        (
+            unasked_number_answers(),
+            Selection::All,
+            false,
+            [(1, 1), (2, 0), (3, 3)],
+        ),
+        (
+            unasked_number_answers(),
+            Selection::All,
+            true,
+            [(3, 3), (2, 0), (1, 1)],
+        ),
+        (
+            wrong_uid_answers(),
+            Selection::Uids(vec![1, 2, 3]),
+            false,
+            [(1, 1), (0, 2), (3, 3)],
+        ),
+        (
+            wrong_uid_answers(),
+            Selection::Uids(vec![1, 2, 3]),
+            true,
+            [(3, 3), (0, 2), (1, 1)],
+        ),
+    ];
+    for (script, selection, newest, expected) in cases {
+        let mut read = ReadOptions {
+            stoponerror: false,
+            ..ReadOptions::default()
+        };
+        if newest {
+            read = read.newest_first();
+        }
+        let server = FaultServer::start(script);
+        let rows = library_rows(&server, &selection, &read).expect("the read");
+        let keys: Vec<(u32, u32)> = rows.iter().map(|r| (r.messagenumber, r.uid)).collect();
+        assert_eq!(keys, expected, "{selection:?}, newest first: {newest}");
+        let failed: Vec<usize> = (0..rows.len())
+            .filter(|&i| rows[i].error.is_some())
+            .collect();
+        assert_eq!(
+            failed,
+            [1],
+            "only the message never answered failed: {rows:?}"
+        );
+    }
 }
 
 #[test]
