@@ -19,7 +19,8 @@
 //! receive buffer: the message is parsed where it arrived, never copied and
 //! never held once its row is built. Memory therefore follows the largest
 //! message and the rows, not the window; windows are bounded only by the
-//! command-line budget of their UID set.
+//! command-line budget of their UID set, or, by number, by the most
+//! messages a read takes ([`selection::targets`]).
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
@@ -160,15 +161,16 @@ const IN_FLIGHT: usize = 3;
 ///
 /// Newest first, windows are pipelined: [`IN_FLIGHT`] FETCH commands are
 /// sent before their answers are read, the next one as soon as a window's
-/// rows are all handed on, and answers are told apart by their UIDs
-/// (windows never share one). Rows and errors are handed on in window
-/// order, whatever order the server ends the commands in. A getAll that
-/// stops at its first error (`stoponerror`) and saves attachments asks for
-/// one window at a time instead: a window's end can report an error after
-/// the next window's messages came, and no file may be written past it. A
-/// read in the server's order has one window, or a few of thousands of
-/// messages each (the command line's budget), asked for one at a time:
-/// its rows are handed on as they come, never held for a window.
+/// rows are all handed on, and answers are told apart by their UIDs or
+/// message numbers (windows never share one). Rows and errors are handed
+/// on in window order, whatever order the server ends the commands in. A
+/// getAll that stops at its first error (`stoponerror`) and saves
+/// attachments asks for one window at a time instead: a window's end can
+/// report an error after the next window's messages came, and no file may
+/// be written past it. A read in the server's order has one window, or a
+/// few of thousands of messages each (the command line's budget), asked
+/// for one at a time: its rows are handed on as they come, never held for
+/// a window.
 pub struct Read {
     depth: Depth,
     options: ReadOptions,

@@ -1,11 +1,13 @@
 //! Which messages an action works on: opening the folder and turning the
 //! tag's selection (`uid`, `messagenumber`, `startrow`/`maxrows`, all) into
-//! the UIDs it means at this moment.
+//! the UIDs it means at this moment, or, for a plain read, a range of
+//! message numbers.
 //!
 //! UIDs are resolved before anything changes, so a `messagenumber` list
 //! means the messages that had those numbers when the action began. A read
 //! of a whole folder or a `rows` window without filters needs no resolving:
-//! it fetches the range of message numbers ([`targets`]). A read
+//! it fetches the range of message numbers ([`targets`]), as many as a
+//! search could return at most ([`esearch::MAX_UIDS`]). A read
 //! with filters ([`super::search`]) resolves selection and filters in one
 //! `UID SEARCH`, as `RETURN (ALL)` when the server has ESEARCH. Long
 //! UID sets are compressed into ranges and split under the server's
@@ -24,6 +26,7 @@ use crate::actions::folders;
 use crate::actions::search::Criteria;
 use crate::bindings::cfimap::imap::types::{RowWindow, Selection};
 use crate::error::{Error, Result, Status};
+use crate::imap::esearch;
 use crate::imap::mailbox::Folder;
 use crate::imap::session::Session;
 
@@ -102,9 +105,14 @@ pub enum Targets {
 /// of message numbers, known from the EXISTS count at once: fetching it by
 /// number (`FETCH 1:10000`) spares the round trip and the server's work of
 /// a `UID SEARCH`, and means the same messages, since numbers do not move
-/// while a read runs (RFC 3501 §7.4.1: no EXPUNGE while answering a FETCH
-/// or SEARCH, and the folder was just opened). Everything else resolves to
-/// UIDs ([`matching`]).
+/// while a read runs (RFC 3501 §7.4.1: no EXPUNGE while a FETCH is
+/// answered, nor while no command is in progress). Everything else resolves
+/// to UIDs ([`matching`]).
+///
+/// The range is the server's word, and a read holds a flag per message of
+/// it: like a search's answer, it may hold at most [`esearch::MAX_UIDS`]
+/// messages, so that `* 4294967295 EXISTS` is an error, not an allocation
+/// of gigabytes.
 pub fn targets(
     session: &mut Session,
     opened: &Opened,
@@ -116,20 +124,29 @@ pub fn targets(
         return matching(session, opened, selection, criteria, newest_first).map(Targets::Uids);
     }
     let none = Targets::Numbers(1, 0);
-    match selection {
-        Selection::All if opened.exists == 0 => Ok(none),
-        Selection::All => Ok(Targets::Numbers(1, opened.exists)),
+    let (first, last) = match selection {
+        Selection::All if opened.exists == 0 => return Ok(none),
+        Selection::All => (1, opened.exists),
         Selection::Rows(window) => {
             check_window(window)?;
-            Ok(match window_bounds(window, opened.exists, newest_first) {
-                Some((first, last)) => Targets::Numbers(first, last),
-                None => none,
-            })
+            match window_bounds(window, opened.exists, newest_first) {
+                Some(bounds) => bounds,
+                None => return Ok(none),
+            }
         }
         Selection::MessageNumbers(_) | Selection::Uids(_) => {
-            matching(session, opened, selection, criteria, newest_first).map(Targets::Uids)
+            return matching(session, opened, selection, criteria, newest_first).map(Targets::Uids);
         }
+    };
+    let span = usize::try_from(last.saturating_sub(first)).unwrap_or(usize::MAX);
+    if span >= esearch::MAX_UIDS {
+        return Err(Error::ProtocolViolation(format!(
+            "the server says the folder holds {} messages: a read takes at most {}",
+            opened.exists,
+            esearch::MAX_UIDS
+        )));
     }
+    Ok(Targets::Numbers(first, last))
 }
 
 /// Refuses a `rows` window that can hold no message.

@@ -506,6 +506,41 @@ fn esearch_answers_that_expand_past_the_cap_are_a_violation_in_bounded_memory() 
         .run();
 }
 
+/// A plain read fetches the message numbers the EXISTS count gives, holding a flag for each:
+/// `* 4294967295 EXISTS` (20 bytes) is refused as a search answer over the cap would be, before
+/// any FETCH, while a window of two of those messages is read.
+#[test]
+fn an_exists_count_past_the_cap_is_a_violation_unless_a_window_bounds_the_read() {
+    let huge = || {
+        Script::session(CAPS)
+            .expect_command("EXAMINE")
+            .line("* 4294967295 EXISTS")
+            .line("* OK [UIDVALIDITY 7] ok")
+            .tagged("OK [READ-ONLY] EXAMINE done")
+    };
+    let (out, server) = Case::new(huge().logout(), "getHeaderOnly", 6)
+        .says("holds 4294967295 messages: a read takes at most 8388608")
+        .run();
+    assert!(
+        out.stdout.trim().is_empty() || out.stdout.trim() == "[",
+        "no row: {out}"
+    );
+    assert!(
+        !sent(&server).contains("FETCH"),
+        "nothing fetched: {}",
+        sent(&server)
+    );
+    let window = huge()
+        .expect(r"(?i)^\S+ FETCH 1:2 ")
+        .send(header_fetch(1, 1, true))
+        .send(header_fetch(2, 2, true))
+        .tagged("OK Fetch completed.");
+    let (out, _) = Case::new(window.logout(), "getHeaderOnly", 0)
+        .args(&["--maxrows", "2"])
+        .run();
+    assert_eq!(out.rows().len(), 2, "{out}");
+}
+
 #[test]
 fn a_flood_of_fetch_responses_for_other_messages_adds_no_row() {
     let noise = flood(60_000, |i| {
