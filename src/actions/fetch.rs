@@ -121,6 +121,15 @@ impl Fetched<'_> {
         self.lines = self.lines.or(earlier.lines);
     }
 
+    /// What an answer parked in `partial` still lacks, as its error says.
+    fn lacking(&self) -> &'static str {
+        match (self.uid, self.bytes.is_some()) {
+            (0, true) => "no UID",
+            (0, false) => "neither the UID nor the message data",
+            _ => "no message data",
+        }
+    }
+
     fn into_owned(self) -> Fetched<'static> {
         Fetched {
             seq: self.seq,
@@ -178,6 +187,9 @@ pub struct Read {
     saver: Option<Saver>,
     /// What the windows' sets count: UIDs, or message numbers.
     by: Key,
+    /// The highest message number a read by number asks for (0 by UID): an
+    /// EXPUNGE at or below it would shift the messages it names.
+    last: u32,
     /// Sets of the windows not asked for yet.
     windows: VecDeque<String>,
     /// FETCH commands whose answers have not ended, oldest first.
@@ -200,7 +212,8 @@ enum Key {
     Uid,
     /// Message numbers (`FETCH`): a range known from the EXISTS count. No
     /// EXPUNGE may come while a `FETCH` is answered (RFC 3501 §7.4.1, where
-    /// a `UID FETCH` may carry one), so they stay put for the whole read.
+    /// a `UID FETCH` may carry one), so they stay put for the whole read;
+    /// a server that sends one anyway is refused ([`shifted`]).
     Number,
 }
 
@@ -279,14 +292,16 @@ impl Read {
         // reversed once complete: rows newest first, never more than the
         // windows in flight of them held.
         let size = newest_first_window(depth);
-        let (by, windows) = match targets {
+        let (by, last, windows) = match targets {
             Targets::Uids(uids) if options.newest_first => (
                 Key::Uid,
+                0,
                 uids.rchunks(size).flat_map(selection::sets).collect(),
             ),
-            Targets::Uids(uids) => (Key::Uid, selection::sets(&uids).into()),
+            Targets::Uids(uids) => (Key::Uid, 0, selection::sets(&uids).into()),
             Targets::Numbers(first, last) => (
                 Key::Number,
+                last,
                 number_windows(first, last, options.newest_first.then_some(size)),
             ),
         };
@@ -295,6 +310,7 @@ impl Read {
             options,
             saver,
             by,
+            last,
             windows,
             sent: Vec::new(),
             flying: VecDeque::new(),
@@ -395,13 +411,21 @@ impl Read {
                 return Ok(());
             }
             let stop_at = self.stopped_at();
-            let (depth, options, saver, by) = (self.depth, &self.options, &mut self.saver, self.by);
-            let (flying, partial) = (&mut self.flying, &mut self.partial);
+            let (depth, options, saver) = (self.depth, &self.options, &mut self.saver);
+            let (by, last, flying, partial) =
+                (self.by, self.last, &mut self.flying, &mut self.partial);
             let step = session.next_of(&self.sent, |data| {
+                if let Some(e) = shifted(&data, by, last) {
+                    return Err(e);
+                }
                 route(data, by, flying, partial, |window, at, fetched| {
                     window.accept(at, fetched, depth, options, saver.as_mut(), stop_at);
-                })
+                });
+                Ok(())
             })?;
+            if let Next::Data(Err(e)) = step {
+                return Err(e);
+            }
             if let Next::Done(i, refusal) = step {
                 let Sent { window, .. } = self.sent.remove(i);
                 if let Some(ended) = self.flying.iter_mut().find(|w| w.number == window) {
@@ -473,6 +497,25 @@ impl Read {
     }
 }
 
+/// The error of an EXPUNGE that renumbers messages a read by number asks
+/// for. RFC 3501 §7.4.1 forbids EXPUNGE while a FETCH is answered; a server
+/// that sends one anyway has shifted the numbers not yet answered, and the
+/// rows that followed would name the wrong messages. An EXPUNGE past the
+/// read's messages shifts none of them and is passed over, as is any during
+/// a read by UID (allowed there, and the UIDs stay put).
+fn shifted(data: &Data<'_>, by: Key, last: u32) -> Option<Error> {
+    match data {
+        Data::Expunge(gone) if by == Key::Number && gone.get() <= last => {
+            Some(Error::ProtocolViolation(format!(
+                "the server expunged message number {gone} while answering a FETCH by message \
+                 number (RFC 3501 §7.4.1 forbids it): the messages after it no longer have the \
+                 numbers asked for"
+            )))
+        }
+        _ => None,
+    }
+}
+
 /// Finds the window an untagged response answers, by its key (UID or
 /// message number), and hands it the message (`accept`) with its place in
 /// the window; a message no window asked for is not a row. A response
@@ -526,12 +569,12 @@ pub fn read(
         }
         rows.extend(batch);
     }
-    // By the read's key, which every row has (a failed one perhaps not
-    // the other number); UIDs ascend with message numbers (RFC 3501
-    // §2.3.1.1), so either is the folder's order.
-    if newest_first {
-        rows.sort_by_key(|r| std::cmp::Reverse(by.of_row(r)));
-    } else {
+    // In the server's order a window's failed rows come after those that
+    // arrived; they take their place by the read's key, which every row
+    // has (a failed one perhaps not the other number). UIDs ascend with
+    // message numbers (RFC 3501 §2.3.1.1), so either is the folder's order.
+    // Newest first, `hand_on` has sorted each window already.
+    if !newest_first {
         rows.sort_by_key(|r| by.of_row(r));
     }
     Ok(rows)
@@ -633,11 +676,12 @@ impl Window {
             return Err(about(e.clone(), self.by, &self.set));
         }
         let by = self.by;
-        // The messages that came without their data: (number, UID) by key.
-        let partial: HashMap<u32, (u32, u32)> = partial
+        // The messages that came without their data or UID: (number, UID)
+        // and what they lack, by key.
+        let partial: HashMap<u32, ((u32, u32), &str)> = partial
             .values()
             .filter(|f| by.of(f) != 0)
-            .map(|f| (by.of(f), (f.seq, f.uid)))
+            .map(|f| (by.of(f), ((f.seq, f.uid), f.lacking())))
             .collect();
         // A failed row of the message of `key`, whichever numbers are known.
         let failed = |key: u32, known: Option<(u32, u32)>, error: &str| {
@@ -652,9 +696,9 @@ impl Window {
             if self.has_row(key) {
                 continue;
             }
-            if let Some(&known) = partial.get(&key) {
+            if let Some(&(known, lacking)) = partial.get(&key) {
                 let e = Error::IncompleteAnswer(format!(
-                    "the server's FETCH answer for {} carried no message data",
+                    "the server's FETCH answer for {} carried {lacking}",
                     by.one(key)
                 ));
                 if options.stoponerror {

@@ -470,6 +470,82 @@ fn a_flood_of_exists_and_expunge_during_a_read_changes_no_row() {
     assert_three_rows(&out);
 }
 
+/// Messages 1–3 asked (`start`: by number, or by UID), message 1 answered, then `* 2 EXPUNGE`
+/// and message 3's answer under its new number, 2.
+fn expunged_mid_read(start: Script) -> Script {
+    start
+        .send(header_fetch(1, 1, true))
+        .line("* 2 EXPUNGE")
+        .send(header_fetch(2, 3, true))
+        .tagged("OK Fetch completed.")
+        .logout()
+}
+
+/// RFC 3501 §7.4.1 forbids EXPUNGE while a FETCH is answered. A server that sends one anyway
+/// during a read by number has renumbered the messages not yet answered: message 3 now
+/// answers as 2, and its row would carry message 2's number. The read stops and says why.
+#[test]
+fn an_expunge_during_a_fetch_by_number_is_a_violation_that_names_it() {
+    let (out, _) = Case::new(expunged_mid_read(read_session()), "getHeaderOnly", 6)
+        .args(&["--stoponerror=false"])
+        .says("expunged message number 2 while answering a FETCH by message number")
+        .run();
+    assert!(
+        !out.stdout.contains("scripted 2"),
+        "no row built from the shifted answer\n{out}"
+    );
+}
+
+/// By UID the same EXPUNGE is allowed and harmless: message 3 keeps its UID, so its row is
+/// right, and message 2's says it is gone.
+#[test]
+fn an_expunge_during_a_fetch_by_uid_leaves_the_rows_right() {
+    let script = expunged_mid_read(Script::session(CAPS).examine_three_searched());
+    let (out, _) = Case::new(script, "getHeaderOnly", 0)
+        .args(&BY_UID)
+        .args(&["--stoponerror=false"])
+        .run();
+    let rows = rows_by_uid(&out);
+    let uids: Vec<u64> = rows.iter().map(|(u, _)| *u).collect();
+    assert_eq!(uids, [1, 2, 3], "{out}");
+    let error = |i: usize| rows[i].1.get("ERROR").and_then(Value::as_str);
+    assert!(error(0).is_none() && error(2).is_none(), "{out}");
+    assert!(
+        error(1).is_some_and(|e| e.contains("nothing for UID 2")),
+        "{out}"
+    );
+    let number = rows[2].1.get("MESSAGENUMBER").and_then(Value::as_u64);
+    assert_eq!(number, Some(2), "UID 3 under its new number\n{out}");
+}
+
+/// An answer by number with the message's data but no UID: its row fails, saying what was
+/// missing.
+#[test]
+fn an_answer_by_number_without_its_uid_is_a_row_that_says_so() {
+    let without_uid = header_fetch(2, 2, true).replacen("UID 2 ", "", 1);
+    let script = read_session()
+        .send(header_fetch(1, 1, true))
+        .send(without_uid.as_bytes())
+        .send(header_fetch(3, 3, true))
+        .tagged("OK Fetch completed.")
+        .logout();
+    let (out, _) = Case::new(script, "getHeaderOnly", 0)
+        .args(&["--stoponerror=false"])
+        .run();
+    let rows = out.rows();
+    let errors: Vec<(u64, &str)> = rows
+        .iter()
+        .filter_map(|r| {
+            let number = r.get("MESSAGENUMBER").and_then(Value::as_u64)?;
+            Some((number, r.get("ERROR").and_then(Value::as_str)?))
+        })
+        .collect();
+    assert!(
+        matches!(&errors[..], [(2, e)] if e.contains("answer for message number 2 carried no UID")),
+        "{out}"
+    );
+}
+
 /// ESEARCH answers are sets, expanded on arrival: 30 bytes can stand for 8 million UIDs. One
 /// answer is capped, and so is the sum of the answers to one command.
 #[test]

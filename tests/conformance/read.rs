@@ -1613,6 +1613,44 @@ fn a_whole_folder_is_one_fetch_by_message_number_with_no_search() {
     cfimap_external,
     ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
 )]
+fn an_empty_folder_reads_as_no_rows_with_no_fetch() {
+    // `* 0 EXISTS`: there is no message number to fetch (a FETCH of `1:0` would be a BAD).
+    let dovecot = Dovecot::shared(Flavor::Default);
+    let mb = Mailbox::new("Empty");
+    for action in ["getHeaderOnly", "getAll"] {
+        for extra in [&[][..], &["--newest"], &["--maxrows", "5"]] {
+            let sent = sent_by(&mb, dovecot, action, extra);
+            assert!(sent.to_uppercase().contains(" EXAMINE "), "{sent}");
+            assert!(
+                !sent.to_uppercase().contains("FETCH"),
+                "{action} {extra:?}: nothing to fetch\n{sent}"
+            );
+            for format in ["json", "ndjson", "csv"] {
+                let out = mb.cli_format(format, action, extra);
+                out.assert_success();
+                let body = out.stdout.trim();
+                let expected = match format {
+                    "json" => "[]",
+                    _ => "",
+                };
+                if format == "csv" {
+                    assert_eq!(body.lines().count(), 1, "the header line only\n{out}");
+                } else {
+                    assert_eq!(
+                        body, expected,
+                        "{action} {extra:?} --format {format}\n{out}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+#[cfg_attr(
+    cfimap_external,
+    ignore = "needs the private Dovecot, and CFIMAP_TEST_SERVER is set"
+)]
 fn newest_first_reads_of_many_windows_give_every_row_once_newest_first() {
     // 230 messages: getHeaderOnly reads newest first in windows of 100, getAll in windows of
     // 8, several FETCH commands in flight at once (Dovecot then ends a window's answer after
@@ -2061,12 +2099,13 @@ impl Expect {
             return;
         }
         let column = pick.column();
-        let rows: HashMap<u32, Row> = out
+        // A list, not a map: a duplicated row must show as one.
+        let rows: Vec<(u32, Row)> = out
             .rows()
             .into_iter()
             .map(|r| (u32::try_from(number(&r, column)).unwrap_or(0), r))
             .collect();
-        let mut got: Vec<u32> = rows.keys().copied().collect();
+        let mut got: Vec<u32> = rows.iter().map(|(n, _)| *n).collect();
         got.sort();
         self.that(got == [1, 2, 3], || {
             format!(
