@@ -62,8 +62,9 @@ pub struct Fetched<'a> {
     pub seq: u32,
     /// Unique identifier; 0 until the server said it.
     pub uid: u32,
-    /// Flags, `\Recent` included.
-    pub flags: Vec<FlagFetch<'a>>,
+    /// Flags, `\Recent` included; `None` when the response had no FLAGS
+    /// item (an explicit empty list, `FLAGS ()`, is `Some`).
+    pub flags: Option<Vec<FlagFetch<'a>>>,
     /// RFC822.SIZE.
     pub size: Option<u32>,
     /// INTERNALDATE as RFC 3339.
@@ -85,7 +86,7 @@ impl Fetched<'_> {
         for item in Vec1::into_iter(items) {
             match item {
                 MessageDataItem::Uid(uid) => fetched.uid = uid.get(),
-                MessageDataItem::Flags(flags) => fetched.flags = flags,
+                MessageDataItem::Flags(flags) => fetched.flags = Some(flags),
                 MessageDataItem::Rfc822Size(size) => fetched.size = Some(size),
                 MessageDataItem::InternalDate(date) => {
                     fetched.internal_date = Some(date.as_ref().to_rfc3339());
@@ -110,7 +111,7 @@ impl Fetched<'_> {
         if self.uid == 0 {
             self.uid = earlier.uid;
         }
-        if self.flags.is_empty() {
+        if self.flags.is_none() {
             self.flags = earlier.flags;
         }
         self.size = self.size.or(earlier.size);
@@ -134,7 +135,7 @@ impl Fetched<'_> {
         Fetched {
             seq: self.seq,
             uid: self.uid,
-            flags: self.flags.into_static(),
+            flags: self.flags.map(IntoStatic::into_static),
             size: self.size,
             internal_date: self.internal_date,
             bytes: self.bytes.map(|b| Cow::Owned(b.into_owned())),
@@ -188,7 +189,7 @@ pub struct Read {
     /// What the windows' sets count: UIDs, or message numbers.
     by: Key,
     /// The highest message number a read by number asks for (0 by UID): an
-    /// EXPUNGE at or below it would shift the messages it names.
+    /// EXPUNGE at or below it is refused ([`expunged`]).
     last: u32,
     /// Sets of the windows not asked for yet.
     windows: VecDeque<String>,
@@ -213,7 +214,7 @@ enum Key {
     /// Message numbers (`FETCH`): a range known from the EXISTS count. No
     /// EXPUNGE may come while a `FETCH` is answered (RFC 3501 §7.4.1, where
     /// a `UID FETCH` may carry one), so they stay put for the whole read;
-    /// a server that sends one anyway is refused ([`shifted`]).
+    /// a server that sends one anyway is refused ([`expunged`]).
     Number,
 }
 
@@ -296,7 +297,10 @@ impl Read {
             Targets::Uids(uids) if options.newest_first => (
                 Key::Uid,
                 0,
-                uids.rchunks(size).flat_map(selection::sets).collect(),
+                // Newest set first, should a chunk ever need more than one.
+                uids.rchunks(size)
+                    .flat_map(|chunk| selection::sets(chunk).into_iter().rev())
+                    .collect(),
             ),
             Targets::Uids(uids) => (Key::Uid, 0, selection::sets(&uids).into()),
             Targets::Numbers(first, last) => (
@@ -415,8 +419,8 @@ impl Read {
             let (by, last, flying, partial) =
                 (self.by, self.last, &mut self.flying, &mut self.partial);
             let step = session.next_of(&self.sent, |data| {
-                if let Some(e) = shifted(&data, by, last) {
-                    return Err(e);
+                if let Data::Expunge(gone) = data {
+                    return expunged(gone.get(), by, last, partial);
                 }
                 route(data, by, flying, partial, |window, at, fetched| {
                     window.accept(at, fetched, depth, options, saver.as_mut(), stop_at);
@@ -424,7 +428,12 @@ impl Read {
                 Ok(())
             })?;
             if let Next::Data(Err(e)) = step {
-                return Err(e);
+                // An error found before, still waiting for its turn, is
+                // not hidden by this one.
+                return Err(match self.flying.iter().find_map(|w| w.error.as_ref()) {
+                    Some(earlier) => e.annotated(&format!(" (after: {earlier})")),
+                    None => e,
+                });
             }
             if let Next::Done(i, refusal) = step {
                 let Sent { window, .. } = self.sent.remove(i);
@@ -497,22 +506,45 @@ impl Read {
     }
 }
 
-/// The error of an EXPUNGE that renumbers messages a read by number asks
-/// for. RFC 3501 §7.4.1 forbids EXPUNGE while a FETCH is answered; a server
-/// that sends one anyway has shifted the numbers not yet answered, and the
-/// rows that followed would name the wrong messages. An EXPUNGE past the
-/// read's messages shifts none of them and is passed over, as is any during
-/// a read by UID (allowed there, and the UIDs stay put).
-fn shifted(data: &Data<'_>, by: Key, last: u32) -> Option<Error> {
-    match data {
-        Data::Expunge(gone) if by == Key::Number && gone.get() <= last => {
-            Some(Error::ProtocolViolation(format!(
-                "the server expunged message number {gone} while answering a FETCH by message \
-                 number (RFC 3501 §7.4.1 forbids it): the messages after it no longer have the \
-                 numbers asked for"
-            )))
+/// An EXPUNGE of message number `gone` while the read's FETCH commands are
+/// answered.
+///
+/// By number, RFC 3501 §7.4.1 forbids it. A server that sends one anyway
+/// for a message at or below the read's highest number (`last`) may have
+/// shifted numbers not yet answered, so that the rows that followed would
+/// name the wrong messages: the read is refused. One past `last` shifts
+/// none of them and is passed over.
+///
+/// By UID it is allowed and the rows' keys stay put, but the answers
+/// waiting in `partial` are filed by message number: the expunged
+/// message's goes, and those above it move down one, as the server
+/// renumbered them (RFC 3501 §7.4.1).
+fn expunged(
+    gone: u32,
+    by: Key,
+    last: u32,
+    partial: &mut HashMap<u32, Fetched<'static>>,
+) -> Result<()> {
+    match by {
+        Key::Number if gone <= last => Err(Error::ProtocolViolation(format!(
+            "the server expunged message number {gone} while answering a FETCH by message \
+             number (RFC 3501 §7.4.1 forbids it): the messages after it may no longer have \
+             the numbers asked for"
+        ))),
+        Key::Number => Ok(()),
+        Key::Uid => {
+            partial.remove(&gone);
+            let mut above: Vec<u32> = partial.keys().copied().filter(|&n| n > gone).collect();
+            // Lowest first: each moves into the number just freed.
+            above.sort_unstable();
+            for n in above {
+                if let Some(mut waiting) = partial.remove(&n) {
+                    waiting.seq = n - 1;
+                    partial.insert(n - 1, waiting);
+                }
+            }
+            Ok(())
         }
-        _ => None,
     }
 }
 

@@ -30,7 +30,7 @@ pub fn build(fetched: Fetched<'_>, depth: Depth, saver: Option<&mut Saver>) -> R
     row.rxddate = fetched.internal_date;
     row.lines = fetched.lines;
     row.header = raw_text(header_block);
-    for flag in &fetched.flags {
+    for flag in fetched.flags.iter().flatten() {
         match flag {
             FlagFetch::Recent => row.recent = true,
             FlagFetch::Flag(Flag::Answered) => row.answered = true,
@@ -628,7 +628,7 @@ mod tests {
         let fetched = Fetched {
             seq: 1,
             uid: 1,
-            flags: Vec::new(),
+            flags: None,
             size: None,
             internal_date: None,
             bytes: Some(raw[..].into()),

@@ -518,6 +518,82 @@ fn an_expunge_during_a_fetch_by_uid_leaves_the_rows_right() {
     assert_eq!(number, Some(2), "UID 3 under its new number\n{out}");
 }
 
+/// The edges of the rule: an EXPUNGE of the read's highest number is refused, newest first
+/// too; one just past a `--maxrows` window renumbers none of its messages and is passed over.
+#[test]
+fn an_expunge_is_refused_up_to_the_highest_number_read_and_passed_over_past_it() {
+    let three_then = |expunge: &str| {
+        read_session()
+            .send(header_fetch(1, 1, true))
+            .send(header_fetch(2, 2, true))
+            .line(expunge)
+            .send(header_fetch(3, 3, true))
+            .tagged("OK Fetch completed.")
+            .logout()
+    };
+    Case::new(three_then("* 3 EXPUNGE"), "getHeaderOnly", 6)
+        .says("expunged message number 3")
+        .run();
+    Case::new(three_then("* 1 EXPUNGE"), "getHeaderOnly", 6)
+        .args(&["--newest"])
+        .says("expunged message number 1")
+        .run();
+    let window = Script::session(CAPS)
+        .examine_numbered(3)
+        .send(header_fetch(1, 1, true))
+        .send(header_fetch(2, 2, true))
+        .line("* 3 EXPUNGE")
+        .tagged("OK Fetch completed.")
+        .logout();
+    let (out, server) = Case::new(window, "getHeaderOnly", 0)
+        .args(&["--maxrows", "2"])
+        .run();
+    assert!(sent(&server).contains("FETCH 1:2 "), "{}", sent(&server));
+    let uids: Vec<u64> = rows_by_uid(&out).iter().map(|(u, _)| *u).collect();
+    assert_eq!(uids, [1, 2], "{out}");
+}
+
+/// By UID, an unsolicited flag update waits under its message number for the message's
+/// answer; an EXPUNGE below it renumbers it, as the server renumbers the message. Left
+/// under its old number, message 3's `\Seen` would be merged into UID 4's answer, which came
+/// under that number after the EXPUNGE, and UID 4 would read as seen.
+#[test]
+fn an_expunge_during_a_read_by_uid_renumbers_the_answers_waiting_for_their_uid() {
+    let script = Script::session(CAPS)
+        .examine_numbered_searched(4)
+        .send(header_fetch(1, 1, true))
+        .line("* 3 FETCH (FLAGS (\\Seen))")
+        .line("* 2 EXPUNGE")
+        .send(header_fetch(2, 3, true))
+        .send(header_fetch(3, 4, true))
+        .tagged("OK Fetch completed.")
+        .logout();
+    let (out, _) = Case::new(script, "getHeaderOnly", 0)
+        .args(&["--uid", "1,2,3,4", "--stoponerror=false"])
+        .run();
+    let rows = rows_by_uid(&out);
+    let seen: Vec<(u64, Option<bool>)> = rows
+        .iter()
+        .map(|(uid, row)| (*uid, row.get("SEEN").and_then(Value::as_bool)))
+        .collect();
+    // UID 3's own answer, `FLAGS ()`, is newer than the update and wins.
+    assert_eq!(
+        seen,
+        [
+            (1, Some(false)),
+            (2, Some(false)),
+            (3, Some(false)),
+            (4, Some(false))
+        ],
+        "{out}"
+    );
+    let error = rows[1].1.get("ERROR").and_then(Value::as_str);
+    assert!(
+        error.is_some_and(|e| e.contains("nothing for UID 2")),
+        "{out}"
+    );
+}
+
 /// An answer by number with the message's data but no UID: its row fails, saying what was
 /// missing.
 #[test]

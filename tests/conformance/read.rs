@@ -1829,6 +1829,27 @@ fn a_refused_window_among_pipelined_ones_is_reported_and_the_others_read_to_thei
 }
 
 #[test]
+fn an_expunge_that_breaks_a_read_by_number_keeps_the_error_found_before_it() {
+    // stoponerror, newest first: the second window is refused while the first is still
+    // answered, then the server sends an EXPUNGE in the first window's range (RFC 3501
+    // §7.4.1 forbids it). The violation ends the read; the refusal waiting for its turn is
+    // not lost with it.
+    let script = three_windows_asked();
+    let script = answer(script, 151..=200, false)
+        .tagged_earlier(1, "NO [SERVERBUG] Internal error occurred")
+        .line("* 180 EXPUNGE")
+        .close();
+    let server = FaultServer::start(script);
+    let out = newest_headers(&server, "ndjson");
+    assert_eq!(out.code, Some(6), "a protocol violation\n{out}");
+    assert!(out.stderr.contains("expunged message number 180"), "{out}");
+    assert!(
+        out.stderr.contains("Internal error occurred"),
+        "the refusal found first\n{out}"
+    );
+}
+
+#[test]
 fn a_later_window_refused_before_an_earlier_one_ends_comes_after_the_earlier_rows() {
     // stoponerror, newest first: the second window's NO arrives before the first window's
     // OK. The first window's rows still come first, a batch (64 rows) at a time as the CLI
