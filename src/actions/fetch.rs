@@ -214,7 +214,8 @@ enum Key {
     /// Message numbers (`FETCH`): a range known from the EXISTS count. No
     /// EXPUNGE may come while a `FETCH` is answered (RFC 3501 §7.4.1, where
     /// a `UID FETCH` may carry one), so they stay put for the whole read;
-    /// a server that sends one anyway is refused ([`expunged`]).
+    /// a server that sends one anyway for a message the read may still ask
+    /// about is refused ([`expunged`]).
     Number,
 }
 

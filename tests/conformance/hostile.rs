@@ -553,10 +553,24 @@ fn an_expunge_is_refused_up_to_the_highest_number_read_and_passed_over_past_it()
     assert_eq!(uids, [1, 2], "{out}");
 }
 
+/// [`header_fetch`] without its FLAGS item: the message's flags come only from an earlier
+/// update.
+fn header_fetch_without_flags(n: u32, uid: u32) -> String {
+    header_fetch(n, uid, true).replacen("FLAGS () ", "", 1)
+}
+
+/// The SEEN column of each row, by UID.
+fn seen_by_uid(out: &CliOutput) -> Vec<(u64, Option<bool>)> {
+    rows_by_uid(out)
+        .iter()
+        .map(|(uid, row)| (*uid, row.get("SEEN").and_then(Value::as_bool)))
+        .collect()
+}
+
 /// By UID, an unsolicited flag update waits under its message number for the message's
-/// answer; an EXPUNGE below it renumbers it, as the server renumbers the message. Left
-/// under its old number, message 3's `\Seen` would be merged into UID 4's answer, which came
-/// under that number after the EXPUNGE, and UID 4 would read as seen.
+/// answer; an EXPUNGE below it renumbers it, as the server renumbers the message. Left under
+/// its old number, message 3's `\Seen` would go to UID 4, whose answer comes under that
+/// number after the EXPUNGE, and UID 3 would lose it.
 #[test]
 fn an_expunge_during_a_read_by_uid_renumbers_the_answers_waiting_for_their_uid() {
     let script = Script::session(CAPS)
@@ -564,33 +578,48 @@ fn an_expunge_during_a_read_by_uid_renumbers_the_answers_waiting_for_their_uid()
         .send(header_fetch(1, 1, true))
         .line("* 3 FETCH (FLAGS (\\Seen))")
         .line("* 2 EXPUNGE")
-        .send(header_fetch(2, 3, true))
-        .send(header_fetch(3, 4, true))
+        .send(header_fetch_without_flags(2, 3).as_bytes())
+        .send(header_fetch_without_flags(3, 4).as_bytes())
         .tagged("OK Fetch completed.")
         .logout();
     let (out, _) = Case::new(script, "getHeaderOnly", 0)
         .args(&["--uid", "1,2,3,4", "--stoponerror=false"])
         .run();
-    let rows = rows_by_uid(&out);
-    let seen: Vec<(u64, Option<bool>)> = rows
-        .iter()
-        .map(|(uid, row)| (*uid, row.get("SEEN").and_then(Value::as_bool)))
-        .collect();
-    // UID 3's own answer, `FLAGS ()`, is newer than the update and wins.
     assert_eq!(
-        seen,
+        seen_by_uid(&out),
         [
             (1, Some(false)),
             (2, Some(false)),
-            (3, Some(false)),
+            (3, Some(true)),
             (4, Some(false))
         ],
         "{out}"
     );
+    let rows = rows_by_uid(&out);
     let error = rows[1].1.get("ERROR").and_then(Value::as_str);
     assert!(
         error.is_some_and(|e| e.contains("nothing for UID 2")),
         "{out}"
+    );
+}
+
+/// A message's own answer is newer than an update that came before it: its explicit empty
+/// FLAGS wins over the update's `\Seen`.
+#[test]
+fn a_message_s_own_empty_flags_win_over_an_earlier_update() {
+    let script = read_session()
+        .send(header_fetch(1, 1, true))
+        .line("* 2 FETCH (FLAGS (\\Seen))")
+        .send(header_fetch(2, 2, true))
+        .line("* 3 FETCH (FLAGS (\\Seen))")
+        .send(header_fetch_without_flags(3, 3).as_bytes())
+        .tagged("OK Fetch completed.")
+        .logout();
+    let (out, _) = Case::new(script, "getHeaderOnly", 0).run();
+    assert_eq!(
+        seen_by_uid(&out),
+        [(1, Some(false)), (2, Some(false)), (3, Some(true))],
+        "message 2 answered FLAGS (); message 3 said nothing of its flags\n{out}"
     );
 }
 
