@@ -148,11 +148,11 @@ fn check_row(data: &[u8], depth: Depth) -> MessageRow {
     let fetched = Fetched {
         seq: 7,
         uid: 4711,
-        flags: vec![
+        flags: Some(vec![
             FlagFetch::Recent,
             FlagFetch::Flag(Flag::Seen),
             FlagFetch::Flag(Flag::Keyword("$Label1".try_into().unwrap())),
-        ],
+        ]),
         size: None,
         internal_date: None,
         bytes: Some(Cow::Borrowed(data)),
