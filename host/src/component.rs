@@ -54,16 +54,12 @@ pub(crate) fn engine(interruption: Interruption) -> Result<Engine, Error> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     deadline::configure(&mut config, interruption);
-    // The component's memory with huge pages past its first few MiB: a
-    // getAll's largest message arrives into memory touched for the first
-    // time (`crate::memory`).
-    // Its initial contents are then copied in at instantiation instead of
-    // mapped from the compiled file (copy-on-write needs wasmtime's own
-    // memories).
-    #[cfg(target_os = "linux")]
-    config
-        .with_host_memory(std::sync::Arc::new(crate::memory::HugePageMemories))
-        .memory_init_cow(false);
+    // The component's memory is wasmtime's own, in small pages. Huge pages
+    // for the memory a getAll's largest message arrives into were tried and
+    // removed: under a hypervisor that takes back freed memory (free page
+    // reporting, as Firecracker's balloon does), every fresh huge page is
+    // backed again by the host on its first touch, and getAll took 8% more
+    // CPU than with small pages (docs/performance.md, "What made it fast").
     // For `perf record`: `CFIMAP_PROFILER=perfmap` names the guest's compiled
     // functions in /tmp/perf-PID.map (the cache key covers this setting).
     if std::env::var_os("CFIMAP_PROFILER").is_some_and(|v| v == "perfmap") {

@@ -76,8 +76,6 @@ pub mod component;
 pub mod deadline;
 mod error;
 pub mod filters;
-#[cfg(target_os = "linux")]
-mod memory;
 pub mod policy;
 pub mod precompiled;
 mod runtime;
