@@ -54,12 +54,13 @@ pub(crate) fn engine(interruption: Interruption) -> Result<Engine, Error> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     deadline::configure(&mut config, interruption);
-    // The component's memory is wasmtime's own, in small pages. Huge pages
-    // for the memory a getAll's largest message arrives into were tried and
-    // removed: under a hypervisor that takes back freed memory (free page
-    // reporting, as Firecracker's balloon does), every fresh huge page is
-    // backed again by the host on its first touch, and getAll took 8% more
-    // CPU than with small pages (docs/performance.md, "What made it fast").
+    // The component's memory is wasmtime's own. Huge pages for the memory a
+    // getAll's largest message arrives into were tried and removed: under a
+    // hypervisor that takes back freed memory (free page reporting, as
+    // Firecracker's balloon does), a fresh huge page is often backed again
+    // by the host on its first touch, and getAll took 0.87x the CPU without
+    // them (docs/performance.md, "Fresh memory", under "getAll: cfimap's
+    // CPU on two cores").
     // For `perf record`: `CFIMAP_PROFILER=perfmap` names the guest's compiled
     // functions in /tmp/perf-PID.map (the cache key covers this setting).
     if std::env::var_os("CFIMAP_PROFILER").is_some_and(|v| v == "perfmap") {
