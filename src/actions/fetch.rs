@@ -1,10 +1,11 @@
 //! The read actions, getHeaderOnly and getAll: EXAMINE, resolve the
 //! selection and the filters (one `UID SEARCH`, [`super::search`]), then
-//! one `UID FETCH` per window of messages. A whole folder or a `rows`
-//! window without filters is fetched by message number instead
-//! ([`selection::Targets`]), with no `UID SEARCH` before: a round trip and
-//! the server's search fewer. Newest first, windows are taken from
-//! the newest end and each is handed out reversed once it is complete.
+//! one `UID FETCH` per window of messages. A whole folder, a `rows`
+//! window or a `messagenumber` list without filters is fetched by message
+//! number instead ([`selection::Targets`]), with no `UID SEARCH` before: a
+//! round trip and the server's search fewer. Newest first, windows are
+//! taken from the newest end and each is handed out reversed once it is
+//! complete.
 //! Newest first, windows are pipelined (RFC 3501 §5.5): a few windows'
 //! FETCH commands are in flight at once, so the server goes on to the next
 //! window without waiting for the client. One at a time, each window cost a
@@ -175,12 +176,16 @@ const IN_FLIGHT: usize = 3;
 /// message numbers (windows never share one). Rows and errors are handed
 /// on in window order, whatever order the server ends the commands in. A
 /// getAll that stops at its first error (`stoponerror`) and saves
-/// attachments asks for one window at a time instead: a window's end can
-/// report an error after the next window's messages came, and no file may
-/// be written past it. A read in the server's order has one window, or a
-/// few of thousands of messages each (the command line's budget), asked
-/// for one at a time: its rows are handed on as they come, never held for
-/// a window.
+/// attachments writes no file past that error, and a window's end can
+/// report one (refused, messages missing): a message that comes while a
+/// window before its own has not ended is held ([`Window::held`]) until
+/// they all have, and gets its row (and files) only if none of them ended
+/// the action. A server answers pipelined commands one after another, so
+/// nothing is held in practice; one that runs them at once costs the
+/// memory of the messages it sends early. A read in the server's order has
+/// one window, or a few of thousands of messages each (the command line's
+/// budget), asked for one at a time: its rows are handed on as they come,
+/// never held for a window.
 pub struct Read {
     depth: Depth,
     options: ReadOptions,
@@ -211,11 +216,11 @@ pub struct Read {
 enum Key {
     /// UIDs (`UID FETCH`): the selection and filters were resolved to them.
     Uid,
-    /// Message numbers (`FETCH`): a range known from the EXISTS count. No
-    /// EXPUNGE may come while a `FETCH` is answered (RFC 3501 §7.4.1, where
-    /// a `UID FETCH` may carry one), so they stay put for the whole read;
-    /// a server that sends one anyway for a message the read may still ask
-    /// about is refused ([`expunged`]).
+    /// Message numbers (`FETCH`): a range or a `messagenumber` list, within
+    /// the EXISTS count. No EXPUNGE may come while a `FETCH` is answered
+    /// (RFC 3501 §7.4.1, where a `UID FETCH` may carry one), so they stay
+    /// put for the whole read; a server that sends one anyway for a message
+    /// the read may still ask about is refused ([`expunged`]).
     Number,
 }
 
@@ -294,21 +299,17 @@ impl Read {
         // reversed once complete: rows newest first, never more than the
         // windows in flight of them held.
         let size = newest_first_window(depth);
+        let newest_size = options.newest_first.then_some(size);
         let (by, last, windows) = match targets {
-            Targets::Uids(uids) if options.newest_first => (
-                Key::Uid,
-                0,
-                // Newest set first, should a chunk ever need more than one.
-                uids.rchunks(size)
-                    .flat_map(|chunk| selection::sets(chunk).into_iter().rev())
-                    .collect(),
-            ),
-            Targets::Uids(uids) => (Key::Uid, 0, selection::sets(&uids).into()),
-            Targets::Numbers(first, last) => (
+            Targets::Uids(uids) => (Key::Uid, 0, list_windows(&uids, newest_size)),
+            Targets::NumberList(numbers) => (
                 Key::Number,
-                last,
-                number_windows(first, last, options.newest_first.then_some(size)),
+                numbers.last().copied().unwrap_or(0),
+                list_windows(&numbers, newest_size),
             ),
+            Targets::Numbers(first, last) => {
+                (Key::Number, last, number_windows(first, last, newest_size))
+            }
         };
         Ok(Read {
             depth,
@@ -394,7 +395,7 @@ impl Read {
     /// Builds rows until `max` are ready or the read is complete.
     fn fill(&mut self, session: &mut Session, max: usize) -> Result<()> {
         let saves_and_stops = self.options.stoponerror && self.saver.is_some();
-        let in_flight = if self.options.newest_first && !saves_and_stops {
+        let in_flight = if self.options.newest_first {
             IN_FLIGHT
         } else {
             1
@@ -423,8 +424,14 @@ impl Read {
                 if let Data::Expunge(gone) = data {
                     return expunged(gone.get(), by, last, partial);
                 }
-                route(data, by, flying, partial, |window, at, fetched| {
-                    window.accept(at, fetched, depth, options, saver.as_mut(), stop_at);
+                route(data, by, flying, partial, |flying, i, at, fetched| {
+                    let earlier_open = flying.iter().take(i).any(|w| !w.ended);
+                    let window = &mut flying[i];
+                    if saves_and_stops && earlier_open {
+                        window.hold(at, fetched);
+                    } else {
+                        window.accept(at, fetched, depth, options, saver.as_mut(), stop_at);
+                    }
                 });
                 Ok(())
             })?;
@@ -446,6 +453,7 @@ impl Read {
                         ended.error = Some(e);
                     }
                 }
+                self.release_held();
                 // What no window still answered can use goes: its own split
                 // answers are reported by now. Responses without their key
                 // (a UID) may begin another window's answer, so they stay
@@ -462,6 +470,25 @@ impl Read {
                                 .any(|w| !w.ended && w.wanted.binary_search(&key).is_ok())
                     });
                 }
+            }
+        }
+    }
+
+    /// Builds the rows of the messages held for windows whose earlier
+    /// windows have all ended ([`Window::held`]), in window order: past the
+    /// first error that ends the action, none (and no file) is built.
+    fn release_held(&mut self) {
+        for i in 0..self.flying.len() {
+            if !self.flying[i].held.is_empty() {
+                let stop_at = self.stopped_at();
+                let (depth, options) = (self.depth, &self.options);
+                let window = &mut self.flying[i];
+                for fetched in std::mem::take(&mut window.held) {
+                    window.build(fetched, depth, options, self.saver.as_mut(), stop_at);
+                }
+            }
+            if !self.flying[i].ended {
+                break;
             }
         }
     }
@@ -550,15 +577,16 @@ fn expunged(
 }
 
 /// Finds the window an untagged response answers, by its key (UID or
-/// message number), and hands it the message (`accept`) with its place in
-/// the window; a message no window asked for is not a row. A response
-/// without its UID or data waits in `partial` for the rest.
+/// message number), and hands the message to `accept` with the windows,
+/// the window's index among them and the message's place in the window; a
+/// message no window asked for is not a row. A response without its UID or
+/// data waits in `partial` for the rest.
 fn route(
     data: Data<'_>,
     by: Key,
     flying: &mut VecDeque<Window>,
     partial: &mut HashMap<u32, Fetched<'static>>,
-    accept: impl FnOnce(&mut Window, usize, Fetched<'_>),
+    accept: impl FnOnce(&mut VecDeque<Window>, usize, usize, Fetched<'_>),
 ) {
     let Data::Fetch { seq, items } = data else {
         return;
@@ -578,7 +606,7 @@ fn route(
         .filter(|(_, w)| !w.ended)
         .find_map(|(i, w)| w.wanted.binary_search(&key).ok().map(|at| (i, at)));
     if let Some((i, at)) = found {
-        accept(&mut flying[i], at, fetched);
+        accept(flying, i, at, fetched);
     }
 }
 
@@ -637,6 +665,12 @@ struct Window {
     error: Option<Error>,
     /// Rows built and not yet handed on.
     rows: Vec<MessageRow>,
+    /// Messages that came while a window before this one had not ended, in
+    /// a getAll that saves attachments and stops at its first error: their
+    /// rows wait until those windows have ended without the error that
+    /// ends the action ([`Read::release_held`]). Marked done already, so
+    /// that this window's end does not count them missing.
+    held: Vec<Fetched<'static>>,
 }
 
 impl Window {
@@ -655,6 +689,7 @@ impl Window {
             ended: false,
             error: None,
             rows: Vec::new(),
+            held: Vec::new(),
         }
     }
 
@@ -671,10 +706,32 @@ impl Window {
         saver: Option<&mut Saver>,
         stop_at: Option<u64>,
     ) {
-        if self.error.is_some()
-            || stop_at.is_some_and(|n| n < self.number)
-            || std::mem::replace(&mut self.done[at], true)
-        {
+        if std::mem::replace(&mut self.done[at], true) {
+            return;
+        }
+        self.build(fetched, depth, options, saver, stop_at);
+    }
+
+    /// Keeps the message at `wanted[at]` for later ([`Window::held`]),
+    /// unless it has come already.
+    fn hold(&mut self, at: usize, fetched: Fetched<'_>) {
+        if !std::mem::replace(&mut self.done[at], true) {
+            self.held.push(fetched.into_owned());
+        }
+    }
+
+    /// The row of a message taken ([`Window::accept`]) or held, unless
+    /// this window or one before it (`stop_at`) has the error that ends
+    /// the action.
+    fn build(
+        &mut self,
+        fetched: Fetched<'_>,
+        depth: Depth,
+        options: &ReadOptions,
+        saver: Option<&mut Saver>,
+        stop_at: Option<u64>,
+    ) {
+        if self.error.is_some() || stop_at.is_some_and(|n| n < self.number) {
             return;
         }
         let (seq, uid) = (fetched.seq, fetched.uid);
@@ -821,6 +878,20 @@ fn about(error: Error, by: Key, set: &str) -> Error {
     error.annotated(&format!(" ({} {set})", by.plural()))
 }
 
+/// The windows of a list of UIDs or message numbers (ascending, each once):
+/// its sets, each within the command line's budget; newest first, chunks of
+/// `size` taken from the newest end, the newest set first should a chunk
+/// ever need more than one.
+fn list_windows(keys: &[u32], newest_first: Option<usize>) -> VecDeque<String> {
+    match newest_first {
+        Some(size) => keys
+            .rchunks(size.max(1))
+            .flat_map(|chunk| selection::sets(chunk).into_iter().rev())
+            .collect(),
+        None => selection::sets(keys).into(),
+    }
+}
+
 /// The sets of message numbers `first..=last` is fetched in: one, or
 /// newest first windows of `newest_first` from the newest end.
 fn number_windows(first: u32, last: u32, newest_first: Option<usize>) -> VecDeque<String> {
@@ -854,6 +925,27 @@ fn number_windows(first: u32, last: u32, newest_first: Option<usize>) -> VecDequ
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_is_its_sets_in_order_and_chunks_from_the_top_newest_first() {
+        assert_eq!(list_windows(&[2, 3, 4, 9], None), ["2:4,9"]);
+        assert!(list_windows(&[], None).is_empty());
+        assert!(list_windows(&[], Some(8)).is_empty());
+        assert_eq!(
+            list_windows(&[1, 2, 3, 5, 8, 9], Some(2)),
+            ["8:9", "3,5", "1:2"]
+        );
+        // Every key once, whichever way it is cut.
+        let keys: Vec<u32> = (1..=1000).map(|n| n * 3).collect();
+        for size in [None, Some(1), Some(7), Some(100)] {
+            let mut got: Vec<u32> = list_windows(&keys, size)
+                .iter()
+                .flat_map(|set| selection::expand(set))
+                .collect();
+            got.sort_unstable();
+            assert_eq!(got, keys, "{size:?}");
+        }
+    }
 
     #[test]
     fn a_range_in_order_is_one_window() {

@@ -5,13 +5,13 @@
 //!
 //! UIDs are resolved before anything changes, so a `messagenumber` list
 //! means the messages that had those numbers when the action began. A read
-//! of a whole folder or a `rows` window without filters needs no resolving:
-//! it fetches the range of message numbers ([`targets`]), as many as a
-//! search could return at most ([`esearch::MAX_UIDS`]). A read
-//! with filters ([`super::search`]) resolves selection and filters in one
-//! `UID SEARCH`, as `RETURN (ALL)` when the server has ESEARCH. Long
-//! UID sets are compressed into ranges and split under the server's
-//! command-line budget.
+//! of a whole folder, a `rows` window or a `messagenumber` list without
+//! filters needs no resolving: it fetches those message numbers
+//! ([`targets`]), as many as a search could return at most
+//! ([`esearch::MAX_UIDS`]). A read of a `uid` list, or with filters
+//! ([`super::search`]), resolves selection and filters in one `UID SEARCH`,
+//! as `RETURN (ALL)` when the server has ESEARCH. Long UID sets are
+//! compressed into ranges and split under the server's command-line budget.
 
 use std::num::NonZeroU32;
 use std::str::FromStr;
@@ -98,6 +98,10 @@ pub enum Targets {
     /// without filters, which needs no `UID SEARCH` to resolve. Empty when
     /// `.0 > .1`.
     Numbers(u32, u32),
+    /// The message numbers of a `messagenumber` list without filters, those
+    /// of the folder only, ascending, each once: known to be the folder's
+    /// messages from the EXISTS count, with no `UID SEARCH` either.
+    NumberList(Vec<u32>),
 }
 
 /// What a read of `selection` among the messages matching `criteria`
@@ -106,8 +110,13 @@ pub enum Targets {
 /// number (`FETCH 1:10000`) spares the round trip and the server's work of
 /// a `UID SEARCH`, and means the same messages, since numbers do not move
 /// while a read runs (RFC 3501 §7.4.1: no EXPUNGE while a FETCH is
-/// answered, nor while no command is in progress). Everything else resolves
-/// to UIDs ([`matching`]).
+/// answered, nor while no command is in progress). A `messagenumber` list
+/// without filters is fetched by number too (`FETCH 2,4`), its numbers past
+/// the EXISTS count left out as a search would leave them. Everything else
+/// (a `uid` list, filters) resolves to UIDs ([`matching`]): a UID the
+/// folder does not hold is skipped, where one that a search found and the
+/// FETCH did not answer is an error, and only the search tells the two
+/// apart.
 ///
 /// The range is the server's word, and a read holds a flag per message of
 /// it: like a search's answer, it may hold at most [`esearch::MAX_UIDS`]
@@ -134,7 +143,17 @@ pub fn targets(
                 None => return Ok(none),
             }
         }
-        Selection::MessageNumbers(_) | Selection::Uids(_) => {
+        Selection::MessageNumbers(numbers) => {
+            let mut numbers: Vec<u32> = numbers
+                .iter()
+                .copied()
+                .filter(|n| (1..=opened.exists).contains(n))
+                .collect();
+            numbers.sort_unstable();
+            numbers.dedup();
+            return Ok(Targets::NumberList(numbers));
+        }
+        Selection::Uids(_) => {
             return matching(session, opened, selection, criteria, newest_first).map(Targets::Uids);
         }
     };
