@@ -176,16 +176,12 @@ const IN_FLIGHT: usize = 3;
 /// message numbers (windows never share one). Rows and errors are handed
 /// on in window order, whatever order the server ends the commands in. A
 /// getAll that stops at its first error (`stoponerror`) and saves
-/// attachments writes no file past that error, and a window's end can
-/// report one (refused, messages missing): a message that comes while a
-/// window before its own has not ended is held ([`Window::held`]) until
-/// they all have, and gets its row (and files) only if none of them ended
-/// the action. A server answers pipelined commands one after another, so
-/// nothing is held in practice; one that runs them at once costs the
-/// memory of the messages it sends early. A read in the server's order has
-/// one window, or a few of thousands of messages each (the command line's
-/// budget), asked for one at a time: its rows are handed on as they come,
-/// never held for a window.
+/// attachments asks for one window at a time instead: a window's end can
+/// report an error after the next window's messages came, and no file may
+/// be written past it. A read in the server's order has one window, or a
+/// few of thousands of messages each (the command line's budget), asked
+/// for one at a time: its rows are handed on as they come, never held for
+/// a window.
 pub struct Read {
     depth: Depth,
     options: ReadOptions,
@@ -395,7 +391,7 @@ impl Read {
     /// Builds rows until `max` are ready or the read is complete.
     fn fill(&mut self, session: &mut Session, max: usize) -> Result<()> {
         let saves_and_stops = self.options.stoponerror && self.saver.is_some();
-        let in_flight = if self.options.newest_first {
+        let in_flight = if self.options.newest_first && !saves_and_stops {
             IN_FLIGHT
         } else {
             1
@@ -424,14 +420,8 @@ impl Read {
                 if let Data::Expunge(gone) = data {
                     return expunged(gone.get(), by, last, partial);
                 }
-                route(data, by, flying, partial, |flying, i, at, fetched| {
-                    let earlier_open = flying.iter().take(i).any(|w| !w.ended);
-                    let window = &mut flying[i];
-                    if saves_and_stops && earlier_open {
-                        window.hold(at, fetched);
-                    } else {
-                        window.accept(at, fetched, depth, options, saver.as_mut(), stop_at);
-                    }
+                route(data, by, flying, partial, |window, at, fetched| {
+                    window.accept(at, fetched, depth, options, saver.as_mut(), stop_at);
                 });
                 Ok(())
             })?;
@@ -453,7 +443,6 @@ impl Read {
                         ended.error = Some(e);
                     }
                 }
-                self.release_held();
                 // What no window still answered can use goes: its own split
                 // answers are reported by now. Responses without their key
                 // (a UID) may begin another window's answer, so they stay
@@ -470,25 +459,6 @@ impl Read {
                                 .any(|w| !w.ended && w.wanted.binary_search(&key).is_ok())
                     });
                 }
-            }
-        }
-    }
-
-    /// Builds the rows of the messages held for windows whose earlier
-    /// windows have all ended ([`Window::held`]), in window order: past the
-    /// first error that ends the action, none (and no file) is built.
-    fn release_held(&mut self) {
-        for i in 0..self.flying.len() {
-            if !self.flying[i].held.is_empty() {
-                let stop_at = self.stopped_at();
-                let (depth, options) = (self.depth, &self.options);
-                let window = &mut self.flying[i];
-                for fetched in std::mem::take(&mut window.held) {
-                    window.build(fetched, depth, options, self.saver.as_mut(), stop_at);
-                }
-            }
-            if !self.flying[i].ended {
-                break;
             }
         }
     }
@@ -577,16 +547,15 @@ fn expunged(
 }
 
 /// Finds the window an untagged response answers, by its key (UID or
-/// message number), and hands the message to `accept` with the windows,
-/// the window's index among them and the message's place in the window; a
-/// message no window asked for is not a row. A response without its UID or
-/// data waits in `partial` for the rest.
+/// message number), and hands it the message (`accept`) with its place in
+/// the window; a message no window asked for is not a row. A response
+/// without its UID or data waits in `partial` for the rest.
 fn route(
     data: Data<'_>,
     by: Key,
     flying: &mut VecDeque<Window>,
     partial: &mut HashMap<u32, Fetched<'static>>,
-    accept: impl FnOnce(&mut VecDeque<Window>, usize, usize, Fetched<'_>),
+    accept: impl FnOnce(&mut Window, usize, Fetched<'_>),
 ) {
     let Data::Fetch { seq, items } = data else {
         return;
@@ -606,7 +575,7 @@ fn route(
         .filter(|(_, w)| !w.ended)
         .find_map(|(i, w)| w.wanted.binary_search(&key).ok().map(|at| (i, at)));
     if let Some((i, at)) = found {
-        accept(flying, i, at, fetched);
+        accept(&mut flying[i], at, fetched);
     }
 }
 
@@ -665,12 +634,6 @@ struct Window {
     error: Option<Error>,
     /// Rows built and not yet handed on.
     rows: Vec<MessageRow>,
-    /// Messages that came while a window before this one had not ended, in
-    /// a getAll that saves attachments and stops at its first error: their
-    /// rows wait until those windows have ended without the error that
-    /// ends the action ([`Read::release_held`]). Marked done already, so
-    /// that this window's end does not count them missing.
-    held: Vec<Fetched<'static>>,
 }
 
 impl Window {
@@ -689,7 +652,6 @@ impl Window {
             ended: false,
             error: None,
             rows: Vec::new(),
-            held: Vec::new(),
         }
     }
 
@@ -706,32 +668,10 @@ impl Window {
         saver: Option<&mut Saver>,
         stop_at: Option<u64>,
     ) {
-        if std::mem::replace(&mut self.done[at], true) {
-            return;
-        }
-        self.build(fetched, depth, options, saver, stop_at);
-    }
-
-    /// Keeps the message at `wanted[at]` for later ([`Window::held`]),
-    /// unless it has come already.
-    fn hold(&mut self, at: usize, fetched: Fetched<'_>) {
-        if !std::mem::replace(&mut self.done[at], true) {
-            self.held.push(fetched.into_owned());
-        }
-    }
-
-    /// The row of a message taken ([`Window::accept`]) or held, unless
-    /// this window or one before it (`stop_at`) has the error that ends
-    /// the action.
-    fn build(
-        &mut self,
-        fetched: Fetched<'_>,
-        depth: Depth,
-        options: &ReadOptions,
-        saver: Option<&mut Saver>,
-        stop_at: Option<u64>,
-    ) {
-        if self.error.is_some() || stop_at.is_some_and(|n| n < self.number) {
+        if self.error.is_some()
+            || stop_at.is_some_and(|n| n < self.number)
+            || std::mem::replace(&mut self.done[at], true)
+        {
             return;
         }
         let (seq, uid) = (fetched.seq, fetched.uid);
