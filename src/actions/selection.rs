@@ -144,14 +144,7 @@ pub fn targets(
             }
         }
         Selection::MessageNumbers(numbers) => {
-            let mut numbers: Vec<u32> = numbers
-                .iter()
-                .copied()
-                .filter(|n| (1..=opened.exists).contains(n))
-                .collect();
-            numbers.sort_unstable();
-            numbers.dedup();
-            return Ok(Targets::NumberList(numbers));
+            return Ok(Targets::NumberList(in_folder(numbers, opened)));
         }
         Selection::Uids(_) => {
             return matching(session, opened, selection, criteria, newest_first).map(Targets::Uids);
@@ -166,6 +159,19 @@ pub fn targets(
         )));
     }
     Ok(Targets::Numbers(first, last))
+}
+
+/// The numbers of a `messagenumber` list that the opened folder has (1 to
+/// its EXISTS count), ascending, each once; the others match no message.
+fn in_folder(numbers: &[u32], opened: &Opened) -> Vec<u32> {
+    let mut numbers: Vec<u32> = numbers
+        .iter()
+        .copied()
+        .filter(|n| (1..=opened.exists).contains(n))
+        .collect();
+    numbers.sort_unstable();
+    numbers.dedup();
+    numbers
 }
 
 /// Refuses a `rows` window that can hold no message.
@@ -218,12 +224,7 @@ pub fn matching(
             ))?)]
         }
         Selection::MessageNumbers(numbers) => {
-            let numbers: Vec<u32> = numbers
-                .iter()
-                .copied()
-                .filter(|n| (1..=opened.exists).contains(n))
-                .collect();
-            let sets = sets(&numbers);
+            let sets = sets(&in_folder(numbers, opened));
             if sets.is_empty() {
                 return Ok(Vec::new());
             }

@@ -1648,7 +1648,7 @@ fn a_message_number_list_is_fetched_by_number_with_no_search() {
         let rows = mb.rows(action, &["--messagenumber", list, "--newest"]);
         assert_eq!(numbers(&rows), [29, 17, 5, 4, 3], "{action} --newest");
     }
-    // Newest first, getAll asks in windows of 8 from the newest end.
+    // Newest first, getAll asks in windows of 8 of the list's numbers from the newest end.
     let many: Vec<String> = (1..=30)
         .filter(|n| n % 3 != 0)
         .map(|n| n.to_string())
@@ -1660,6 +1660,20 @@ fn a_message_number_list_is_fetched_by_number_with_no_search() {
         &["--messagenumber", &many.join(","), "--newest"],
     );
     assert!(!sent.to_uppercase().contains(" SEARCH "), "{sent}");
+    let set = Regex::new(r"(?i)^\S+ \S+ FETCH (\S+) ").expect("regex");
+    let windows: Vec<&str> = sent
+        .lines()
+        .filter_map(|l| set.captures(l).and_then(|c| c.get(1)).map(|m| m.as_str()))
+        .collect();
+    assert_eq!(
+        windows,
+        [
+            "19:20,22:23,25:26,28:29",
+            "7:8,10:11,13:14,16:17",
+            "1:2,4:5"
+        ],
+        "{sent}"
+    );
     let rows = mb.rows("getAll", &["--messagenumber", &many.join(","), "--newest"]);
     let mut want: Vec<u64> = (1..=30).filter(|n| n % 3 != 0).collect();
     want.reverse();
