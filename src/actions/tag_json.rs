@@ -5,12 +5,23 @@
 //! order of the WIT record `message-row`: getHeaderOnly's rows carry the
 //! header columns and `ERROR`, getAll's every column. An absent value is
 //! `null`, a list a JSON array, `CIDS` an object (Content-ID → file name,
-//! in the message's order). This is the form the `cfimap` CLI prints with
-//! `--format ndjson`; a host that only prints or forwards rows takes one
-//! byte list a batch instead of lifting every field of every row, which
-//! is most of a read's cost in a JavaScript host.
+//! in the message's order). This is what the `cfimap` CLI prints with
+//! `--format ndjson` (and, joined into one array, compact `--format json`):
+//! a host that only prints or forwards rows takes one byte list a batch
+//! instead of lifting every field of every row, which in the CLI cost the
+//! host a copy and a UTF-8 check of each string and in a JavaScript host
+//! most of a read.
+//!
+//! The lines are written here field by field rather than by serde_json,
+//! whose string escaping looks at one byte at a time: rows are mostly text
+//! (getAll of 2,000 messages writes 12 MB of bodies and headers), and that
+//! loop was an eighth of such a read's CPU. [`string`] looks at eight bytes
+//! at a time for the few that JSON escapes and copies the runs between
+//! them whole. The bytes are serde_json's, escapes included (`\u001f`,
+//! not `\u001F`; `\u007f` left as it is): the tests hold the two to that,
+//! every byte value in every position of a word.
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use std::ops::Range;
 
 use crate::actions::fetch::Depth;
 use crate::bindings::cfimap::imap::types::MessageRow;
@@ -18,77 +29,453 @@ use crate::bindings::cfimap::imap::types::MessageRow;
 /// `rows` as JSON lines, each ended by `\n`, appended to `out`.
 pub fn write(rows: &[MessageRow], depth: Depth, out: &mut Vec<u8>) {
     for row in rows {
-        // serde_json fails only when writing fails (never into a Vec), for a
-        // map key that is no string, or for a Serialize impl that errs:
-        // none of these exist here, whatever a row holds.
-        serde_json::to_writer(&mut *out, &TagRow { row, depth })
-            .expect("rows serialise into memory");
+        write_row(row, depth, out);
         out.push(b'\n');
     }
 }
 
-/// One row, serialised with the tag's column names.
-struct TagRow<'a> {
-    row: &'a MessageRow,
-    depth: Depth,
+/// One row as a JSON object, with the tag's column names.
+fn write_row(r: &MessageRow, depth: Depth, out: &mut Vec<u8>) {
+    let mut o = Object::open(out);
+    o.field("MESSAGENUMBER").number(u64::from(r.messagenumber));
+    o.field("UID").number(u64::from(r.uid));
+    o.field("SUBJECT").text(r.subject.as_deref());
+    o.field("FROM").string(&r.from);
+    o.field("TO").string(&r.to);
+    o.field("CC").string(&r.cc);
+    o.field("REPLYTO").string(&r.replyto);
+    o.field("MESSAGEID").string(&r.messageid);
+    o.field("DATE").text(r.date.as_deref());
+    o.field("SENTDATE").text(r.sentdate.as_deref());
+    o.field("RXDDATE").text(r.rxddate.as_deref());
+    o.field("SIZE").number(r.size);
+    match r.lines {
+        Some(lines) => o.field("LINES").number(u64::from(lines)),
+        None => o.field("LINES").null(),
+    }
+    o.field("HEADER").string(&r.header);
+    o.field("ANSWERED").boolean(r.answered);
+    o.field("DELETED").boolean(r.deleted);
+    o.field("DRAFT").boolean(r.draft);
+    o.field("FLAGGED").boolean(r.flagged);
+    o.field("RECENT").boolean(r.recent);
+    o.field("SEEN").boolean(r.seen);
+    o.field("USER").strings(&r.user);
+    if depth == Depth::Whole {
+        // BODY is TEXTBODY or HTMLBODY again: escaped once, then copied.
+        let written = o.field("BODY").spanned(|v| v.text(r.body.as_deref()));
+        for (name, text) in [("TEXTBODY", &r.textbody), ("HTMLBODY", &r.htmlbody)] {
+            let value = o.field(name);
+            if let (Some(text), Some(body)) = (text, &r.body)
+                && same(text, body)
+            {
+                value.0.extend_from_within(written.clone());
+            } else {
+                value.text(text.as_deref());
+            }
+        }
+        o.field("ATTACHMENTS").strings(&r.attachments);
+        o.field("ATTACHMENTFILES").strings(&r.attachmentfiles);
+        // Content-ID → file name pairs in order: a repeated Content-ID
+        // stays repeated, as the message has it.
+        let mut cids = Object::open(o.field("CIDS").0);
+        for (cid, file) in &r.cids {
+            cids.field(cid).string(file);
+        }
+        cids.close();
+        o.field("DELIVERYSTATUS").text(r.deliverystatus.as_deref());
+    }
+    o.field("ERROR").text(r.error.as_deref());
+    o.close();
 }
 
-impl Serialize for TagRow<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.row;
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("MESSAGENUMBER", &r.messagenumber)?;
-        map.serialize_entry("UID", &r.uid)?;
-        map.serialize_entry("SUBJECT", &r.subject)?;
-        map.serialize_entry("FROM", &r.from)?;
-        map.serialize_entry("TO", &r.to)?;
-        map.serialize_entry("CC", &r.cc)?;
-        map.serialize_entry("REPLYTO", &r.replyto)?;
-        map.serialize_entry("MESSAGEID", &r.messageid)?;
-        map.serialize_entry("DATE", &r.date)?;
-        map.serialize_entry("SENTDATE", &r.sentdate)?;
-        map.serialize_entry("RXDDATE", &r.rxddate)?;
-        map.serialize_entry("SIZE", &r.size)?;
-        map.serialize_entry("LINES", &r.lines)?;
-        map.serialize_entry("HEADER", &r.header)?;
-        map.serialize_entry("ANSWERED", &r.answered)?;
-        map.serialize_entry("DELETED", &r.deleted)?;
-        map.serialize_entry("DRAFT", &r.draft)?;
-        map.serialize_entry("FLAGGED", &r.flagged)?;
-        map.serialize_entry("RECENT", &r.recent)?;
-        map.serialize_entry("SEEN", &r.seen)?;
-        map.serialize_entry("USER", &r.user)?;
-        if self.depth == Depth::Whole {
-            map.serialize_entry("BODY", &r.body)?;
-            map.serialize_entry("TEXTBODY", &r.textbody)?;
-            map.serialize_entry("HTMLBODY", &r.htmlbody)?;
-            map.serialize_entry("ATTACHMENTS", &r.attachments)?;
-            map.serialize_entry("ATTACHMENTFILES", &r.attachmentfiles)?;
-            map.serialize_entry("CIDS", &Cids(&r.cids))?;
-            map.serialize_entry("DELIVERYSTATUS", &r.deliverystatus)?;
+/// Whether `a` and `b` are the same text, compared eight bytes at a time:
+/// the guest's `memcmp`, which `==` calls, compares one at a time, and
+/// took as long as escaping the text again.
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (words_a, words_b) = (a.chunks_exact(8), b.chunks_exact(8));
+    a.len() == b.len()
+        && words_a.remainder() == words_b.remainder()
+        && words_a
+            .zip(words_b)
+            .all(|(x, y)| u64::from_ne_bytes(word(x)) == u64::from_ne_bytes(word(y)))
+}
+
+/// Eight bytes of a slice that has them.
+fn word(bytes: &[u8]) -> [u8; 8] {
+    <[u8; 8]>::try_from(bytes).unwrap_or_default()
+}
+
+/// A JSON object being written: its fields follow one another, comma
+/// separated.
+struct Object<'a> {
+    out: &'a mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'a> Object<'a> {
+    fn open(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, empty: true }
+    }
+
+    /// Starts the field `name`; its value is written next.
+    fn field(&mut self, name: &str) -> Value<'_> {
+        if !self.empty {
+            self.out.push(b',');
         }
-        map.serialize_entry("ERROR", &r.error)?;
-        map.end()
+        self.empty = false;
+        string(self.out, name);
+        self.out.push(b':');
+        Value(self.out)
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
     }
 }
 
-/// Content-ID → file name pairs as one JSON object, in order (a repeated
-/// Content-ID stays repeated, as the message has it).
-struct Cids<'a>(&'a [(String, String)]);
+/// Where one JSON value is written.
+struct Value<'a>(&'a mut Vec<u8>);
 
-impl Serialize for Cids<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (cid, file) in self.0 {
-            map.serialize_entry(cid, file)?;
-        }
-        map.end()
+impl Value<'_> {
+    fn number(self, n: u64) {
+        self.0
+            .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     }
+
+    /// Writes the value by `write`; where in the output it went.
+    fn spanned(self, write: impl FnOnce(Value<'_>)) -> Range<usize> {
+        let start = self.0.len();
+        write(Value(&mut *self.0));
+        start..self.0.len()
+    }
+
+    fn boolean(self, b: bool) {
+        self.0.extend_from_slice(if b { b"true" } else { b"false" });
+    }
+
+    fn null(self) {
+        self.0.extend_from_slice(b"null");
+    }
+
+    fn string(self, s: &str) {
+        string(self.0, s);
+    }
+
+    /// A string, or `null` when absent.
+    fn text(self, s: Option<&str>) {
+        match s {
+            Some(s) => string(self.0, s),
+            None => self.null(),
+        }
+    }
+
+    fn strings(self, list: &[String]) {
+        self.0.push(b'[');
+        for (i, s) in list.iter().enumerate() {
+            if i > 0 {
+                self.0.push(b',');
+            }
+            string(self.0, s);
+        }
+        self.0.push(b']');
+    }
+}
+
+/// `s` as a JSON string, quotes included, appended to `out`, escaped as
+/// serde_json escapes it: `"` and `\` with a backslash, the control
+/// characters with their short escapes (`\n`, `\r`, `\t`, `\b`, `\f`)
+/// or as `\u00xx`, everything else as it is (the text is UTF-8 already).
+fn string(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    // `bytes[copied..at]` needs no escape and is not written yet.
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(eight) = bytes.get(at..at + 8) {
+        let mask = escapes(u64::from_le_bytes(word(eight)));
+        if mask == 0 {
+            at += 8;
+            continue;
+        }
+        // The first byte to escape; the scan goes on right after it.
+        let i = at + (mask.trailing_zeros() / 8) as usize;
+        out.extend_from_slice(&bytes[copied..i]);
+        escape(bytes[i], out);
+        copied = i + 1;
+        at = i + 1;
+    }
+    for (i, &byte) in bytes.iter().enumerate().skip(at) {
+        if byte < 0x20 || byte == b'"' || byte == b'\\' {
+            out.extend_from_slice(&bytes[copied..i]);
+            escape(byte, out);
+            copied = i + 1;
+        }
+    }
+    out.extend_from_slice(&bytes[copied..]);
+    out.push(b'"');
+}
+
+/// The high bit of each of a word's eight bytes.
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+/// The low seven bits of each of a word's eight bytes.
+const LOWS: u64 = !HIGHS;
+
+/// `byte` in each of a word's eight bytes.
+const fn splat(byte: u8) -> u64 {
+    u64::from_ne_bytes([byte; 8])
+}
+
+/// The bytes of `word` (eight, read little-endian) that JSON must escape,
+/// a control character (below 0x20), `"` or `\`, each marked by its high
+/// bit in the result. Per byte, exactly: adding to the low seven bits
+/// alone can never carry into the next byte. A byte's high bit ends set
+/// when it is 0x20 or more (`+ 0x60` reaches 0x80 from 0x20; a byte of
+/// 0x80 or more has it already), and when it differs from `"` and from
+/// `\` (its XOR with them nonzero: `+ 0x7f` reaches 0x80 from 1); the
+/// bytes to escape are those where one of the three is clear.
+fn escapes(word: u64) -> u64 {
+    let at_least_space = ((word & LOWS) + splat(0x60)) | word;
+    let differs = |c: u8| {
+        let x = word ^ splat(c);
+        ((x & LOWS) + LOWS) | x
+    };
+    !(at_least_space & differs(b'"') & differs(b'\\')) & HIGHS
+}
+
+/// Writes the escape of `byte`, one that JSON strings must escape, as
+/// serde_json writes it: a backslash and a letter where JSON has one,
+/// else `\u00` and two lower-case hex digits.
+fn escape(byte: u8, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match byte {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        0x08 => b'b',
+        0x0c => b'f',
+        _ => {
+            let hex = [HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]];
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', hex[0], hex[1]]);
+            return;
+        }
+    };
+    out.extend_from_slice(&[b'\\', short]);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::ser::{Serialize, SerializeMap, Serializer};
+
+    /// The row as serde_json writes it: what [`write`] wrote before it
+    /// wrote rows itself, and must still write, byte for byte.
+    struct Reference<'a> {
+        row: &'a MessageRow,
+        depth: Depth,
+    }
+
+    impl Serialize for Reference<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let r = self.row;
+            let mut map = s.serialize_map(None)?;
+            map.serialize_entry("MESSAGENUMBER", &r.messagenumber)?;
+            map.serialize_entry("UID", &r.uid)?;
+            map.serialize_entry("SUBJECT", &r.subject)?;
+            map.serialize_entry("FROM", &r.from)?;
+            map.serialize_entry("TO", &r.to)?;
+            map.serialize_entry("CC", &r.cc)?;
+            map.serialize_entry("REPLYTO", &r.replyto)?;
+            map.serialize_entry("MESSAGEID", &r.messageid)?;
+            map.serialize_entry("DATE", &r.date)?;
+            map.serialize_entry("SENTDATE", &r.sentdate)?;
+            map.serialize_entry("RXDDATE", &r.rxddate)?;
+            map.serialize_entry("SIZE", &r.size)?;
+            map.serialize_entry("LINES", &r.lines)?;
+            map.serialize_entry("HEADER", &r.header)?;
+            map.serialize_entry("ANSWERED", &r.answered)?;
+            map.serialize_entry("DELETED", &r.deleted)?;
+            map.serialize_entry("DRAFT", &r.draft)?;
+            map.serialize_entry("FLAGGED", &r.flagged)?;
+            map.serialize_entry("RECENT", &r.recent)?;
+            map.serialize_entry("SEEN", &r.seen)?;
+            map.serialize_entry("USER", &r.user)?;
+            if self.depth == Depth::Whole {
+                map.serialize_entry("BODY", &r.body)?;
+                map.serialize_entry("TEXTBODY", &r.textbody)?;
+                map.serialize_entry("HTMLBODY", &r.htmlbody)?;
+                map.serialize_entry("ATTACHMENTS", &r.attachments)?;
+                map.serialize_entry("ATTACHMENTFILES", &r.attachmentfiles)?;
+                map.serialize_entry("CIDS", &Cids(&r.cids))?;
+                map.serialize_entry("DELIVERYSTATUS", &r.deliverystatus)?;
+            }
+            map.serialize_entry("ERROR", &r.error)?;
+            map.end()
+        }
+    }
+
+    struct Cids<'a>(&'a [(String, String)]);
+
+    impl Serialize for Cids<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut map = s.serialize_map(Some(self.0.len()))?;
+            for (cid, file) in self.0 {
+                map.serialize_entry(cid, file)?;
+            }
+            map.end()
+        }
+    }
+
+    fn reference(rows: &[MessageRow], depth: Depth) -> Vec<u8> {
+        let mut out = Vec::new();
+        for row in rows {
+            serde_json::to_writer(&mut out, &Reference { row, depth }).unwrap();
+            out.push(b'\n');
+        }
+        out
+    }
+
+    fn written(s: &str) -> String {
+        let mut out = Vec::new();
+        string(&mut out, s);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// A small deterministic generator (xorshift), so a failure repeats.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    /// The bytes where the bit tricks could go wrong: each side of every
+    /// bound, the escaped ones, the high bit set.
+    const EDGES: [u8; 14] = [
+        0x00, 0x01, 0x1f, 0x20, 0x21, b'"', 0x23, b'[', b'\\', b']', 0x7f, 0x80, 0xa0, 0xff,
+    ];
+
+    #[test]
+    fn a_words_bytes_to_escape_are_marked_exactly() {
+        let naive = |w: u64| {
+            let marks = w.to_le_bytes().map(|b| {
+                if b < 0x20 || b == b'"' || b == b'\\' {
+                    0x80
+                } else {
+                    0
+                }
+            });
+            u64::from_le_bytes(marks)
+        };
+        // Every byte value in every position among harmless neighbours.
+        for position in 0..8 {
+            for byte in 0..=255u8 {
+                let mut word = [b'a'; 8];
+                word[position] = byte;
+                let word = u64::from_le_bytes(word);
+                assert_eq!(escapes(word), naive(word), "{word:#018x}");
+            }
+        }
+        // Words of edge bytes only, where borrows run between bytes.
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..200_000 {
+            let r = rng.next();
+            let word = u64::from_le_bytes(std::array::from_fn(|i| {
+                EDGES[((r >> (i * 8)) & 0xff) as usize % EDGES.len()]
+            }));
+            assert_eq!(escapes(word), naive(word), "{word:#018x}");
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        // Every byte below 0x80 at every offset of strings up to 20 bytes
+        // long, so each lands in the word loop and in the tail.
+        for len in 1..=20 {
+            for at in 0..len {
+                for byte in 0..0x80u8 {
+                    let mut bytes = vec![b'x'; len];
+                    bytes[at] = byte;
+                    let s = String::from_utf8(bytes).unwrap();
+                    assert_eq!(written(&s), serde_json::to_string(&s).unwrap(), "{s:?}");
+                }
+            }
+        }
+        // Text of edge bytes and multi-byte characters.
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for _ in 0..20_000 {
+            let len = (rng.next() % 40) as usize;
+            let s: String = (0..len)
+                .map(|_| match rng.next() % 6 {
+                    0 => 'ü',
+                    1 => '\u{2028}',
+                    2 => '😀',
+                    _ => char::from(EDGES[(rng.next() % 11) as usize]),
+                })
+                .collect();
+            assert_eq!(written(&s), serde_json::to_string(&s).unwrap(), "{s:?}");
+        }
+        assert_eq!(written(""), r#""""#);
+    }
+
+    #[test]
+    fn texts_are_the_same_only_when_every_byte_is() {
+        let text = "0123456789abcdefXYZ";
+        assert!(same(text, text));
+        assert!(same("", ""));
+        for at in 0..text.len() {
+            let mut other = text.as_bytes().to_vec();
+            other[at] = b'-';
+            let other = String::from_utf8(other).unwrap();
+            assert!(!same(text, &other), "{other}");
+        }
+        assert!(!same(text, &text[..16]));
+        assert!(!same(&text[..8], &text[..9]));
+    }
+
+    #[test]
+    fn rows_are_serde_jsons_bytes() {
+        let mut odd = row();
+        odd.subject = None;
+        odd.lines = Some(4_000_000_000);
+        odd.size = u64::MAX;
+        odd.user = vec![];
+        odd.cids = vec![];
+        odd.body = Some("a\r\n\tb\u{7f}\u{0}\"\\".repeat(9));
+        odd.htmlbody = Some("<p>é</p>".into());
+        odd.deliverystatus = Some("failed".into());
+        odd.error = Some("nothing for message number 3".into());
+        let mut many = row();
+        many.cids = vec![
+            ("c1".into(), "a.png".into()),
+            ("c1".into(), "b.png".into()),
+            ("\"odd\"".into(), "c.png".into()),
+        ];
+        many.user = vec!["$A".into(), "\\B".into()];
+        // BODY is HTMLBODY again (copied, not escaped twice).
+        many.textbody = None;
+        many.htmlbody = Some("<p>\"x\"</p>\r\n".into());
+        many.body = many.htmlbody.clone();
+        let rows = [row(), odd, many];
+        for depth in [Depth::Headers, Depth::Whole] {
+            let mut out = Vec::new();
+            write(&rows, depth, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(reference(&rows, depth)).unwrap()
+            );
+        }
+    }
 
     fn row() -> MessageRow {
         MessageRow {

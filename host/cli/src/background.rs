@@ -1,11 +1,11 @@
 //! Streamed rows printed on a thread of their own.
 //!
 //! A read runs the component and prints rows on one thread, in turn. When
-//! stdout is a file or a pipe, the printing (the rows turned into records,
-//! escaped as JSON or CSV, written, and freed) goes to a second thread
+//! stdout is a file or a pipe, the printing goes to a second thread
 //! instead, so that it overlaps with the component reading the next batch:
-//! a getAll of 2,000 messages writes 12 MB of rows, and turning them into
-//! JSON was a tenth of its time. At most [`QUEUED`] batches wait, so memory
+//! the writing of the component's JSON lines (a getAll of 2,000 messages
+//! writes 12 MB of them), or for CSV the rows turned into records, escaped,
+//! written and freed. At most [`QUEUED`] batches wait, so memory
 //! stays a few batches whatever the folder's size. On a terminal the rows
 //! are printed in turn, since the progress spinner must be cleared around
 //! every write to the same terminal.
@@ -15,8 +15,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
-
-use cfimap_host::MessageRow;
 
 use crate::args::Format;
 use crate::output::{self, RowStream};
@@ -32,7 +30,7 @@ const WRITE_CHUNK: usize = 256 * 1024;
 /// What the reading thread hands over.
 enum Batch {
     /// Rows to print.
-    Rows(Vec<MessageRow>),
+    Rows(output::Batch),
     /// The read is complete: end the stream.
     End,
 }
@@ -72,7 +70,7 @@ impl Printer {
 
     /// Hands `rows` over; `false` when the printing failed
     /// ([`Printer::finish`] says how).
-    pub fn print(&mut self, rows: Vec<MessageRow>) -> bool {
+    pub fn print(&mut self, rows: output::Batch) -> bool {
         !self.failed.load(Ordering::Relaxed)
             && self
                 .tx
@@ -123,7 +121,7 @@ fn print_all(rx: &Receiver<Batch>, format: Format, bodies: bool) -> io::Result<(
     while let Ok(batch) = rx.recv() {
         match batch {
             Batch::Rows(rows) => {
-                stream.write(&output::messages(rows, bodies))?;
+                stream.write_batch(rows, bodies)?;
                 stream.flush()?;
             }
             Batch::End => return stream.finish(),

@@ -27,7 +27,7 @@ use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use cfimap_host::{Error, Session};
+use cfimap_host::{Error, RowReader, Session};
 use clap::{CommandFactory, Parser};
 
 use args::{Action, Attributes, Cli, Command, Format, Global};
@@ -333,7 +333,8 @@ async fn table_rows(
 /// in the server's order: ascending message numbers on every server we know,
 /// a failed message's row at the end of its window. An error after some rows
 /// were written leaves them written (a JSON array unclosed) and fails the
-/// run as usual.
+/// run as usual. JSON and NDJSON print the component's own JSON lines
+/// ([`output::Batch::Lines`]).
 async fn stream_rows(
     session: &mut Session,
     plan: &Plan,
@@ -341,6 +342,7 @@ async fn stream_rows(
     progress: &Progress,
 ) -> Result<Output, Error> {
     let bodies = plan.action == Action::GetAll;
+    let lines = output::Batch::as_lines(format);
     let mut reader = actions::begin_read(session, plan).await?;
     // Not on a terminal, rows are printed by a thread of their own; if it
     // cannot be started, in turn as on a terminal.
@@ -348,15 +350,10 @@ async fn stream_rows(
         .then(|| background::Printer::start(format, bodies).ok())
         .flatten();
     if let Some(mut printer) = printer {
-        loop {
-            // On an error the printer is dropped: the rows handed over so
-            // far are written, the stream left unfinished.
-            let rows = reader.next(actions::BATCH).await?;
-            if rows.is_empty() {
-                break;
-            }
-            progress.rows(rows.len());
-            if !printer.print(rows) {
+        // On an error the printer is dropped: the rows handed over so far
+        // are written, the stream left unfinished.
+        while let Some(batch) = next_batch(&mut reader, lines, progress).await? {
+            if !printer.print(batch) {
                 // Dropping the reader abandons the read before the LOGOUT.
                 return Ok(Output::Written(printer.finish(false)));
             }
@@ -367,21 +364,38 @@ async fn stream_rows(
     let stdout = std::io::stdout();
     let out = std::io::BufWriter::new(stdout.lock());
     let mut stream = RowStream::new(format, columns, out);
-    loop {
-        // On an error the rows written so far stay (flushed as the stream
-        // is dropped), unfinished; the exit status tells.
-        let rows = reader.next(actions::BATCH).await?;
-        if rows.is_empty() {
-            break;
-        }
-        progress.rows(rows.len());
-        let batch = output::messages(rows, bodies);
-        if let Err(e) = progress.suspend(|| stream.write(&batch).and_then(|()| stream.flush())) {
+    // On an error the rows written so far stay (flushed as the stream is
+    // dropped), unfinished; the exit status tells.
+    while let Some(batch) = next_batch(&mut reader, lines, progress).await? {
+        let written = progress.suspend(|| {
+            stream
+                .write_batch(batch, bodies)
+                .and_then(|()| stream.flush())
+        });
+        if let Err(e) = written {
             // Dropping the reader abandons the read before the LOGOUT.
             return Ok(Output::Written(Err(e)));
         }
     }
     Ok(Output::Written(progress.suspend(|| stream.finish())))
+}
+
+/// The next batch of a streamed read, counted in `progress`; `None` once
+/// all rows were taken. As JSON lines when `lines`, else as rows.
+async fn next_batch(
+    reader: &mut RowReader<'_>,
+    lines: bool,
+    progress: &Progress,
+) -> Result<Option<output::Batch>, Error> {
+    if lines {
+        let batch = reader.next_ndjson(actions::BATCH).await?;
+        progress.lines(&batch);
+        Ok((!batch.is_empty()).then_some(output::Batch::Lines(batch)))
+    } else {
+        let rows = reader.next(actions::BATCH).await?;
+        progress.rows(rows.len());
+        Ok((!rows.is_empty()).then_some(output::Batch::Rows(rows)))
+    }
 }
 
 fn print(output: Output, format: Format) -> ExitCode {

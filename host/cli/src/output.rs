@@ -408,6 +408,26 @@ pub fn render(
     }
 }
 
+/// A batch of a read's rows as the component hands them over.
+pub enum Batch {
+    /// Rows lifted field by field (`row-reader.next`): what CSV is made of.
+    Rows(Vec<MessageRow>),
+    /// Rows as the component's JSON lines (`row-reader.next-ndjson`), one
+    /// row a line: what JSON and NDJSON print. Only a printer reads them,
+    /// so the host spares lifting each string out of the component (a
+    /// copy and a UTF-8 check) and writing it again as JSON; the bytes are
+    /// the same (`json_lines_are_the_rows_json`).
+    Lines(Vec<u8>),
+}
+
+impl Batch {
+    /// Whether the format prints the component's JSON lines
+    /// ([`Batch::Lines`]) rather than rows.
+    pub fn as_lines(format: Format) -> bool {
+        matches!(format, Format::Json | Format::Ndjson)
+    }
+}
+
 /// Rows written as they arrive, in one of the machine formats: NDJSON lines,
 /// one JSON array opened before the first row and closed after the last,
 /// or CSV with its header first. The bytes are those [`render`] writes for
@@ -421,6 +441,8 @@ pub fn render(
 pub struct RowStream<W: Write> {
     sink: StreamSink<W>,
     columns: &'static [&'static str],
+    /// Rows written so far; what JSON and CSV open with goes before the
+    /// first.
     written: usize,
     /// Each row's JSON before it is written ([`compact_json`]).
     json: Vec<u8>,
@@ -477,6 +499,36 @@ impl<W: Write> RowStream<W> {
             self.written += 1;
         }
         Ok(())
+    }
+
+    /// Writes the rows of `batch`, of getAll (`bodies`) or getHeaderOnly.
+    pub fn write_batch(&mut self, batch: Batch, bodies: bool) -> io::Result<()> {
+        match batch {
+            Batch::Rows(rows) => self.write(&messages(rows, bodies)),
+            Batch::Lines(lines) => self.write_lines(&lines),
+        }
+    }
+
+    /// Writes the rows of `lines`, the component's JSON lines
+    /// (`row-reader.next-ndjson`), the bytes [`RowStream::write`] writes
+    /// for the same rows: as they are for NDJSON, each as an element of
+    /// the array for JSON (JSON text escapes its line ends, so each line is
+    /// one row). CSV is written from rows, never from lines.
+    pub fn write_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        match &mut self.sink {
+            // Nothing to open or separate: the count would go unread.
+            StreamSink::Ndjson(out) => out.write_all(lines),
+            StreamSink::Json(out) => {
+                for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                    // The array opens before the first row (as `begin`).
+                    out.write_all(if self.written == 0 { b"[" } else { b"," })?;
+                    out.write_all(line)?;
+                    self.written += 1;
+                }
+                Ok(())
+            }
+            StreamSink::Csv(_) => Err(io::Error::other("CSV is written from rows, not JSON lines")),
+        }
     }
 
     /// Flushes what is written so far (a spinner on the same terminal is
@@ -689,6 +741,67 @@ mod tests {
         stream.write(&folders(vec![folder_row()])).unwrap();
         drop(stream);
         assert!(failed.starts_with(b"[{") && !failed.ends_with(b"]\n"));
+    }
+
+    /// The rows' JSON lines, as the component hands them over: one
+    /// compact object a line (what its test holds it to: serde_json's).
+    fn lines_of(rows: &[MessageRow], bodies: bool) -> Vec<u8> {
+        let Output::Rows { rows, .. } = messages(rows.to_vec(), bodies) else {
+            unreachable!("messages are rows");
+        };
+        let mut lines = Vec::new();
+        for row in &rows {
+            lines.extend(serde_json::to_vec(row).unwrap());
+            lines.push(b'\n');
+        }
+        lines
+    }
+
+    #[test]
+    fn json_lines_are_the_rows_json() {
+        let mut second = message_row();
+        second.uid = 43;
+        second.subject = Some("line\nbreak \"quoted\"".into());
+        let batches = [
+            vec![message_row(), second.clone()],
+            vec![],
+            vec![message_row()],
+        ];
+        for bodies in [false, true] {
+            for format in [Format::Json, Format::Ndjson] {
+                let write = |lines: bool| {
+                    let mut out = Vec::new();
+                    let mut stream = RowStream::new(format, message_columns(bodies), &mut out);
+                    for batch in &batches {
+                        let batch = if lines {
+                            Batch::Lines(lines_of(batch, bodies))
+                        } else {
+                            Batch::Rows(batch.clone())
+                        };
+                        stream.write_batch(batch, bodies).unwrap();
+                    }
+                    stream.finish().unwrap();
+                    String::from_utf8(out).unwrap()
+                };
+                let from_rows = write(false);
+                assert_eq!(write(true), from_rows, "{format:?}, bodies {bodies}");
+                let rows = from_rows.matches(r#""UID":"#).count();
+                assert_eq!(rows, 3, "{from_rows}");
+            }
+        }
+        // No row: an empty array, or nothing.
+        for (format, empty) in [(Format::Json, "[]\n"), (Format::Ndjson, "")] {
+            let mut out = Vec::new();
+            let mut stream = RowStream::new(format, message_columns(true), &mut out);
+            stream.write_batch(Batch::Lines(Vec::new()), true).unwrap();
+            stream.finish().unwrap();
+            assert_eq!(String::from_utf8(out).unwrap(), empty, "{format:?}");
+        }
+        // CSV is made of rows only.
+        let mut out = Vec::new();
+        let mut csv = RowStream::new(Format::Csv, message_columns(true), &mut out);
+        let lines = Batch::Lines(lines_of(&[message_row()], true));
+        assert!(csv.write_batch(lines, true).is_err());
     }
 
     #[test]

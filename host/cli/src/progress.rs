@@ -71,6 +71,14 @@ impl Progress {
             bar.inc(rows as u64);
         }
     }
+
+    /// Counts the rows of `lines`, JSON lines of one row each; counted
+    /// only when the progress can show.
+    pub fn lines(&self, lines: &[u8]) {
+        if let Some(bar) = &self.bar {
+            bar.inc(lines.iter().filter(|&&b| b == b'\n').count() as u64);
+        }
+    }
 }
 
 impl Drop for Progress {
