@@ -148,7 +148,7 @@ impl GuestRowReader for ReaderResource {
         let (rows, depth) = self.take(max)?;
         let mut out = Vec::new();
         if let Some(depth) = depth {
-            tag_json::write(&rows, depth, &mut out);
+            tag_json::write(rows, depth, &mut out);
         }
         Ok(out)
     }

@@ -26,10 +26,12 @@ use std::ops::Range;
 use crate::actions::fetch::Depth;
 use crate::bindings::cfimap::imap::types::MessageRow;
 
-/// `rows` as JSON lines, each ended by `\n`, appended to `out`.
-pub fn write(rows: &[MessageRow], depth: Depth, out: &mut Vec<u8>) {
+/// `rows` as JSON lines, each ended by `\n`, appended to `out`. Each row
+/// is dropped once written: the component's memory, which never shrinks,
+/// holds the lines and one row, not the whole batch twice.
+pub fn write(rows: Vec<MessageRow>, depth: Depth, out: &mut Vec<u8>) {
     for row in rows {
-        write_row(row, depth, out);
+        write_row(&row, depth, out);
         out.push(b'\n');
     }
 }
@@ -37,35 +39,35 @@ pub fn write(rows: &[MessageRow], depth: Depth, out: &mut Vec<u8>) {
 /// One row as a JSON object, with the tag's column names.
 fn write_row(r: &MessageRow, depth: Depth, out: &mut Vec<u8>) {
     let mut o = Object::open(out);
-    o.field("MESSAGENUMBER").number(u64::from(r.messagenumber));
-    o.field("UID").number(u64::from(r.uid));
-    o.field("SUBJECT").text(r.subject.as_deref());
-    o.field("FROM").string(&r.from);
-    o.field("TO").string(&r.to);
-    o.field("CC").string(&r.cc);
-    o.field("REPLYTO").string(&r.replyto);
-    o.field("MESSAGEID").string(&r.messageid);
-    o.field("DATE").text(r.date.as_deref());
-    o.field("SENTDATE").text(r.sentdate.as_deref());
-    o.field("RXDDATE").text(r.rxddate.as_deref());
-    o.field("SIZE").number(r.size);
+    o.column("MESSAGENUMBER").number(u64::from(r.messagenumber));
+    o.column("UID").number(u64::from(r.uid));
+    o.column("SUBJECT").text(r.subject.as_deref());
+    o.column("FROM").string(&r.from);
+    o.column("TO").string(&r.to);
+    o.column("CC").string(&r.cc);
+    o.column("REPLYTO").string(&r.replyto);
+    o.column("MESSAGEID").string(&r.messageid);
+    o.column("DATE").text(r.date.as_deref());
+    o.column("SENTDATE").text(r.sentdate.as_deref());
+    o.column("RXDDATE").text(r.rxddate.as_deref());
+    o.column("SIZE").number(r.size);
     match r.lines {
-        Some(lines) => o.field("LINES").number(u64::from(lines)),
-        None => o.field("LINES").null(),
+        Some(lines) => o.column("LINES").number(u64::from(lines)),
+        None => o.column("LINES").null(),
     }
-    o.field("HEADER").string(&r.header);
-    o.field("ANSWERED").boolean(r.answered);
-    o.field("DELETED").boolean(r.deleted);
-    o.field("DRAFT").boolean(r.draft);
-    o.field("FLAGGED").boolean(r.flagged);
-    o.field("RECENT").boolean(r.recent);
-    o.field("SEEN").boolean(r.seen);
-    o.field("USER").strings(&r.user);
+    o.column("HEADER").string(&r.header);
+    o.column("ANSWERED").boolean(r.answered);
+    o.column("DELETED").boolean(r.deleted);
+    o.column("DRAFT").boolean(r.draft);
+    o.column("FLAGGED").boolean(r.flagged);
+    o.column("RECENT").boolean(r.recent);
+    o.column("SEEN").boolean(r.seen);
+    o.column("USER").strings(&r.user);
     if depth == Depth::Whole {
         // BODY is TEXTBODY or HTMLBODY again: escaped once, then copied.
-        let written = o.field("BODY").spanned(|v| v.text(r.body.as_deref()));
+        let written = o.column("BODY").spanned(|v| v.text(r.body.as_deref()));
         for (name, text) in [("TEXTBODY", &r.textbody), ("HTMLBODY", &r.htmlbody)] {
-            let value = o.field(name);
+            let value = o.column(name);
             if let (Some(text), Some(body)) = (text, &r.body)
                 && same(text, body)
             {
@@ -74,18 +76,18 @@ fn write_row(r: &MessageRow, depth: Depth, out: &mut Vec<u8>) {
                 value.text(text.as_deref());
             }
         }
-        o.field("ATTACHMENTS").strings(&r.attachments);
-        o.field("ATTACHMENTFILES").strings(&r.attachmentfiles);
+        o.column("ATTACHMENTS").strings(&r.attachments);
+        o.column("ATTACHMENTFILES").strings(&r.attachmentfiles);
         // Content-ID → file name pairs in order: a repeated Content-ID
         // stays repeated, as the message has it.
-        let mut cids = Object::open(o.field("CIDS").0);
+        let mut cids = Object::open(o.column("CIDS").0);
         for (cid, file) in &r.cids {
             cids.field(cid).string(file);
         }
         cids.close();
-        o.field("DELIVERYSTATUS").text(r.deliverystatus.as_deref());
+        o.column("DELIVERYSTATUS").text(r.deliverystatus.as_deref());
     }
-    o.field("ERROR").text(r.error.as_deref());
+    o.column("ERROR").text(r.error.as_deref());
     o.close();
 }
 
@@ -120,15 +122,31 @@ impl<'a> Object<'a> {
         Self { out, empty: true }
     }
 
-    /// Starts the field `name`; its value is written next.
+    /// Starts the field `name`, escaped; its value is written next.
     fn field(&mut self, name: &str) -> Value<'_> {
+        self.separate();
+        string(self.out, name);
+        self.out.push(b':');
+        Value(self.out)
+    }
+
+    /// Starts the field of the tag's column `name` (upper-case ASCII
+    /// letters, nothing to escape), written as it is: the same few names on
+    /// every row.
+    fn column(&mut self, name: &'static str) -> Value<'_> {
+        debug_assert!(name.bytes().all(|b| b.is_ascii_uppercase()), "{name}");
+        self.separate();
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        Value(self.out)
+    }
+
+    fn separate(&mut self) {
         if !self.empty {
             self.out.push(b',');
         }
         self.empty = false;
-        string(self.out, name);
-        self.out.push(b':');
-        Value(self.out)
     }
 
     fn close(self) {
@@ -420,7 +438,7 @@ mod tests {
                     0 => 'ü',
                     1 => '\u{2028}',
                     2 => '😀',
-                    _ => char::from(EDGES[(rng.next() % 11) as usize]),
+                    _ => char::from(EDGES[(rng.next() % EDGES.len() as u64) as usize]),
                 })
                 .collect();
             assert_eq!(written(&s), serde_json::to_string(&s).unwrap(), "{s:?}");
@@ -469,7 +487,7 @@ mod tests {
         let rows = [row(), odd, many];
         for depth in [Depth::Headers, Depth::Whole] {
             let mut out = Vec::new();
-            write(&rows, depth, &mut out);
+            write(rows.to_vec(), depth, &mut out);
             assert_eq!(
                 String::from_utf8(out).unwrap(),
                 String::from_utf8(reference(&rows, depth)).unwrap()
@@ -514,7 +532,7 @@ mod tests {
     #[test]
     fn header_rows_carry_the_header_columns_and_error() {
         let mut out = Vec::new();
-        write(&[row(), row()], Depth::Headers, &mut out);
+        write(vec![row(), row()], Depth::Headers, &mut out);
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.split_terminator('\n').collect();
         assert_eq!(lines.len(), 2);
@@ -527,7 +545,7 @@ mod tests {
     #[test]
     fn whole_rows_carry_every_column_in_order() {
         let mut out = Vec::new();
-        write(&[row()], Depth::Whole, &mut out);
+        write(vec![row()], Depth::Whole, &mut out);
         let text = String::from_utf8(out).unwrap();
         assert!(text.ends_with(
             r#""USER":["$Label1"],"BODY":"hi","TEXTBODY":"hi","HTMLBODY":null,"ATTACHMENTS":["a.png"],"ATTACHMENTFILES":[],"CIDS":{"c1":"a.png"},"DELIVERYSTATUS":null,"ERROR":null}

@@ -497,7 +497,7 @@ fn lines_is_the_body_line_count_and_header_only_takes_it_from_the_server() {
 
 #[test]
 fn ndjson_streams_the_rows_json_gives() {
-    // More messages than the CLI takes from the component per batch (256).
+    // More messages than the CLI takes from the component per batch (64).
     let mb = Mailbox::new("Stream");
     let mut raws: Vec<Vec<u8>> = (0..600).map(|n| corpus::simple(&format!("s{n}"))).collect();
     raws[10] = corpus::with_files("files early", &corpus::files_to_save());
@@ -518,6 +518,44 @@ fn ndjson_streams_the_rows_json_gives() {
         for (line, row) in streamed.iter().zip(&json) {
             assert_eq!(line, &Value::Object(row.clone()), "{action}");
         }
+        // JSON and NDJSON print the component's own lines; `cfimap run` prints rows through
+        // the CLI's records. Both must say the same, in the same column order (the CSV
+        // header's, which is the records').
+        let mut read =
+            serde_json::json!({"action": action, "connection": "c", "folder": mb.folder});
+        if action == "getAll" {
+            read["attachmentpath"] = path.into();
+        }
+        let script = format!("{{\"action\": \"open\", \"connection\": \"c\"}}\n{read}\n");
+        let run = cfimap(["run", "-"])
+            .args(mb.account.cli_args(mb.account.best_secure()))
+            .stdin(script)
+            .timeout(Duration::from_secs(120))
+            .run();
+        run.assert_success();
+        let answers = run.ndjson();
+        assert_eq!(answers.len(), 2, "{run}");
+        let records = answers[1]["rows"].as_array().expect("the read's rows");
+        assert_eq!(
+            records, &streamed,
+            "{action}: the records and the component's lines"
+        );
+        let csv = mb.cli_format("csv", action, &extra);
+        csv.assert_success();
+        let header = csv.stdout.lines().next().expect("the CSV header");
+        let first_line = out.stdout.lines().next().expect("a line");
+        let mut from = 0;
+        for column in header.split(',') {
+            let at = first_line[from..]
+                .find(&format!("\"{column}\":"))
+                .unwrap_or_else(|| panic!("{action}: {column} out of order in {first_line}"));
+            from += at + column.len();
+        }
+        assert_eq!(
+            header.split(',').count(),
+            json[0].len(),
+            "{action}: every column, no more"
+        );
     }
     // Two messages of one action carry the same names: the second gets
     // `name1.ext` (one action never writes one file twice), and the second

@@ -342,7 +342,7 @@ async fn stream_rows(
     progress: &Progress,
 ) -> Result<Output, Error> {
     let bodies = plan.action == Action::GetAll;
-    let lines = output::Batch::as_lines(format);
+    let lines = output::Batch::prints_lines(format);
     let mut reader = actions::begin_read(session, plan).await?;
     // Not on a terminal, rows are printed by a thread of their own; if it
     // cannot be started, in turn as on a terminal.

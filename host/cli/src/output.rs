@@ -421,9 +421,9 @@ pub enum Batch {
 }
 
 impl Batch {
-    /// Whether the format prints the component's JSON lines
+    /// Whether `format` prints the component's JSON lines
     /// ([`Batch::Lines`]) rather than rows.
-    pub fn as_lines(format: Format) -> bool {
+    pub fn prints_lines(format: Format) -> bool {
         matches!(format, Format::Json | Format::Ndjson)
     }
 }
@@ -588,7 +588,10 @@ const JSON_KEEP: usize = 1 << 20;
 /// sonic-rs, whose string escaping looks at 16 or 32 bytes at a time (SIMD)
 /// where serde_json's looks at one: rows are mostly text (a getAll of 2,000
 /// messages writes 12 MB of bodies and headers), and serde_json's escaping
-/// was a ninth of that read's instructions. The bytes are serde_json's
+/// was a ninth of that read's instructions. A read's rows streamed as JSON
+/// or NDJSON no longer come here (they are the component's lines,
+/// [`Batch::Lines`]); what does is printed at once or by `cfimap run`
+/// (folder lists, summaries, a script's rows). The bytes are serde_json's
 /// (`compact_json_is_serde_jsons`), as the component's own JSON lines
 /// (`row-reader.next-ndjson`) are. The row is written whole into memory
 /// first, so each text is held again, escaped, until the row is written;
