@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use cfimap_host::{
     ConnectOptions, Credentials, Day, DayRange, Error, Filter, FlagState, Policy, ReadOptions,
-    RowWindow, Runtime, RuntimeOptions, Security, Selection,
+    RowReader, RowWindow, Runtime, RuntimeOptions, Security, Selection, Session,
 };
 use cfimap_tests::account::{Account, Secure};
 use cfimap_tests::fault::{FaultServer, Script};
@@ -412,6 +412,25 @@ fn readers_hand_out_rows_in_batches_and_a_dropped_reader_leaves_the_session_usab
     assert_eq!((status.messages, status.unseen), (23, 20), "{status:?}");
 }
 
+/// A read of the whole of `folder` begun: getAll when `all`, else getHeaderOnly.
+async fn begin_read<'s>(
+    session: &'s mut Session,
+    folder: &str,
+    all: bool,
+    options: &ReadOptions,
+) -> RowReader<'s> {
+    if all {
+        session
+            .begin_get_all(Some(folder), &Selection::All, options)
+            .await
+    } else {
+        session
+            .begin_get_header_only(Some(folder), &Selection::All, options)
+            .await
+    }
+    .expect("begin")
+}
+
 #[test]
 fn next_ndjson_hands_out_the_tags_json_lines() {
     let account = target::account();
@@ -436,16 +455,7 @@ fn next_ndjson_hands_out_the_tags_json_lines() {
         assert_eq!(whole.len(), 11);
 
         for (all, columns) in [(false, 22), (true, 29)] {
-            let mut reader = if all {
-                session
-                    .begin_get_all(Some(&folder), &Selection::All, &options)
-                    .await
-            } else {
-                session
-                    .begin_get_header_only(Some(&folder), &Selection::All, &options)
-                    .await
-            }
-            .expect("begin");
+            let mut reader = begin_read(&mut session, &folder, all, &options).await;
             // Rows of one read by either call: two as records, the rest as lines.
             let first = reader.next(2).await.expect("next");
             let mut lines = Vec::new();
@@ -599,16 +609,7 @@ fn next_ndjson_lines_are_serde_jsons_bytes() {
             let mut rows = Vec::new();
             let mut lines = Vec::new();
             for as_lines in [false, true] {
-                let mut reader = if all {
-                    session
-                        .begin_get_all(Some(&folder), &Selection::All, &options)
-                        .await
-                } else {
-                    session
-                        .begin_get_header_only(Some(&folder), &Selection::All, &options)
-                        .await
-                }
-                .expect("begin");
+                let mut reader = begin_read(&mut session, &folder, all, &options).await;
                 loop {
                     let taken = if as_lines {
                         let bytes = reader.next_ndjson(2).await.expect("next_ndjson");
