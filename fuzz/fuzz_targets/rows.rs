@@ -157,6 +157,7 @@ fn check_row(data: &[u8], depth: Depth) -> MessageRow {
         internal_date: None,
         bytes: Some(Cow::Borrowed(data)),
         lines: None,
+        spilled: None,
     };
     // Only writing attachments can fail, and there is no `attachmentpath`.
     let row = rows::build(fetched, depth, None).unwrap();

@@ -38,7 +38,13 @@
 //!   the name taken (`exists`, or a numbered name beside it) until the file
 //!   is deleted;
 //! - a file dropped before `finish` removes only its own temporary file
-//!   (an unnamed one simply goes when it is closed).
+//!   (an unnamed one simply goes when it is closed);
+//! - a file may be renamed before `finish` (the name checked as at
+//!   `create`), and a `finish` refused because the name was taken leaves it
+//!   as it was, to be renamed and finished again: the component starts a
+//!   large attachment's file as the message arrives, before it knows the
+//!   name, and reads back what it wrote (`read`) on the rare occasion that
+//!   the part was no attachment after all.
 //!
 //! A name is one plain path component: no separator, no NUL, not `.` or
 //! `..` (on Windows no `:` either).
@@ -375,23 +381,27 @@ impl SinkFile {
         wit::SinkError::Io(format!("{}: {e}", self.shown.display()))
     }
 
-    /// Publishes the written file `file` under its name.
-    fn publish(&mut self, file: File) -> Result<(), wit::SinkError> {
+    /// Publishes the written file `file` under its name. A name taken
+    /// without `replace` hands the file back ([`Refused`]).
+    fn publish(&mut self, file: File) -> Result<(), Refused> {
         match &self.staging {
             Staging::Unnamed => self.publish_unnamed(file),
-            Staging::Named(temporary) => self.publish_named(file, temporary),
+            Staging::Named(temporary) => {
+                let temporary = temporary.clone();
+                self.publish_named(file, &temporary)
+            }
         }
     }
 
     /// Links the unnamed `file` to its name. To replace what is there, it
     /// gets a temporary name first, published as a named file's is.
-    fn publish_unnamed(&mut self, file: File) -> Result<(), wit::SinkError> {
+    fn publish_unnamed(&mut self, file: File) -> Result<(), Refused> {
         match unnamed::link(&file, &self.dir, &self.name) {
             Ok(()) => Ok(()),
             Err(e) if !self.replace && e.kind() == io::ErrorKind::AlreadyExists => {
-                Err(wit::SinkError::Exists)
+                Err(Refused(wit::SinkError::Exists, Some(file)))
             }
-            Err(e) if !self.replace => Err(self.io_error(&e)),
+            Err(e) if !self.replace => Err(Refused(self.io_error(&e), None)),
             Err(_) => loop {
                 let temporary = temporary_name(&self.name);
                 match unnamed::link(&file, &self.dir, &temporary) {
@@ -401,7 +411,7 @@ impl SinkFile {
                         return self.publish_named(file, &temporary);
                     }
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                    Err(e) => return Err(self.io_error(&e)),
+                    Err(e) => return Err(Refused(self.io_error(&e), None)),
                 }
             },
         }
@@ -415,8 +425,9 @@ impl SinkFile {
     /// attachments). When the name is taken (or the file system has no hard
     /// links), it is synced to disk and renamed over the name, so that a
     /// crash never leaves an empty file where the old one was.
-    fn publish_named(&self, file: File, temporary: &str) -> Result<(), wit::SinkError> {
+    fn publish_named(&self, file: File, temporary: &str) -> Result<(), Refused> {
         let linked = self.dir.hard_link(temporary, &self.dir, &self.name);
+        let failed = |e: &io::Error| Refused(self.io_error(e), None);
         match linked {
             Ok(()) => {
                 drop(file);
@@ -425,19 +436,23 @@ impl SinkFile {
                 Ok(())
             }
             Err(e) if !self.replace && e.kind() == io::ErrorKind::AlreadyExists => {
-                Err(wit::SinkError::Exists)
+                Err(Refused(wit::SinkError::Exists, Some(file)))
             }
-            Err(e) if !self.replace => Err(self.io_error(&e)),
+            Err(e) if !self.replace => Err(failed(&e)),
             Err(_) => {
-                file.sync_all().map_err(|e| self.io_error(&e))?;
+                file.sync_all().map_err(|e| failed(&e))?;
                 drop(file);
                 self.dir
                     .rename(temporary, &self.dir, &self.name)
-                    .map_err(|e| self.io_error(&e))
+                    .map_err(|e| failed(&e))
             }
         }
     }
 }
+
+/// Why a file was not published, and the file when it may be published
+/// under another name (the name was taken, without `replace`).
+struct Refused(wit::SinkError, Option<File>);
 
 impl Drop for SinkFile {
     fn drop(&mut self) {
@@ -502,7 +517,7 @@ mod unnamed {
     /// umask (nor to link through where the kernel refuses to link by
     /// descriptor), and a named temporary file must do.
     pub(super) fn create(dir: &Dir) -> Option<File> {
-        let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
+        let flags = OFlags::RDWR | OFlags::TMPFILE | OFlags::CLOEXEC;
         let mode = Mode::from_raw_mode(0o666 & !umask()?);
         let fd = rustix::fs::openat(dir, ".", flags, mode).ok()?;
         Some(File::from_std(std::fs::File::from(fd)))
@@ -642,7 +657,7 @@ impl SinkFile {
             Some(file) => (file, Staging::Unnamed),
             None => {
                 let mut options = OpenOptions::new();
-                options.write(true).create_new(true);
+                options.read(true).write(true).create_new(true);
                 loop {
                     let temporary = temporary_name(name);
                     match dir.open_with(&temporary, &options) {
@@ -667,18 +682,81 @@ impl SinkFile {
     }
 
     /// Completes the file: publishes it under its name, and returns the
-    /// path shown for it.
+    /// path shown for it. Refused (`exists`), the file stays unpublished
+    /// and may be renamed and finished again.
     fn finish(&mut self) -> Result<String, wit::SinkError> {
         let Some(file) = self.file.take() else {
-            return Err(wit::SinkError::Io(format!(
-                "{} is already finished",
-                self.shown.display()
-            )));
+            return Err(self.finished_already());
         };
-        self.publish(file)?;
-        self.finished = true;
-        Ok(self.shown.to_string_lossy().into_owned())
+        match self.publish(file) {
+            Ok(()) => {
+                self.finished = true;
+                Ok(self.shown.to_string_lossy().into_owned())
+            }
+            Err(Refused(e, file)) => {
+                self.file = file;
+                Err(e)
+            }
+        }
     }
+
+    /// Up to `length` bytes of the file from `offset`.
+    fn read(&self, offset: u64, length: u32) -> Result<Vec<u8>, wit::SinkError> {
+        let Some(file) = &self.file else {
+            return Err(self.finished_already());
+        };
+        let mut bytes = vec![0; length as usize];
+        let mut filled = 0;
+        while filled < bytes.len() {
+            match read_at(file, &mut bytes[filled..], offset + filled as u64) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_error(&e)),
+            }
+        }
+        bytes.truncate(filled);
+        Ok(bytes)
+    }
+
+    /// Names the unfinished file `name` (checked as `create` checks it);
+    /// without `replace`, refused with `exists` when the name is taken.
+    fn rename(&mut self, name: &str, replace: bool) -> Result<(), wit::SinkError> {
+        if self.file.is_none() {
+            return Err(self.finished_already());
+        }
+        check_name(name)?;
+        if !replace && self.dir.symlink_metadata(name).is_ok() {
+            return Err(wit::SinkError::Exists);
+        }
+        let parent = self
+            .shown
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        self.shown = parent.join(name);
+        self.name = name.to_owned();
+        self.replace = replace;
+        Ok(())
+    }
+
+    fn finished_already(&self) -> wit::SinkError {
+        wit::SinkError::Io(format!("{} is already finished", self.shown.display()))
+    }
+}
+
+/// Reads at `offset` without moving the file's position (appends go on at
+/// its end).
+#[cfg(unix)]
+fn read_at(file: &File, bytes: &mut [u8], offset: u64) -> io::Result<usize> {
+    use cap_std::fs::FileExt;
+    file.read_at(bytes, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, bytes: &mut [u8], offset: u64) -> io::Result<usize> {
+    use cap_std::fs::FileExt;
+    file.seek_read(bytes, offset)
 }
 
 impl wit::HostFile for SinkView<'_> {
@@ -707,6 +785,24 @@ impl wit::HostFile for SinkView<'_> {
         };
         sink.file = Some(file);
         Ok(written.map_err(|e| sink.io_error(&e)))
+    }
+
+    async fn read(
+        &mut self,
+        file: Resource<SinkFile>,
+        offset: u64,
+        length: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, wit::SinkError>> {
+        Ok(self.table.get(&file)?.read(offset, length))
+    }
+
+    async fn rename(
+        &mut self,
+        file: Resource<SinkFile>,
+        name: String,
+        replace: bool,
+    ) -> wasmtime::Result<Result<(), wit::SinkError>> {
+        Ok(self.table.get_mut(&file)?.rename(&name, replace))
     }
 
     async fn finish(
@@ -993,6 +1089,89 @@ mod tests {
                 assert_eq!(read("l.txt"), b"mail");
                 assert_eq!(listing(), ["a.txt", "b.txt", "l.txt"], "unnamed {unnamed}");
             }
+        }
+    }
+
+    /// A file started under one name reads back what it holds, takes
+    /// another name before `finish` (refused with `exists` when that one is
+    /// taken and may not be replaced), and after `finish` found its name
+    /// taken is still the same file, to be finished under the next name.
+    #[test]
+    fn a_file_reads_back_and_takes_its_name_at_the_end() {
+        use std::io::Write as _;
+        for unnamed in [true, false] {
+            let root = tempfile::tempdir().expect("tempdir");
+            let dir = Dir::open_ambient_dir(root.path(), ambient_authority()).expect("dir");
+            let mut sink = SinkFile::create(
+                Arc::new(dir),
+                "arriving.part",
+                true,
+                root.path().join("arriving.part"),
+                unnamed,
+            )
+            .expect("create");
+            let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+            sink.file
+                .as_mut()
+                .expect("open")
+                .write_all(&content)
+                .expect("write");
+            assert_eq!(sink.read(1000, 5000).expect("read"), &content[1000..6000]);
+            assert_eq!(
+                sink.read(299_990, 100).expect("read at the end"),
+                &content[299_990..],
+                "fewer bytes only at the end"
+            );
+            assert!(sink.read(400_000, 10).expect("past the end").is_empty());
+            // Appends go on at the end, whatever was read.
+            sink.file
+                .as_mut()
+                .expect("open")
+                .write_all(b"tail")
+                .expect("write");
+
+            std::fs::write(root.path().join("taken.bin"), b"before").expect("write");
+            assert!(matches!(
+                sink.rename("taken.bin", false),
+                Err(wit::SinkError::Exists)
+            ));
+            assert!(matches!(
+                sink.rename("../out.bin", false),
+                Err(wit::SinkError::InvalidName(_))
+            ));
+            sink.rename("free.bin", false).expect("rename");
+            // Taken between the rename and `finish`: refused, and kept.
+            std::fs::write(root.path().join("free.bin"), b"meanwhile").expect("write");
+            assert!(matches!(sink.finish(), Err(wit::SinkError::Exists)));
+            assert_eq!(sink.read(0, 10).expect("still open"), &content[..10]);
+            sink.rename("next.bin", false).expect("rename again");
+            assert_eq!(
+                sink.finish().expect("finish"),
+                root.path().join("next.bin").to_string_lossy()
+            );
+            let mut expected = content.clone();
+            expected.extend_from_slice(b"tail");
+            assert!(std::fs::read(root.path().join("next.bin")).expect("read") == expected);
+            assert_eq!(
+                std::fs::read(root.path().join("taken.bin")).expect("read"),
+                b"before"
+            );
+            assert_eq!(
+                std::fs::read(root.path().join("free.bin")).expect("read"),
+                b"meanwhile"
+            );
+            assert!(sink.rename("other.bin", true).is_err(), "finished");
+            assert!(sink.read(0, 1).is_err(), "finished");
+            let mut names: Vec<String> = std::fs::read_dir(root.path())
+                .expect("read_dir")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            assert_eq!(
+                names,
+                ["free.bin", "next.bin", "taken.bin"],
+                "unnamed {unnamed}"
+            );
         }
     }
 

@@ -24,7 +24,9 @@
 //! messages a read takes ([`selection::targets`]).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 
 use imap_codec::imap_types::IntoStatic;
 use imap_codec::imap_types::body::{BodyStructure, SpecificFields};
@@ -39,11 +41,14 @@ use imap_codec::imap_types::response::Data;
 use crate::actions::rows;
 use crate::actions::search::Criteria;
 use crate::actions::selection::{self, Targets};
+use crate::actions::spiller::Spiller;
 use crate::bindings::cfimap::imap::types::{MessageRow, ReadOptions, Selection};
 use crate::error::{Error, Result};
 use crate::imap::mailbox::{self, Folder};
+use crate::imap::responses::LiteralSink;
 use crate::imap::session::{Next, Pending, Session};
-use crate::message::attachments::Saver;
+use crate::message::attachments::{Provisional, Saver};
+use crate::message::spill::Spilled;
 
 /// Messages per window of a newest-first read, whose rows are held until the
 /// window is complete, to be handed out in reverse: headers are small, but
@@ -75,6 +80,9 @@ pub struct Fetched<'a> {
     /// The body's line count from the server's BODY structure (getHeaderOnly);
     /// RFC 3501 §7.4.2 defines it for `text/*` and `message/rfc822` bodies only.
     pub lines: Option<u32>,
+    /// When the message was taken apart as it arrived: `bytes` is its
+    /// skeleton, and these are its holes ([`crate::actions::spiller`]).
+    pub spilled: Option<Spilled<Provisional>>,
 }
 
 impl Fetched<'_> {
@@ -119,6 +127,7 @@ impl Fetched<'_> {
         self.internal_date = self.internal_date.take().or(earlier.internal_date);
         if self.bytes.is_none() {
             self.bytes = earlier.bytes;
+            self.spilled = earlier.spilled;
         }
         self.lines = self.lines.or(earlier.lines);
     }
@@ -141,6 +150,7 @@ impl Fetched<'_> {
             internal_date: self.internal_date,
             bytes: self.bytes.map(|b| Cow::Owned(b.into_owned())),
             lines: self.lines,
+            spilled: self.spilled,
         }
     }
 }
@@ -187,6 +197,9 @@ pub struct Read {
     options: ReadOptions,
     /// Where attachments go (getAll with `attachmentpath`).
     saver: Option<Saver>,
+    /// Where the large messages of a read that saves attachments are taken
+    /// apart as they arrive.
+    spiller: Option<Rc<RefCell<Spiller>>>,
     /// What the windows' sets count: UIDs, or message numbers.
     by: Key,
     /// The highest message number a read by number asks for (0 by UID): an
@@ -307,10 +320,16 @@ impl Read {
                 (Key::Number, last, number_windows(first, last, newest_size))
             }
         };
+        let spiller = options
+            .attachmentpath
+            .clone()
+            .filter(|_| saver.is_some())
+            .map(|dir| Rc::new(RefCell::new(Spiller::new(dir))));
         Ok(Read {
             depth,
             options,
             saver,
+            spiller,
             by,
             last,
             windows,
@@ -416,15 +435,21 @@ impl Read {
             let (depth, options, saver) = (self.depth, &self.options, &mut self.saver);
             let (by, last, flying, partial) =
                 (self.by, self.last, &mut self.flying, &mut self.partial);
+            let spiller = self.spiller.as_deref();
+            if let Some(spiller) = &self.spiller {
+                session.spill_into(Some(Rc::clone(spiller) as Rc<RefCell<dyn LiteralSink>>));
+            }
             let step = session.next_of(&self.sent, |data| {
                 if let Data::Expunge(gone) = data {
                     return expunged(gone.get(), by, last, partial);
                 }
-                route(data, by, flying, partial, |window, at, fetched| {
+                route(data, by, flying, partial, spiller, |window, at, fetched| {
                     window.accept(at, fetched, depth, options, saver.as_mut(), stop_at);
                 });
                 Ok(())
-            })?;
+            });
+            session.spill_into(None);
+            let step = step?;
             if let Next::Data(Err(e)) = step {
                 // An error found before, still waiting for its turn, is
                 // not hidden by this one.
@@ -555,12 +580,17 @@ fn route(
     by: Key,
     flying: &mut VecDeque<Window>,
     partial: &mut HashMap<u32, Fetched<'static>>,
+    spiller: Option<&RefCell<Spiller>>,
     accept: impl FnOnce(&mut Window, usize, Fetched<'_>),
 ) {
     let Data::Fetch { seq, items } = data else {
         return;
     };
     let mut fetched = Fetched::from_items(seq.get(), items);
+    if let Some(spiller) = spiller {
+        let taken = spiller.borrow_mut().take(fetched.bytes.as_deref().unwrap_or_default());
+        fetched.spilled = taken;
+    }
     if let Some(earlier) = partial.remove(&fetched.seq) {
         fetched.merge(earlier);
     }

@@ -14,4 +14,5 @@ pub mod folders;
 pub mod rows;
 pub mod search;
 pub mod selection;
+pub mod spiller;
 pub mod tag_json;

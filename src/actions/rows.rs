@@ -7,41 +7,47 @@
 //! messages never fail: a missing or broken field gives an empty or absent
 //! value, and the row comes back with everything else.
 
+use std::borrow::Cow;
+
 use imap_codec::imap_types::flag::{Flag, FlagFetch};
 use mail_parser::{Address, Encoding, HeaderName, Message, MessagePart, MimeHeaders, PartType};
 
 use crate::actions::fetch::{Depth, Fetched};
 use crate::bindings::cfimap::imap::types::MessageRow;
-use crate::error::Result;
-use crate::message::attachments::{self, Saver};
+use crate::error::{Error, Result};
+use crate::message::attachments::{self, Provisional, Saver, SpilledFile};
 use crate::message::elision;
 use crate::message::encoded_words;
 use crate::message::parsers::{decoding_parser, header_parser, parser};
-use crate::message::transfer_encoding::{TransferEncoding, strict_quoted_printable};
+use crate::message::spill::{Hole, Spilled};
+use crate::message::transfer_encoding::{Decoded, TransferEncoding, strict_quoted_printable};
 
 /// Builds the row of a fetched message.
 /// getAll with `attachmentpath` passes the action's `saver`.
-pub fn build(fetched: Fetched<'_>, depth: Depth, saver: Option<&mut Saver>) -> Result<MessageRow> {
-    let bytes = fetched.bytes.unwrap_or_default();
-    let header_block = header_block(&bytes);
-    let mut row = empty(fetched.uid);
-    row.messagenumber = fetched.seq;
-    row.size = fetched.size.map_or(bytes.len() as u64, u64::from);
-    row.rxddate = fetched.internal_date;
-    row.lines = fetched.lines;
-    row.header = raw_text(header_block);
-    for flag in fetched.flags.iter().flatten() {
-        match flag {
-            FlagFetch::Recent => row.recent = true,
-            FlagFetch::Flag(Flag::Answered) => row.answered = true,
-            FlagFetch::Flag(Flag::Deleted) => row.deleted = true,
-            FlagFetch::Flag(Flag::Draft) => row.draft = true,
-            FlagFetch::Flag(Flag::Flagged) => row.flagged = true,
-            FlagFetch::Flag(Flag::Seen) => row.seen = true,
-            FlagFetch::Flag(Flag::Keyword(k)) => row.user.push(k.inner().to_owned()),
-            FlagFetch::Flag(Flag::Extension(_)) => {}
+pub fn build(
+    mut fetched: Fetched<'_>,
+    depth: Depth,
+    mut saver: Option<&mut Saver>,
+) -> Result<MessageRow> {
+    if let Some(mut spilled) = fetched.spilled.take() {
+        // Taken apart as it arrived: its row from the skeleton when every
+        // hole is the inside of an attachment, else the message made whole
+        // again and read as any other.
+        let skeleton = fetched.bytes.take().unwrap_or_default();
+        if let Some(row) = spilled_row(&fetched, &skeleton, &mut spilled, saver.as_deref_mut())? {
+            return Ok(row);
         }
+        let raw = spilled.materialize(&skeleton).map_err(|e| {
+            Error::invalid(
+                "attachmentpath",
+                format!("cannot read back a large message's lines written there: {e}"),
+            )
+        })?;
+        fetched.bytes = Some(Cow::Owned(raw));
     }
+    let bytes = fetched.bytes.take().unwrap_or_default();
+    let header_block = header_block(&bytes);
+    let mut row = start_row(&fetched, header_block, bytes.len());
     // The skeleton the message is parsed as (`elision`): it may borrow
     // from it.
     let mut skeleton = Vec::new();
@@ -76,9 +82,105 @@ pub fn build(fetched: Fetched<'_>, depth: Depth, saver: Option<&mut Saver>) -> R
     fill_header_columns(&mut row, headers);
     if depth == Depth::Whole {
         row.lines = Some(body_lines(&bytes, header_block.len()));
-        fill_bodies(&mut row, &message, saver)?;
+        fill_bodies(&mut row, &message, saver, Vec::new())?;
     }
     Ok(row)
+}
+
+/// The row of a message taken apart as it arrived (`message::spill`), read
+/// from its skeleton, when each hole lies inside a base64 attachment of its
+/// own, right after the part's first line, and the part's last lines
+/// decode: the hole's file is then the attachment but those lines, and is
+/// completed and published as its file. `None` when that cannot be shown
+/// (the parse of the skeleton might not be the message's, or a hole is in
+/// a text, a forwarded message, or an attachment otherwise encoded).
+fn spilled_row(
+    fetched: &Fetched<'_>,
+    skeleton: &[u8],
+    spilled: &mut Spilled<Provisional>,
+    saver: Option<&mut Saver>,
+) -> Result<Option<MessageRow>> {
+    if spilled.failed || spilled.holes.is_empty() || skeleton.len() != spilled.skeleton_len {
+        return Ok(None);
+    }
+    let mut cut = Vec::new();
+    let Some(message) = elision::parse(parser(), skeleton, &mut cut) else {
+        return Ok(None);
+    };
+    if !elision::lines_left_out_safely(&message, spilled.holes.iter().map(|h| h.at))
+        || has_encoded_message(&message)
+    {
+        return Ok(None);
+    }
+    let mut files: Vec<SpilledFile> = Vec::with_capacity(spilled.holes.len());
+    for hole in &spilled.holes {
+        let found = message.parts.iter().enumerate().find(|(_, p)| {
+            p.offset_body as usize == hole.first.start && hole.at < p.offset_end as usize
+        });
+        let Some((index, part)) = found else {
+            return Ok(None);
+        };
+        if !matches!(part.body, PartType::Binary(_) | PartType::InlineBinary(_))
+            || part.encoding != Encoding::None
+            || TransferEncoding::of(part, skeleton) != TransferEncoding::Base64
+            || part.is_content_type("message", "delivery-status")
+            || files.iter().any(|f| f.part == index)
+        {
+            return Ok(None);
+        }
+        let mut tail = Vec::new();
+        let lines = skeleton
+            .get(hole.at..part.offset_end as usize)
+            .unwrap_or_default();
+        if !matches!(
+            TransferEncoding::Base64.decode_into(lines, &mut tail),
+            Ok(Decoded::Complete)
+        ) {
+            return Ok(None);
+        }
+        let Some(file) = spilled.store.take(hole.file) else {
+            return Ok(None);
+        };
+        files.push(SpilledFile {
+            part: index,
+            file,
+            tail,
+        });
+    }
+    let header_block = header_block(skeleton);
+    let mut row = start_row(fetched, header_block, spilled.len);
+    fill_header_columns(&mut row, &message);
+    let left_out: usize = spilled.holes.iter().map(Hole::lines).sum();
+    let lines = body_lines(skeleton, header_block.len())
+        .saturating_add(u32::try_from(left_out).unwrap_or(u32::MAX));
+    row.lines = Some(lines);
+    fill_bodies(&mut row, &message, saver, files)?;
+    Ok(Some(row))
+}
+
+/// A row with the columns that come from the FETCH itself (number, UID,
+/// size, dates, flags) and the header block; `len` is the message's length,
+/// the size when the server gave none.
+fn start_row(fetched: &Fetched<'_>, header_block: &[u8], len: usize) -> MessageRow {
+    let mut row = empty(fetched.uid);
+    row.messagenumber = fetched.seq;
+    row.size = fetched.size.map_or(len as u64, u64::from);
+    row.rxddate = fetched.internal_date.clone();
+    row.lines = fetched.lines;
+    row.header = raw_text(header_block);
+    for flag in fetched.flags.iter().flatten() {
+        match flag {
+            FlagFetch::Recent => row.recent = true,
+            FlagFetch::Flag(Flag::Answered) => row.answered = true,
+            FlagFetch::Flag(Flag::Deleted) => row.deleted = true,
+            FlagFetch::Flag(Flag::Draft) => row.draft = true,
+            FlagFetch::Flag(Flag::Flagged) => row.flagged = true,
+            FlagFetch::Flag(Flag::Seen) => row.seen = true,
+            FlagFetch::Flag(Flag::Keyword(k)) => row.user.push(k.inner().to_owned()),
+            FlagFetch::Flag(Flag::Extension(_)) => {}
+        }
+    }
+    row
 }
 
 /// The columns a row takes from the message's header: SUBJECT, FROM, TO,
@@ -179,6 +281,7 @@ fn fill_bodies(
     row: &mut MessageRow,
     message: &Message<'_>,
     saver: Option<&mut Saver>,
+    mut spilled: Vec<SpilledFile>,
 ) -> Result<()> {
     let text_id = message.text_body.iter().copied().find(|&id| {
         message
@@ -216,7 +319,7 @@ fn fill_bodies(
         .filter_map(|a| a.content_id.clone().map(|cid| (a.name.clone(), cid)))
         .collect();
     if let Some(saver) = saver {
-        row.attachmentfiles = saver.save(&found)?;
+        row.attachmentfiles = saver.save(&found, &mut spilled)?;
     }
     Ok(())
 }
@@ -497,7 +600,7 @@ mod tests {
     /// What a row shows of a message's bodies and attachments.
     fn bodies(message: &Message<'_>) -> (MessageRow, Vec<(String, Vec<u8>)>) {
         let mut row = empty(1);
-        fill_bodies(&mut row, message, None).unwrap();
+        fill_bodies(&mut row, message, None, Vec::new()).unwrap();
         let text_id = message.text_body.first().copied();
         let html_id = message.html_body.first().copied();
         let files = attachments::collect(message, &[text_id, html_id])
@@ -633,6 +736,7 @@ mod tests {
             internal_date: None,
             bytes: Some(raw[..].into()),
             lines: None,
+            spilled: None,
         };
         let whole = build(fetched, Depth::Whole, None).unwrap();
         assert_eq!(whole.to, "");

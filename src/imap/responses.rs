@@ -19,6 +19,7 @@
 //! ([`Lifted`]): imap-types checks every literal byte for NUL one at a time,
 //! a sixth of getAll's instructions, where memchr checks 16 at a time.
 
+use std::cell::RefCell;
 use std::ops::Range;
 
 use imap_codec::decode::Decoder as _;
@@ -45,6 +46,22 @@ pub const LIFT_AT_LEAST: usize = 512;
 /// without its literal is a few hundred bytes. A larger one (a message with
 /// several big literals) is kept only until the next lift, then dropped.
 const SCRATCH_KEEP: usize = 64 * 1024;
+
+/// Where the bytes of a large literal go as they arrive, instead of the
+/// receive buffer: a getAll that saves attachments takes a large message
+/// apart as it comes (`message::spill`), rather than holding it whole.
+pub trait LiteralSink {
+    /// Whether to take the literal of `length` bytes that `message`, the
+    /// message up to the literal (its announcement last), announces. A sink
+    /// that says yes gets [`LiteralSink::take`] for each piece of it, then
+    /// [`LiteralSink::end`]; it forgets any literal it took before.
+    fn wants(&mut self, message: &[u8], length: usize) -> bool;
+    /// The literal's next bytes.
+    fn take(&mut self, bytes: &[u8]) -> Result<()>;
+    /// The literal is complete: the bytes that stand in for it in the
+    /// message, announced with their own length.
+    fn end(&mut self) -> Result<Vec<u8>>;
+}
 
 /// Incremental decoder of server messages.
 pub struct Decoder {
@@ -94,6 +111,9 @@ pub struct Scan {
     line: usize,
     /// How far that line was searched for its end.
     searched: usize,
+    /// Where the literal that ends at `line` begins, while its bytes are
+    /// still arriving.
+    literal: usize,
 }
 
 impl Scan {
@@ -106,6 +126,22 @@ impl Scan {
             *self = Scan::default();
         }
         result
+    }
+
+    /// The literal whose bytes are arriving, given that `have` bytes of the
+    /// message are in: where it begins and ends in the message.
+    fn literal(&self, have: usize) -> Option<Range<usize>> {
+        (have < self.line && self.literal > 0).then_some(self.literal..self.line)
+    }
+
+    /// The scan of a message whose bytes up to `end` are framed, the last
+    /// of them a literal's.
+    fn past_literal(end: usize) -> Self {
+        Self {
+            line: end,
+            searched: end,
+            literal: 0,
+        }
     }
 
     fn resume(&mut self, bytes: &[u8], limits: Limits) -> Frame {
@@ -141,7 +177,7 @@ impl Scan {
             };
             from = at;
             if bytes.len() < at {
-                (self.line, self.searched) = (at, at);
+                (self.line, self.searched, self.literal) = (at, at, line_end);
                 return Frame::Incomplete(at);
             }
         }
@@ -319,7 +355,7 @@ impl Decoder {
                     .into(),
             ));
         }
-        let end = self.fill(link).map_err(waiting_for_greeting)?;
+        let end = self.fill(link, None).map_err(waiting_for_greeting)?;
         let bytes = &self.buffer[self.start..end];
         let decoded = match GreetingCodec::default().decode(bytes) {
             Ok(([], greeting)) => Ok(greeting.into_static()),
@@ -342,7 +378,19 @@ impl Decoder {
         link: &mut Link,
         f: impl FnOnce(Response<'_>) -> R,
     ) -> Result<R> {
-        let end = self.fill(link)?;
+        self.with_response_spilling(link, None, f)
+    }
+
+    /// [`Decoder::with_response`], offering each large literal still
+    /// arriving to `sink` (borrowed only while the message is read, not
+    /// while `f` runs).
+    pub fn with_response_spilling<R>(
+        &mut self,
+        link: &mut Link,
+        sink: Option<&RefCell<dyn LiteralSink>>,
+        f: impl FnOnce(Response<'_>) -> R,
+    ) -> Result<R> {
+        let end = self.fill(link, sink)?;
         let message = &self.buffer[self.start..end];
         let decoded = decode(message, &mut self.scratch).and_then(|response| {
             match &response {
@@ -365,7 +413,7 @@ impl Decoder {
     }
 
     /// Reads until one whole message is buffered; returns where it ends.
-    fn fill(&mut self, link: &mut Link) -> Result<usize> {
+    fn fill(&mut self, link: &mut Link, sink: Option<&RefCell<dyn LiteralSink>>) -> Result<usize> {
         loop {
             match self.scan.frame(&self.buffer[self.start..], self.limits) {
                 Frame::Complete(length) => return Ok(self.start + length),
@@ -384,12 +432,68 @@ impl Decoder {
                 }
                 Frame::Incomplete(needed) => {
                     self.compact();
+                    if let (Some(sink), Some(literal)) =
+                        (sink, self.scan.literal(self.buffer.len()))
+                    {
+                        let mut sink = sink.borrow_mut();
+                        if sink.wants(&self.buffer[..literal.start], literal.len()) {
+                            self.spill(link, &mut *sink, literal)?;
+                            continue;
+                        }
+                    }
                     self.make_room(needed);
                     let bytes = link.read_some()?;
                     self.buffer.extend_from_slice(&bytes);
                 }
             }
         }
+    }
+
+    /// Hands the literal at `literal` (in the message at the buffer's
+    /// start, its first bytes in) to `sink` as it arrives, and puts what
+    /// the sink gives back in its place, announced with its length. The
+    /// bytes after the literal stay in the buffer, and framing goes on past
+    /// the stand-in.
+    fn spill(
+        &mut self,
+        link: &mut Link,
+        sink: &mut dyn LiteralSink,
+        literal: Range<usize>,
+    ) -> Result<()> {
+        let arrived = self.buffer.split_off(literal.start);
+        let mut left = literal.len() - arrived.len();
+        sink.take(&arrived)?;
+        let mut after = Vec::new();
+        while left > 0 {
+            let bytes = link.read_some()?;
+            let n = bytes.len().min(left);
+            sink.take(&bytes[..n])?;
+            left -= n;
+            after.extend_from_slice(&bytes[n..]);
+        }
+        let stand_in = sink.end()?;
+        // `{n}` or `{n+}` before the line end: the form stays, the length is
+        // the stand-in's.
+        let head = &self.buffer[..literal.start];
+        let (Some(close), Some(open)) = (
+            head.iter().rposition(|&b| b == b'}'),
+            head.iter().rposition(|&b| b == b'{'),
+        ) else {
+            return Err(Error::ProtocolViolation(
+                "a literal without its announcement".into(),
+            ));
+        };
+        let plus = match close.checked_sub(1).and_then(|at| head.get(at)) {
+            Some(b'+') => "+",
+            _ => "",
+        };
+        let announced = format!("{{{}{plus}}}", stand_in.len());
+        self.buffer.splice(open..=close, announced.bytes());
+        let start = self.buffer.len();
+        self.buffer.extend_from_slice(&stand_in);
+        self.buffer.extend_from_slice(&after);
+        self.scan = Scan::past_literal(start + stand_in.len());
+        Ok(())
     }
 
     /// Room for the next read, given that the message needs `needed` bytes.

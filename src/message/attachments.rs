@@ -24,6 +24,8 @@ const MAX_NAME_BYTES: usize = 200;
 /// One attachment of a message.
 #[derive(Debug)]
 pub struct Attachment<'a> {
+    /// Its part: the index in the message's parts.
+    pub part: usize,
     /// Its decoded name, or a generated one.
     pub name: String,
     /// Content-ID without angle brackets.
@@ -122,6 +124,7 @@ pub fn collect<'a>(message: &'a Message<'a>, chosen: &[Option<u32>]) -> Vec<Atta
             None => format!("part{index}.{}", extension(&kind, &subtype)),
         };
         out.push(Attachment {
+            part: index,
             name,
             content_id: part
                 .content_id()
@@ -193,16 +196,33 @@ impl Saver {
     /// tried again. Without `generateuniquefilenames` a name replaces a file
     /// that existed before the action (as the tag does); with it, such a
     /// file is kept and the next name tried.
-    pub fn save(&mut self, attachments: &[Attachment<'_>]) -> Result<Vec<String>> {
+    ///
+    /// An attachment whose part is among `spilled` was written as it
+    /// arrived: its file is completed and published instead.
+    pub fn save(
+        &mut self,
+        attachments: &[Attachment<'_>],
+        spilled: &mut Vec<SpilledFile>,
+    ) -> Result<Vec<String>> {
         let mut paths = Vec::with_capacity(attachments.len());
         for attachment in attachments {
             let name = sanitize(&attachment.name, paths.len() + 1);
-            paths.push(self.save_one(&name, &attachment.content)?);
+            let path = match spilled.iter().position(|f| f.part == attachment.part) {
+                Some(at) => self.publish(&name, spilled.swap_remove(at))?,
+                None => self.save_one(&name, &attachment.content)?,
+            };
+            paths.push(path);
         }
         Ok(paths)
     }
 
-    fn save_one(&mut self, name: &str, content: &Content<'_>) -> Result<String> {
+    /// Each name [`Saver::save_one`] would try for `name`, in order, until
+    /// `attempt` says it was written (`Some`) or fails.
+    fn each_candidate(
+        &mut self,
+        name: &str,
+        mut attempt: impl FnMut(&Self, &str, bool) -> Result<Option<String>>,
+    ) -> Result<String> {
         let (stem, ext) = split_extension(name);
         for n in 0..MAX_CANDIDATES {
             let candidate = if n == 0 {
@@ -217,7 +237,7 @@ impl Saver {
             // file from before the action, so that the same action run
             // twice writes the same files.
             let replace = !self.unique;
-            let Some(path) = self.write(&candidate, replace, content)? else {
+            let Some(path) = attempt(self, &candidate, replace)? else {
                 continue;
             };
             self.taken.insert(candidate.to_lowercase());
@@ -230,6 +250,34 @@ impl Saver {
                 self.dir
             ),
         ))
+    }
+
+    /// Completes a file written as its message arrived (its tail, the
+    /// part's last lines, decoded) and publishes it as `name`, or the next
+    /// name free.
+    fn publish(&mut self, name: &str, spilled: SpilledFile) -> Result<String> {
+        let SpilledFile { file, tail, .. } = spilled;
+        let mut writer = SinkWriter(file);
+        io::Write::write_all(&mut writer, &tail).map_err(|e| self.failed(name, &e))?;
+        let file = writer.0;
+        self.each_candidate(name, |saver, candidate, replace| {
+            match file.rename(candidate, replace) {
+                Ok(()) => {}
+                Err(SinkError::Exists) if !replace => return Ok(None),
+                Err(e) => return Err(saver.refused(candidate, e)),
+            }
+            match file.finish() {
+                Ok(path) => Ok(Some(path)),
+                Err(SinkError::Exists) if !replace => Ok(None),
+                Err(e) => Err(saver.refused(candidate, e)),
+            }
+        })
+    }
+
+    fn save_one(&mut self, name: &str, content: &Content<'_>) -> Result<String> {
+        self.each_candidate(name, |saver, candidate, replace| {
+            saver.write(candidate, replace, content)
+        })
     }
 
     /// Writes `content` as `name`; `None` when the name exists and may not
@@ -302,6 +350,91 @@ fn fit(stem: &str, tail: &str) -> String {
         cut -= 1;
     }
     format!("{}{tail}", &stem[..cut])
+}
+
+/// A file of an attachment written as its message arrived
+/// (`message::spill`), waiting for its last lines and its name.
+#[derive(Debug)]
+pub struct SpilledFile {
+    /// The attachment's part: the index in the message's parts.
+    pub part: usize,
+    /// The file, holding the part's content but its tail.
+    pub file: sink::File,
+    /// The rest of the content: the part's last lines, decoded.
+    pub tail: Vec<u8>,
+}
+
+/// The name a spilled file has until it is renamed: never published, since
+/// every such file is renamed before `finish` or dropped.
+const PROVISIONAL_NAME: &str = "cfimap-arriving.part";
+
+/// Files of `attachmentpath` started before their parts are known to be
+/// attachments: the store of a [`Spill`](crate::message::spill::Spill).
+#[derive(Debug)]
+pub struct Provisional {
+    dir: String,
+    files: Vec<Option<sink::File>>,
+}
+
+impl Provisional {
+    /// Files to be started in `dir`, the action's `attachmentpath`.
+    pub fn new(dir: String) -> Self {
+        Self {
+            dir,
+            files: Vec::new(),
+        }
+    }
+
+    /// Takes file `file` out of the store, to be completed.
+    pub fn take(&mut self, file: usize) -> Option<sink::File> {
+        self.files.get_mut(file).and_then(Option::take)
+    }
+
+    fn file(&self, file: usize) -> io::Result<&sink::File> {
+        self.files
+            .get(file)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| io::Error::other("the spilled file is gone"))
+    }
+}
+
+impl crate::message::spill::Store for Provisional {
+    fn begin(&mut self) -> io::Result<usize> {
+        // Replacing: nothing is checked at the provisional name, which is
+        // never published.
+        let file = sink::create(&self.dir, PROVISIONAL_NAME, true)
+            .map_err(|e| io::Error::other(sink_text(&e)))?;
+        self.files.push(Some(file));
+        Ok(self.files.len() - 1)
+    }
+
+    fn write(&mut self, file: usize, bytes: &[u8]) -> io::Result<()> {
+        let mut rest = bytes;
+        let file = self.file(file)?;
+        while !rest.is_empty() {
+            let n = rest.len().min(WRITE_CHUNK);
+            file.write(&rest[..n])
+                .map_err(|e| io::Error::other(sink_text(&e)))?;
+            rest = &rest[n..];
+        }
+        Ok(())
+    }
+
+    fn read(&mut self, file: usize, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        let file = self.file(file)?;
+        let mut out = Vec::with_capacity(len);
+        while out.len() < len {
+            let want = u32::try_from((len - out.len()).min(WRITE_CHUNK)).unwrap_or(u32::MAX);
+            let bytes = file
+                .read(offset + out.len() as u64, want)
+                .map_err(|e| io::Error::other(sink_text(&e)))?;
+            if bytes.is_empty() {
+                break;
+            }
+            out.extend_from_slice(&bytes);
+        }
+        Ok(out)
+    }
 }
 
 /// Bytes handed to the host per write. A write crosses into the host as one

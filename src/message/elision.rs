@@ -227,20 +227,31 @@ fn through_skeleton<'x>(
     skeleton.extend_from_slice(&raw[kept..]);
     let skeleton: &'x [u8] = skeleton;
     let mut message = parser.parse(skeleton)?;
-    let own = message.parts.first().is_some_and(|r| r.offset_header == 0);
-    let safe = own
-        && header
-            .as_ref()
-            .is_none_or(|h| read_fields_parsed_alone(&message, h))
-        && at[fields.len()..]
-            .iter()
-            .all(|c| inside_a_kept_body(&message, c.at) && !inside_a_broken_part(&message, c.at))
-        && !boundaries_have_line_ends(&message);
+    let safe = header
+        .as_ref()
+        .is_none_or(|h| read_fields_parsed_alone(&message, h))
+        && lines_left_out_safely(&message, at[fields.len()..].iter().map(|c| c.at as usize));
     if !safe {
         return None;
     }
     restore(&mut message, raw, &at);
     Some(message)
+}
+
+/// Whether `message`, the parse of a skeleton, is the parse of the whole
+/// message too, given that runs of lines were left out of it at `cuts`
+/// (offsets in the skeleton) by the rules of [`cuts`]: see the module docs.
+/// Also for lines left out as they arrived (`message::spill`).
+pub fn lines_left_out_safely(message: &Message<'_>, cuts: impl IntoIterator<Item = usize>) -> bool {
+    // The first part is the message's own, not a nested message mail-parser
+    // recovered as the whole.
+    message.parts.first().is_some_and(|r| r.offset_header == 0)
+        && cuts.into_iter().all(|at| {
+            u32::try_from(at).is_ok_and(|at| {
+                inside_a_kept_body(message, at) && !inside_a_broken_part(message, at)
+            })
+        })
+        && !boundaries_have_line_ends(message)
 }
 
 /// Bytes left out of a skeleton (header fields, or lines of an attachment

@@ -12,4 +12,5 @@ pub mod elision;
 pub mod encoded_words;
 pub mod parameters;
 pub mod parsers;
+pub mod spill;
 pub mod transfer_encoding;

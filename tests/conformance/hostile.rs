@@ -934,6 +934,134 @@ fn a_message_nested_ten_thousand_multiparts_deep_reads_in_bounded_time() {
     assert_eq!(rows[0].get("SUBJECT").and_then(Value::as_str), Some("deep"));
 }
 
+// ---- large messages read as they arrive --------------------------------------------------------
+
+/// EXAMINE of a folder of one message, up to getAll's `FETCH 1`.
+fn one_message_session() -> Script {
+    Script::session(CAPS)
+        .expect_command("EXAMINE")
+        .line("* 1 EXISTS")
+        .line("* OK [UIDVALIDITY 7] ok")
+        .tagged("OK [READ-ONLY] EXAMINE done")
+        .expect(r"(?i)^\S+ FETCH 1 ")
+}
+
+/// A message of `len` decoded bytes in one base64 attachment, `big.bin`.
+fn big_attachment(len: usize) -> (String, Vec<u8>) {
+    let data: Vec<u8> = (0..len).map(|i| (i * 31 + i / 997) as u8).collect();
+    let message = format!(
+        "From: big@example.org\r\nSubject: arriving\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+         Content-Type: text/plain\r\n\r\nsee the file\r\n--b\r\n\
+         Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\
+         Content-Disposition: attachment; filename=\"big.bin\"\r\n\r\n{}--b--\r\n",
+        cfimap_tests::mail::base64_lines(&data)
+    );
+    (message, data)
+}
+
+#[test]
+fn a_drop_inside_a_large_message_read_as_it_arrives_leaves_no_file() {
+    let (message, _) = big_attachment(3 << 20);
+    let cut = message.len() * 2 / 3;
+    let script = one_message_session()
+        .send(format!(
+            "* 1 FETCH (UID 1 BODY[] {{{}}}\r\n{}",
+            message.len(),
+            &message[..cut]
+        ))
+        .close();
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = Case::new(script, "getAll", 3)
+        .args(&["--attachmentpath", dir.path().to_str().unwrap()])
+        .run();
+    assert_eq!(
+        out.stdout.trim(),
+        "",
+        "no row from a message cut off\n{out}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "the file started as it arrived is gone: {left:?}"
+    );
+}
+
+#[test]
+fn items_after_a_large_literal_read_as_it_arrives_are_read_too() {
+    // The literal first, UID and FLAGS after it, and the tagged OK in the same piece: framing
+    // goes on past what stands in for the literal.
+    let (message, data) = big_attachment(2 << 20);
+    let script = one_message_session()
+        .send(format!(
+            "* 1 FETCH (BODY[] {{{}}}\r\n{message} UID 9 FLAGS (\\Seen))\r\n",
+            message.len()
+        ))
+        .tagged("OK Fetch completed.");
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = Case::new(script.logout(), "getAll", 0)
+        .args(&["--attachmentpath", dir.path().to_str().unwrap()])
+        .run();
+    let rows = out.rows();
+    assert_eq!(rows.len(), 1, "{out}");
+    let row = &rows[0];
+    assert_eq!(row.get("UID").and_then(Value::as_u64), Some(9), "{out}");
+    assert_eq!(
+        row.get("SEEN").and_then(Value::as_bool),
+        Some(true),
+        "{out}"
+    );
+    assert_eq!(
+        row.get("SIZE").and_then(Value::as_u64),
+        Some(message.len() as u64),
+        "the size is the whole message's, not what stood in for it"
+    );
+    let files: Vec<&str> = row
+        .get("ATTACHMENTFILES")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(files.len(), 1, "{out}");
+    assert!(
+        std::fs::read(files[0]).unwrap() == data,
+        "the file is the attachment"
+    );
+}
+
+#[test]
+fn a_second_body_after_a_large_one_read_as_it_arrives_is_the_message() {
+    // Two BODY[] items in one FETCH: the last is the message (as for any response), and what
+    // was written of the first as it arrived is dropped.
+    let (large, _) = big_attachment(2 << 20);
+    let small = "From: small@example.org\r\nSubject: the second\r\n\r\nsmall\r\n";
+    let script = one_message_session()
+        .send(format!(
+            "* 1 FETCH (UID 1 BODY[] {{{}}}\r\n{large} BODY[] {{{}}}\r\n{small})\r\n",
+            large.len(),
+            small.len()
+        ))
+        .tagged("OK Fetch completed.");
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = Case::new(script.logout(), "getAll", 0)
+        .args(&["--attachmentpath", dir.path().to_str().unwrap()])
+        .run();
+    let rows = out.rows();
+    assert_eq!(rows.len(), 1, "{out}");
+    assert_eq!(
+        rows[0].get("SUBJECT").and_then(Value::as_str),
+        Some("the second"),
+        "{out}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "nothing of the first is saved: {left:?}");
+}
+
 // ---- STARTTLS ---------------------------------------------------------------------------------
 
 #[test]

@@ -1581,6 +1581,116 @@ fn large_message_with_a_10_mb_attachment() {
     eprintln!("getAll of a {} byte message took {took:?}", raw.len());
 }
 
+// ---- large messages read as they arrive -------------------------------------------------------
+
+/// A getAll that saves attachments takes each message over a MiB apart as it arrives, its long
+/// base64 runs decoded into files before the part they belong to is known: every column must be
+/// what the read that holds the message whole gives (the read without attachmentpath), every file
+/// what the sender meant, and nothing else may be left in the directory.
+#[test]
+fn large_messages_read_as_they_arrive_read_as_the_whole_message() {
+    let mb = Mailbox::new("Arriving");
+    let cases = corpus::arriving();
+    let raws: Vec<Vec<u8>> = cases.iter().map(|c| c.raw.clone()).collect();
+    mb.seed(&raws);
+    let whole = mb.rows("getAll", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let saved = mb.rows(
+        "getAll",
+        &["--attachmentpath", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(saved.len(), cases.len());
+    assert_eq!(whole.len(), cases.len());
+    let mut written = 0;
+    for ((case, whole), saved) in cases.iter().zip(&whole).zip(&saved) {
+        for (column, value) in whole {
+            if column != "ATTACHMENTFILES" {
+                assert_eq!(
+                    saved.get(column),
+                    Some(value),
+                    "{}: {column} differs from the whole message's",
+                    case.what
+                );
+            }
+        }
+        let paths = list(saved, "ATTACHMENTFILES");
+        assert_eq!(paths.len(), case.files.len(), "{}: {paths:?}", case.what);
+        for (path, expected) in paths.iter().zip(&case.files) {
+            let bytes = std::fs::read(path).unwrap();
+            assert!(
+                bytes == *expected,
+                "{}: {path} holds {} bytes, not the {} sent",
+                case.what,
+                bytes.len(),
+                expected.len()
+            );
+        }
+        written += paths.len();
+    }
+    assert_eq!(
+        files_under(dir.path()).len(),
+        written,
+        "only the attachments are left: {:?}",
+        file_names(dir.path())
+    );
+}
+
+/// A file started as its attachment arrived gets its name only at the end, by the rules every
+/// file follows: with generateuniquefilenames a file from before keeps its name and the
+/// attachment takes the next; without, the attachment replaces it.
+#[test]
+fn large_attachments_read_as_they_arrive_take_their_names_as_any_other() {
+    let mb = Mailbox::new("ArrivingNames");
+    let big = corpus::noise(1_300_000, 21);
+    let small = b"the second big.bin".to_vec();
+    mb.seed(&[corpus::with_files(
+        "names",
+        &[
+            corpus::File::base64("big.bin", "application/octet-stream", big.clone()),
+            corpus::File::base64("big.bin", "application/octet-stream", small.clone()),
+        ],
+    )]);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join("big.bin"), b"from before").unwrap();
+    let rows = mb.rows(
+        "getAll",
+        &[
+            "--attachmentpath",
+            dir.to_str().unwrap(),
+            "--generateuniquefilenames",
+        ],
+    );
+    let paths = list(&rows[0], "ATTACHMENTFILES");
+    let names: Vec<_> = paths
+        .iter()
+        .map(|p| {
+            Path::new(p)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(names, ["big1.bin", "big2.bin"], "{rows:#?}");
+    assert_eq!(std::fs::read(dir.join("big.bin")).unwrap(), b"from before");
+    assert!(std::fs::read(dir.join("big1.bin")).unwrap() == big);
+    assert_eq!(std::fs::read(dir.join("big2.bin")).unwrap(), small);
+
+    let rows = mb.rows("getAll", &["--attachmentpath", dir.to_str().unwrap()]);
+    let paths = list(&rows[0], "ATTACHMENTFILES");
+    assert!(
+        paths[0].ends_with("big.bin") && paths[1].ends_with("big1.bin"),
+        "{paths:?}"
+    );
+    assert!(
+        std::fs::read(dir.join("big.bin")).unwrap() == big,
+        "replaced"
+    );
+    assert_eq!(std::fs::read(dir.join("big1.bin")).unwrap(), small);
+    assert_eq!(file_names(dir).len(), 3, "{:?}", file_names(dir));
+}
+
 // ---- one UID FETCH per window ----------------------------------------------------------------
 
 /// The rawlog files (`*.in`) of `user`.

@@ -158,6 +158,33 @@ impl sink::HostFile for Host {
         Ok(Ok(()))
     }
 
+    fn read(
+        &mut self,
+        file: Resource<StubFile>,
+        offset: u64,
+        length: u32,
+    ) -> wasmtime::Result<Result<Vec<u8>, SinkError>> {
+        let bytes = &self.table.get(&file)?.bytes;
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let end = start.saturating_add(length as usize).min(bytes.len());
+        Ok(Ok(bytes[start..end].to_vec()))
+    }
+
+    fn rename(
+        &mut self,
+        file: Resource<StubFile>,
+        name: String,
+        replace: bool,
+    ) -> wasmtime::Result<Result<(), SinkError>> {
+        if !replace && self.saved.contains_key(&name) {
+            return Ok(Err(SinkError::Exists));
+        }
+        self.table.get_mut(&file)?.name = name;
+        Ok(Ok(()))
+    }
+
     fn finish(&mut self, file: Resource<StubFile>) -> wasmtime::Result<Result<String, SinkError>> {
         let file = self.table.get_mut(&file)?;
         let (name, bytes) = (file.name.clone(), std::mem::take(&mut file.bytes));

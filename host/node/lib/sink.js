@@ -12,6 +12,10 @@
 // leaves the old file or the new one, never an empty one. A file under a
 // free name is not synced (one sync per file cost most of a getAll of many
 // attachments). A file dropped unfinished removes its temporary file only.
+// A file may be renamed before `finish`, and a `finish` refused with
+// `exists` leaves it open, to be renamed and finished again; `read` reads
+// back what it holds (a large attachment is written as it arrives, before
+// the component knows its name, or whether it is an attachment at all).
 //
 // Node has no directory handles (openat), so a directory below a root is
 // checked by path: every step below the root is created or must be a real
@@ -60,7 +64,7 @@ export class AttachmentSink {
       try {
         const fd = fs.openSync(
           temporary,
-          fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+          fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
           0o644,
         );
         return new AttachmentFile(fd, temporary, path.join(dir, name), shown, replace);
@@ -146,6 +150,44 @@ export class AttachmentFile {
     }
   }
 
+  /** Up to `length` bytes from `offset` (a bigint, as jco passes a u64). */
+  read(offset, length) {
+    if (this.fd === null) fail('io', `${this.shown} is already finished`);
+    try {
+      const bytes = Buffer.alloc(length);
+      let filled = 0;
+      while (filled < length) {
+        const n = fs.readSync(this.fd, bytes, filled, length - filled, Number(offset) + filled);
+        if (n === 0) break;
+        filled += n;
+      }
+      return new Uint8Array(bytes.buffer, bytes.byteOffset, filled);
+    } catch (e) {
+      fail('io', `${this.shown}: ${e.message}`);
+    }
+  }
+
+  /** Names the unfinished file `name`: refused with `exists` when taken, without `replace`. */
+  rename(name, replace) {
+    if (this.fd === null) fail('io', `${this.shown} is already finished`);
+    checkName(name);
+    const target = path.join(path.dirname(this.target), name);
+    if (!replace) {
+      let taken = true;
+      try {
+        fs.lstatSync(target);
+      } catch (e) {
+        if (e.code !== 'ENOENT') fail('io', `${target}: ${e.message}`);
+        taken = false;
+      }
+      if (taken) fail('exists');
+    }
+    this.target = target;
+    this.shown = path.join(path.dirname(this.shown), name);
+    this.replace = replace;
+  }
+
+  /** Publishes the file; refused with `exists`, it stays open to be renamed and finished again. */
   finish() {
     if (this.fd === null) fail('io', `${this.shown} is already finished`);
     try {

@@ -20,7 +20,7 @@ import {
   TlsError,
   open,
 } from '../lib/index.js';
-import { appendMessages, claimAccount, openOptions, server, tempDir, unavailable } from './harness.js';
+import { appendMessages, appendRaw, claimAccount, openOptions, server, tempDir, unavailable } from './harness.js';
 
 describe('the Node host', { skip: unavailable ?? false }, () => {
   it('opens over implicit TLS, STARTTLS and (on loopback) plaintext', async () => {
@@ -195,6 +195,45 @@ describe('the Node host', { skip: unavailable ?? false }, () => {
       await assert.rejects(session.getAll({ uid: 3, attachmentpath: denied }), DeniedByPolicyError, denied);
     }
     assert.deepEqual(fs.readdirSync(outside), [], 'nothing was written outside');
+    await session.close();
+  });
+
+  it('saves a large attachment written as it arrives, and reads a large base64 text whole', async () => {
+    const account = claimAccount();
+    const root = tempDir('cfimap-node-large-');
+    const data = Buffer.from(Uint8Array.from({ length: 1500000 }, (_, i) => (i * 31 + (i >> 10)) & 255));
+    const lines = (bytes) => bytes.toString('base64').replace(/.{1,76}/g, '$&\r\n');
+    const head = (subject, type) =>
+      `From: big@example.org\r\nSubject: ${subject}\r\nMIME-Version: 1.0\r\nContent-Type: ${type}\r\n`;
+    const attached =
+      head('large attachment', 'multipart/mixed; boundary="b"') +
+      '\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee the file\r\n--b\r\n' +
+      'Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n' +
+      'Content-Disposition: attachment; filename="big.bin"\r\n\r\n' +
+      lines(data) +
+      '--b--\r\n';
+    const text = Array.from({ length: 40000 }, (_, i) => `line ${i} of a text sent in base64\r\n`).join('');
+    const textMessage =
+      head('large text', 'text/plain; charset=us-ascii') +
+      'Content-Transfer-Encoding: base64\r\n\r\n' +
+      lines(Buffer.from(text));
+    const session = await open(openOptions(account, { attachments: { within: [root] } }));
+    await session.createFolder({ folder: 'Large' });
+    await appendRaw(account, 'Large', [Buffer.from(attached, 'latin1'), Buffer.from(textMessage, 'latin1')]);
+    const rows = await session.getAll({ folder: 'Large', attachmentpath: root, generateuniquefilenames: true });
+    assert.equal(rows.length, 2);
+    const big = rows.find((r) => r.subject === 'large attachment');
+    assert.deepEqual(big.attachmentfiles, [path.join(root, 'big.bin')]);
+    assert.ok(fs.readFileSync(big.attachmentfiles[0]).equals(data), 'the file is the attachment');
+    const whole = rows.find((r) => r.subject === 'large text');
+    assert.equal(whole.textbody, text);
+    assert.deepEqual(whole.attachments, []);
+    // Again: the file started as the message arrived takes the next name.
+    const again = await session.getAll({ folder: 'Large', attachmentpath: root, generateuniquefilenames: true });
+    const second = again.find((r) => r.subject === 'large attachment');
+    assert.deepEqual(second.attachmentfiles, [path.join(root, 'big1.bin')]);
+    assert.ok(fs.readFileSync(second.attachmentfiles[0]).equals(data));
+    assert.deepEqual(fs.readdirSync(root).sort(), ['big.bin', 'big1.bin'], 'nothing else is left');
     await session.close();
   });
 

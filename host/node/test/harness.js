@@ -123,6 +123,19 @@ export function runCli(which, args, { password, input, cwd } = {}) {
  * loopback, LITERAL+ pipelined): mail for a long read.
  */
 export function appendMessages(account, folder, count) {
+  const messages = [];
+  for (let i = 1; i <= count; i++) {
+    messages.push(
+      `From: Bulk Sender <bulk@example.org>\r\nTo: ${account.username}@example.org\r\n` +
+        `Subject: Bulk message ${i}\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n` +
+        `Message-ID: <bulk-${i}@cfimap.test>\r\n\r\nBody of message ${i}.\r\n`,
+    );
+  }
+  return appendRaw(account, folder, messages.map((m) => Buffer.from(m, 'latin1')));
+}
+
+/** Appends `messages` (Buffers, as they are) to `folder` of `account`. */
+export function appendRaw(account, folder, messages) {
   return new Promise((resolve, reject) => {
     const socket = net.connect(server.port, server.host);
     let received = '';
@@ -134,16 +147,13 @@ export function appendMessages(account, folder, count) {
       received += chunk;
       if (!sent && received.includes('\r\n')) {
         sent = true;
-        const parts = [`L LOGIN ${quote(account.username)} ${quote(account.password)}\r\n`];
-        for (let i = 1; i <= count; i++) {
-          const message =
-            `From: Bulk Sender <bulk@example.org>\r\nTo: ${account.username}@example.org\r\n` +
-            `Subject: Bulk message ${i}\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n` +
-            `Message-ID: <bulk-${i}@cfimap.test>\r\n\r\nBody of message ${i}.\r\n`;
-          parts.push(`A${i} APPEND ${quote(folder)} {${Buffer.byteLength(message)}+}\r\n${message}\r\n`);
-        }
-        parts.push('Z LOGOUT\r\n');
-        socket.write(parts.join(''));
+        socket.write(`L LOGIN ${quote(account.username)} ${quote(account.password)}\r\n`);
+        messages.forEach((message, i) => {
+          socket.write(`A${i + 1} APPEND ${quote(folder)} {${message.length}+}\r\n`);
+          socket.write(message);
+          socket.write('\r\n');
+        });
+        socket.write('Z LOGOUT\r\n');
       }
       const bad = /^(L|A[0-9]+) (NO|BAD) .*$/m.exec(received);
       if (bad) {

@@ -153,6 +153,34 @@ describe('the attachment sink', () => {
     assert.equal(fs.lstatSync(path.join(root, 'x.txt')).isSymbolicLink(), false);
   });
 
+  it('reads back, takes its name at the end, and after a refused finish is finished again', () => {
+    const root = tempDir('cfimap-sink-');
+    const sink = new AttachmentSink({ within: [root] });
+    const file = sink.create(root, 'arriving.part', true);
+    const content = Uint8Array.from({ length: 300000 }, (_, i) => i % 251);
+    file.write(content);
+    assert.deepEqual(file.read(1000n, 5000), content.subarray(1000, 6000));
+    assert.deepEqual(file.read(299990n, 100), content.subarray(299990), 'fewer only at the end');
+    assert.equal(file.read(400000n, 10).length, 0);
+    file.write(new TextEncoder().encode('tail'));
+    fs.writeFileSync(path.join(root, 'taken.bin'), 'before');
+    assert.deepEqual(payload(() => file.rename('taken.bin', false)), { tag: 'exists' });
+    assert.equal(payload(() => file.rename('../out.bin', false)).tag, 'invalid-name');
+    file.rename('free.bin', false);
+    fs.writeFileSync(path.join(root, 'free.bin'), 'meanwhile');
+    assert.deepEqual(payload(() => file.finish()), { tag: 'exists' });
+    assert.deepEqual(file.read(0n, 10), content.subarray(0, 10), 'still open');
+    file.rename('next.bin', false);
+    assert.equal(file.finish(), path.join(root, 'next.bin'));
+    const saved = fs.readFileSync(path.join(root, 'next.bin'));
+    assert.deepEqual(saved.subarray(0, 300000), Buffer.from(content));
+    assert.equal(saved.subarray(300000).toString(), 'tail');
+    assert.equal(fs.readFileSync(path.join(root, 'taken.bin'), 'utf8'), 'before');
+    assert.equal(fs.readFileSync(path.join(root, 'free.bin'), 'utf8'), 'meanwhile');
+    assert.equal(payload(() => file.rename('other.bin', true)).tag, 'io', 'finished');
+    assert.deepEqual(fs.readdirSync(root).sort(), ['free.bin', 'next.bin', 'taken.bin']);
+  });
+
   it('drops an unfinished file without a trace', () => {
     const root = tempDir('cfimap-sink-');
     const file = new AttachmentSink({ within: [root] }).create(root, 'x.txt', false);

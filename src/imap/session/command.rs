@@ -328,12 +328,15 @@ impl Session {
     /// the connection's end can be explained.
     fn next_with<R>(&mut self, f: impl FnOnce(Response<'_>) -> R) -> Result<R> {
         let bye = &mut self.bye;
-        let result = self.decoder.with_response(&mut self.link, |response| {
-            if let Response::Status(Status::Bye(b)) = &response {
-                *bye = Some(b.text.inner().to_owned());
-            }
-            f(response)
-        });
+        let sink = self.spill.as_deref();
+        let result = self
+            .decoder
+            .with_response_spilling(&mut self.link, sink, |response| {
+                if let Response::Status(Status::Bye(b)) = &response {
+                    *bye = Some(b.text.inner().to_owned());
+                }
+                f(response)
+            });
         match result {
             Err(Error::ConnectionClosed(_)) if self.bye.is_some() => {
                 let text = self.bye.take().unwrap_or_default();

@@ -12,14 +12,16 @@ mod command;
 mod login;
 mod plan;
 
+use std::cell::RefCell;
 use std::collections::HashSet;
+use std::rc::Rc;
 
 use imap_codec::imap_types::command::CommandBody;
 use imap_codec::imap_types::response::{Capability, Code, Data, GreetingKind};
 
 use crate::bindings::cfimap::imap::types::ConnectOptions;
 use crate::error::{Error, Result};
-use crate::imap::responses::{Decoder, Limits};
+use crate::imap::responses::{Decoder, Limits, LiteralSink};
 use crate::imap::transport::Link;
 
 pub use command::{Done, Next, Pending};
@@ -51,9 +53,18 @@ pub struct Session {
     namespace: Namespace,
     /// Text of an untagged BYE, once one arrived.
     bye: Option<String>,
+    /// Where large literals go as they arrive ([`Session::spill_into`]).
+    spill: Option<Rc<RefCell<dyn LiteralSink>>>,
 }
 
 impl Session {
+    /// Offers the large literals of the responses read from now on to
+    /// `sink` as they arrive (see [`LiteralSink`]); `None` buffers them
+    /// whole again.
+    pub fn spill_into(&mut self, sink: Option<Rc<RefCell<dyn LiteralSink>>>) {
+        self.spill = sink;
+    }
+
     /// Connects, secures the connection as `options.secure` says (the
     /// `security` enum of `wit/types.wit`: absent, implicit TLS on port 993,
     /// else STARTTLS when offered, plaintext only to a loopback peer), and
@@ -76,6 +87,7 @@ impl Session {
                 delimiter: None,
             },
             bye: None,
+            spill: None,
         };
         let greeting = session.decoder.greeting(&mut session.link)?;
         let preauth = match greeting.kind {

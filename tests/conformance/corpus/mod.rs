@@ -975,6 +975,161 @@ pub fn hard_8bit_header_messages() -> Vec<Hard> {
     v
 }
 
+// ---- large messages read as they arrive -------------------------------------------------------
+
+/// A message of more than a MiB with long runs of base64 lines: one of the shapes a getAll that
+/// saves attachments takes apart as it arrives, and the files its row must save, in order.
+#[derive(Debug, Clone)]
+pub struct Arriving {
+    /// What the case is about.
+    pub what: &'static str,
+    /// The message.
+    pub raw: Vec<u8>,
+    /// The bytes of each attachment file, in order.
+    pub files: Vec<Vec<u8>>,
+}
+
+/// `data` in base64 lines of `width` symbols, each ending in CRLF.
+fn base64_width(data: &[u8], width: usize) -> String {
+    let encoded = base64(data);
+    let mut out = String::new();
+    for line in encoded.as_bytes().chunks(width) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// The large shapes: attachments the row saves from their files as they arrived, and the
+/// shapes that must be read from the message made whole again (a base64 text, a forwarded
+/// message, a broken run, a message cut short).
+pub fn arriving() -> Vec<Arriving> {
+    let pdf = noise(1_500_000, 11);
+    let png = noise(1_200_000, 12);
+    let mut cases = Vec::new();
+
+    let two = [
+        File::base64("a.pdf", "application/pdf", pdf.clone()),
+        File {
+            header_name: "b.png".into(),
+            content_type: "image/png",
+            encoding: "base64",
+            bytes: png.clone(),
+            encoded: Some(base64_width(&png, 64)),
+        },
+    ];
+    cases.push(Arriving {
+        what: "two large attachments, lines of 76 and of 64",
+        raw: with_files("two widths", &two),
+        files: vec![pdf.clone(), png.clone()],
+    });
+
+    let mut related = crlf(&format!(
+        "{}\n--rel\n\
+         Content-Type: text/html; charset=us-ascii\n\
+         \n\
+         <p>see <img src=\"cid:pic@cfimap.test\"></p>\n\
+         --rel\n\
+         Content-Type: image/png\n\
+         Content-Transfer-Encoding: base64\n\
+         Content-ID: <pic@cfimap.test>\n\
+         Content-Disposition: inline\n\
+         \n",
+        head("related", "multipart/related; boundary=\"rel\"")
+    ));
+    related.extend_from_slice(base64_lines(&png).as_bytes());
+    related.extend_from_slice(b"--rel--\r\n");
+    cases.push(Arriving {
+        what: "a large inline image with a Content-ID",
+        raw: related,
+        files: vec![png.clone()],
+    });
+
+    let mut text = String::new();
+    let mut n = 0;
+    while text.len() < 1_400_000 {
+        text.push_str(&format!("line {n:07} of a text sent in base64\r\n"));
+        n += 1;
+    }
+    let mut base64_text = crlf(&format!(
+        "{}Content-Transfer-Encoding: base64\n\n",
+        head("base64 text", "text/plain; charset=us-ascii")
+    ));
+    base64_text.extend_from_slice(base64_lines(text.as_bytes()).as_bytes());
+    cases.push(Arriving {
+        what: "a large text body in base64",
+        raw: base64_text,
+        files: Vec::new(),
+    });
+
+    let inner = with_files(
+        "inner big",
+        &[File::base64("inner.pdf", "application/pdf", pdf.clone())],
+    );
+    let forwarded = cat(&[
+        &crlf(&format!(
+            "{}\n--fwd\n\
+             Content-Type: text/plain; charset=us-ascii\n\
+             \n\
+             See the forwarded message.\n\
+             --fwd\n\
+             Content-Type: message/rfc822\n\
+             Content-Disposition: inline\n\
+             \n",
+            head("forwarded big", "multipart/mixed; boundary=\"fwd\"")
+        )),
+        &inner,
+        b"\r\n--fwd--\r\n",
+    ]);
+    cases.push(Arriving {
+        what: "a forwarded message holding a large attachment",
+        raw: forwarded,
+        files: vec![inner],
+    });
+
+    // One byte outside the alphabet, deep in the run: the part is not base64, and is saved
+    // as it stands (its last line break belongs to the boundary).
+    let mut broken = base64_lines(&pdf).into_bytes();
+    broken[78 * 10_000 + 30] = b'*';
+    let broken = String::from_utf8(broken).unwrap_or_default();
+    let as_it_stands = broken.as_bytes()[..broken.len() - 2].to_vec();
+    cases.push(Arriving {
+        what: "a stray byte deep in a large attachment",
+        raw: with_files(
+            "stray byte",
+            &[File {
+                header_name: "stray.bin".into(),
+                content_type: "application/octet-stream",
+                encoding: "base64",
+                bytes: Vec::new(),
+                encoded: Some(broken),
+            }],
+        ),
+        files: vec![as_it_stands],
+    });
+
+    // Cut after 20,000 whole lines: no closing boundary, no end.
+    let mut cut = with_files(
+        "cut short",
+        &[File::base64(
+            "cut.bin",
+            "application/octet-stream",
+            pdf.clone(),
+        )],
+    );
+    let body = cut
+        .windows(4)
+        .rposition(|w| w == b"\r\n\r\n")
+        .map_or(0, |at| at + 4);
+    cut.truncate(body + 78 * 20_000);
+    cases.push(Arriving {
+        what: "a message cut short inside a large attachment",
+        raw: cut,
+        files: vec![pdf[..57 * 20_000].to_vec()],
+    });
+    cases
+}
+
 // ---- the big one -----------------------------------------------------------------------------
 
 /// A 15 MB message with a 10 MB attachment, built once: `(message, attachment bytes)`.
