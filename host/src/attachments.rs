@@ -700,12 +700,13 @@ impl SinkFile {
         }
     }
 
-    /// Up to `length` bytes of the file from `offset`.
+    /// Up to `length` bytes of the file from `offset`, at most
+    /// [`READ_BACK_MAX`].
     fn read(&self, offset: u64, length: u32) -> Result<Vec<u8>, wit::SinkError> {
         let Some(file) = &self.file else {
             return Err(self.finished_already());
         };
-        let mut bytes = vec![0; length as usize];
+        let mut bytes = vec![0; (length as usize).min(READ_BACK_MAX)];
         let mut filled = 0;
         while filled < bytes.len() {
             match read_at(file, &mut bytes[filled..], offset + filled as u64) {
@@ -745,8 +746,12 @@ impl SinkFile {
     }
 }
 
-/// Reads at `offset` without moving the file's position (appends go on at
-/// its end).
+/// The most one `read` hands back: the guest asks again for the rest, and
+/// the host never allocates what a guest merely asks for.
+const READ_BACK_MAX: usize = 1024 * 1024;
+
+/// Reads at `offset`, leaving the file's position at its end, where the
+/// next write appends.
 #[cfg(unix)]
 fn read_at(file: &File, bytes: &mut [u8], offset: u64) -> io::Result<usize> {
     use cap_std::fs::FileExt;
@@ -756,7 +761,12 @@ fn read_at(file: &File, bytes: &mut [u8], offset: u64) -> io::Result<usize> {
 #[cfg(windows)]
 fn read_at(file: &File, bytes: &mut [u8], offset: u64) -> io::Result<usize> {
     use cap_std::fs::FileExt;
-    file.seek_read(bytes, offset)
+    use std::io::Seek as _;
+    let read = file.seek_read(bytes, offset)?;
+    // Windows' positioned read moves the position too.
+    let mut file = file;
+    file.seek(io::SeekFrom::End(0))?;
+    Ok(read)
 }
 
 impl wit::HostFile for SinkView<'_> {
@@ -793,6 +803,8 @@ impl wit::HostFile for SinkView<'_> {
         offset: u64,
         length: u32,
     ) -> wasmtime::Result<Result<Vec<u8>, wit::SinkError>> {
+        // On this thread, unlike `write`: a read is rare (a large part that
+        // was no attachment), at most `READ_BACK_MAX`, of bytes just written.
         Ok(self.table.get(&file)?.read(offset, length))
     }
 

@@ -588,7 +588,9 @@ fn route(
     };
     let mut fetched = Fetched::from_items(seq.get(), items);
     if let Some(spiller) = spiller {
-        let taken = spiller.borrow_mut().take(fetched.bytes.as_deref().unwrap_or_default());
+        let taken = spiller
+            .borrow_mut()
+            .claim(fetched.bytes.as_deref().unwrap_or_default());
         fetched.spilled = taken;
     }
     if let Some(earlier) = partial.remove(&fetched.seq) {

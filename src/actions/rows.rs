@@ -91,9 +91,10 @@ pub fn build(
 /// from its skeleton, when each hole lies inside a base64 attachment of its
 /// own, right after the part's first line, and the part's last lines
 /// decode: the hole's file is then the attachment but those lines, and is
-/// completed and published as its file. `None` when that cannot be shown
-/// (the parse of the skeleton might not be the message's, or a hole is in
-/// a text, a forwarded message, or an attachment otherwise encoded).
+/// taken from the store to be completed and published as its file. `None`,
+/// every file left in the store, when that cannot be shown (the parse of
+/// the skeleton might not be the message's, or a hole is in a text, a
+/// forwarded message, or an attachment otherwise encoded).
 fn spilled_row(
     fetched: &Fetched<'_>,
     skeleton: &[u8],
@@ -112,7 +113,9 @@ fn spilled_row(
     {
         return Ok(None);
     }
-    let mut files: Vec<SpilledFile> = Vec::with_capacity(spilled.holes.len());
+    // Every hole is checked before any file is taken: a message that fails
+    // at its last hole is made whole again from all of them.
+    let mut parts: Vec<(usize, Vec<u8>)> = Vec::with_capacity(spilled.holes.len());
     for hole in &spilled.holes {
         let found = message.parts.iter().enumerate().find(|(_, p)| {
             p.offset_body as usize == hole.first.start && hole.at < p.offset_end as usize
@@ -124,7 +127,7 @@ fn spilled_row(
             || part.encoding != Encoding::None
             || TransferEncoding::of(part, skeleton) != TransferEncoding::Base64
             || part.is_content_type("message", "delivery-status")
-            || files.iter().any(|f| f.part == index)
+            || parts.iter().any(|(p, _)| *p == index)
         {
             return Ok(None);
         }
@@ -138,14 +141,18 @@ fn spilled_row(
         ) {
             return Ok(None);
         }
+        parts.push((index, tail));
+    }
+    let mut files = Vec::with_capacity(parts.len());
+    for ((part, tail), hole) in parts.into_iter().zip(&spilled.holes) {
+        // Each hole has a file of its own, there until taken here.
         let Some(file) = spilled.store.take(hole.file) else {
-            return Ok(None);
+            return Err(Error::invalid(
+                "attachmentpath",
+                "a file written as its message arrived is gone",
+            ));
         };
-        files.push(SpilledFile {
-            part: index,
-            file,
-            tail,
-        });
+        files.push(SpilledFile { part, file, tail });
     }
     let header_block = header_block(skeleton);
     let mut row = start_row(fetched, header_block, spilled.len);

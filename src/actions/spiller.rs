@@ -36,18 +36,19 @@ impl Spiller {
     /// FETCH response just read) is its skeleton. Each FETCH response asks,
     /// so that what one took never passes to another; what no response
     /// claims is dropped with its files.
-    pub fn take(&mut self, body: &[u8]) -> Option<Spilled<Provisional>> {
+    pub fn claim(&mut self, body: &[u8]) -> Option<Spilled<Provisional>> {
         self.taken.take().filter(|s| s.is_skeleton(body))
     }
 }
 
 impl LiteralSink for Spiller {
     fn wants(&mut self, message: &[u8], length: usize) -> bool {
-        self.arriving = None;
-        self.taken = None;
+        // A literal refused leaves what was taken alone: it may be another
+        // item of the FETCH whose body was taken.
         if length < SPILL_AT || !is_fetch_body(message) {
             return false;
         }
+        self.taken = None;
         self.arriving = Some(Spill::new(Provisional::new(self.dir.clone())));
         true
     }
@@ -72,13 +73,11 @@ impl LiteralSink for Spiller {
 /// Whether `message` is an untagged FETCH whose last item so far is
 /// `BODY[]` announcing a literal: the whole message, as getAll asks for it.
 fn is_fetch_body(message: &[u8]) -> bool {
-    let Some(line_start) = message[..message.len().saturating_sub(1)]
+    // The announcing line: after the line end before its own.
+    let line_start = message[..message.len().saturating_sub(1)]
         .iter()
         .rposition(|&b| b == b'\n')
-        .map_or(Some(0), |at| Some(at + 1))
-    else {
-        return false;
-    };
+        .map_or(0, |at| at + 1);
     let line = &message[line_start..];
     let announced = line
         .iter()

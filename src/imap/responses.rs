@@ -54,7 +54,7 @@ pub trait LiteralSink {
     /// Whether to take the literal of `length` bytes that `message`, the
     /// message up to the literal (its announcement last), announces. A sink
     /// that says yes gets [`LiteralSink::take`] for each piece of it, then
-    /// [`LiteralSink::end`]; it forgets any literal it took before.
+    /// [`LiteralSink::end`].
     fn wants(&mut self, message: &[u8], length: usize) -> bool;
     /// The literal's next bytes.
     fn take(&mut self, bytes: &[u8]) -> Result<()>;
@@ -81,7 +81,8 @@ pub struct Decoder {
 /// The most a server may send, checked as bytes arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// One whole message: its lines and its literals.
+    /// One whole message: its lines and its literals, those a
+    /// [`LiteralSink`] took as they arrived included.
     pub message: usize,
     /// One line of a message, outside literals. A line has no length field,
     /// so without this a server could send one that never ends.
@@ -114,6 +115,10 @@ pub struct Scan {
     /// Where the literal that ends at `line` begins, while its bytes are
     /// still arriving.
     literal: usize,
+    /// Bytes of the message that a [`LiteralSink`] took and the buffer
+    /// never held (what its literals were longer than their stand-ins):
+    /// they count against the message limit all the same.
+    spilled: usize,
 }
 
 impl Scan {
@@ -134,17 +139,22 @@ impl Scan {
         (have < self.line && self.literal > 0).then_some(self.literal..self.line)
     }
 
-    /// The scan of a message whose bytes up to `end` are framed, the last
-    /// of them a literal's.
-    fn past_literal(end: usize) -> Self {
+    /// This scan once a literal, taken by a sink, stands in the buffer up
+    /// to `end`, `spilled` bytes shorter than it was.
+    fn past_literal(self, end: usize, spilled: usize) -> Self {
         Self {
             line: end,
             searched: end,
             literal: 0,
+            spilled: self.spilled.saturating_add(spilled),
         }
     }
 
     fn resume(&mut self, bytes: &[u8], limits: Limits) -> Frame {
+        let limits = Limits {
+            message: limits.message.saturating_sub(self.spilled),
+            ..limits
+        };
         let (mut at, mut from) = (self.line, self.searched.max(self.line));
         if bytes.len() < at {
             // Still inside a literal.
@@ -492,7 +502,8 @@ impl Decoder {
         let start = self.buffer.len();
         self.buffer.extend_from_slice(&stand_in);
         self.buffer.extend_from_slice(&after);
-        self.scan = Scan::past_literal(start + stand_in.len());
+        let shorter = literal.len().saturating_sub(stand_in.len());
+        self.scan = self.scan.past_literal(start + stand_in.len(), shorter);
         Ok(())
     }
 
@@ -667,6 +678,32 @@ mod tests {
             frame(b"* 1 FETCH (BODY[] {900}\r\n", 1000),
             Frame::Incomplete(925)
         );
+    }
+
+    #[test]
+    fn what_a_sink_took_counts_against_the_message_limit() {
+        let limits = Limits {
+            message: 1000,
+            line: 1000,
+        };
+        // A literal of 900 taken by a sink, 50 bytes standing in for it: a
+        // second literal of 100 ends the message past the limit.
+        let first = b"* 1 FETCH (BODY[] {50}\r\n";
+        let mut message = first.to_vec();
+        message.extend_from_slice(&[b'a'; 50]);
+        let end = message.len();
+        message.extend_from_slice(b" BODY[1] {100}\r\n");
+        let mut scan = Scan::default().past_literal(end, 850);
+        assert_eq!(scan.frame(&message, limits), Frame::TooLong);
+        // Within it, framing goes on past the stand-in.
+        let mut scan = Scan::default().past_literal(end, 700);
+        let at = message.len() + 100;
+        assert_eq!(scan.frame(&message, limits), Frame::Incomplete(at));
+        message.extend_from_slice(&[b'b'; 100]);
+        message.extend_from_slice(b")\r\n");
+        assert_eq!(scan.frame(&message, limits), Frame::Complete(message.len()));
+        // A complete message leaves nothing of it to the next.
+        assert_eq!(scan, Scan::default());
     }
 
     #[test]

@@ -240,8 +240,12 @@ fn through_skeleton<'x>(
 
 /// Whether `message`, the parse of a skeleton, is the parse of the whole
 /// message too, given that runs of lines were left out of it at `cuts`
-/// (offsets in the skeleton) by the rules of [`cuts`]: see the module docs.
-/// Also for lines left out as they arrived (`message::spill`).
+/// (offsets in the skeleton). The argument of the module docs asks of each
+/// run only this much, which [`cuts`] gives and so do the runs left out as
+/// a message arrives (`message::spill`): whole lines (a line end before
+/// it, its last byte a line end), no `-` in it, after a blank line and one
+/// more line, and a kept byte after it that is not `-`. The rest is checked
+/// here on the parse.
 pub fn lines_left_out_safely(message: &Message<'_>, cuts: impl IntoIterator<Item = usize>) -> bool {
     // The first part is the message's own, not a nested message mail-parser
     // recovered as the whole.

@@ -31,14 +31,20 @@ use std::ops::Range;
 
 /// The shortest run of lines worth leaving out: below it, a file and its
 /// bookkeeping cost more than holding the lines. Also how many bytes of a
-/// run are held before they are decoded, which bounds the skeleton.
+/// run are held before they are decoded (besides the last read's), which
+/// bounds what a run adds to the skeleton.
 pub const RUN_MIN: usize = 64 * 1024;
 
 /// The widest base64 line a hole takes (RFC 2045 §6.8 says 76).
 const WIDTH_MAX: usize = 1024;
 
-/// Symbols decoded in one call, at most.
-const BATCH: usize = 16 * 1024;
+/// Symbols decoded in one call, at most: a read's worth of lines is one
+/// decode and one write into the file (each write crosses into the host).
+const BATCH: usize = 256 * 1024;
+
+/// The most holes one message gets, each an open file in the host until its
+/// row is built; a message of more long runs keeps the rest of them.
+const HOLES_MAX: usize = 64;
 
 /// Where the decoded bytes of holes go: provisional files the caller may
 /// later publish, read back, or drop.
@@ -294,39 +300,9 @@ impl<S: Store> Spill<S> {
             return;
         };
         let first = first.clone();
-        let hole = match hole {
-            Some(hole) => hole,
-            None => {
-                // The file starts with the first line's bytes.
-                let symbols = &self.skeleton[first.start..first.end - 2];
-                self.decoded.clear();
-                if !decode_exact(symbols, &mut self.decoded) {
-                    self.state = State::Closed;
-                    return;
-                }
-                let Ok(file) = self.store.begin() else {
-                    self.failed = true;
-                    self.state = State::Closed;
-                    return;
-                };
-                if self.store.write(file, &self.decoded).is_err() {
-                    self.failed = true;
-                    self.state = State::Closed;
-                    return;
-                }
-                self.holes.push(Hole {
-                    at: from,
-                    len: 0,
-                    width,
-                    first,
-                    file,
-                    first_decoded: self.decoded.len(),
-                });
-                self.holes.len() - 1
-            }
-        };
         let stride = width + 2;
         let per_batch = (BATCH / width).max(1) * stride;
+        let mut hole = hole;
         let mut done = from;
         let mut broken = false;
         while done < end {
@@ -336,16 +312,46 @@ impl<S: Store> Spill<S> {
                 self.symbols.extend_from_slice(&line[..width]);
             }
             self.decoded.clear();
+            // A run's file starts with its first line's bytes, and is
+            // started only once a batch of its lines has decoded.
+            if hole.is_none()
+                && !decode_exact(
+                    &self.skeleton[first.start..first.end - 2],
+                    &mut self.decoded,
+                )
+            {
+                broken = true;
+                break;
+            }
+            let first_decoded = self.decoded.len();
             if !decode_exact(&self.symbols, &mut self.decoded) {
                 broken = true;
                 break;
             }
-            if self
-                .store
-                .write(self.holes[hole].file, &self.decoded)
-                .is_err()
-            {
-                // What the file holds past the hole is never read.
+            let file = match hole {
+                Some(hole) => self.holes[hole].file,
+                None => match self.begin_hole() {
+                    Some(file) => {
+                        self.holes.push(Hole {
+                            at: from,
+                            len: 0,
+                            width,
+                            first: first.clone(),
+                            file,
+                            first_decoded,
+                        });
+                        hole = Some(self.holes.len() - 1);
+                        file
+                    }
+                    None => {
+                        broken = true;
+                        break;
+                    }
+                },
+            };
+            if self.store.write(file, &self.decoded).is_err() {
+                // What the file holds past the hole is never read; a file
+                // that holds less than its first line is no attachment.
                 self.failed = true;
                 broken = true;
                 break;
@@ -353,15 +359,28 @@ impl<S: Store> Spill<S> {
             done = batch.end;
         }
         let moved = done - from;
-        self.holes[hole].len += moved;
+        if let Some(hole) = hole {
+            self.holes[hole].len += moved;
+        }
         self.skeleton.drain(from..done);
         self.line -= moved;
         self.slow_until = self.slow_until.saturating_sub(moved);
         if broken {
             self.state = State::Closed;
         } else if let State::Run { hole: h, .. } = &mut self.state {
-            *h = Some(hole);
+            *h = hole;
         }
+    }
+
+    /// Starts a hole's file, unless the store failed before or the message
+    /// has as many holes as it may.
+    fn begin_hole(&mut self) -> Option<usize> {
+        if self.failed || self.holes.len() >= HOLES_MAX {
+            return None;
+        }
+        let file = self.store.begin().ok();
+        self.failed |= file.is_none();
+        file
     }
 }
 
@@ -626,6 +645,34 @@ Content-Transfer-Encoding: base64\r\n\r\n"
         assert_ne!(spilled.spilled.holes[0].file, spilled.spilled.holes[1].file);
         assert_eq!(spilled.spilled.holes[1].width, 64);
         assert_eq!(spilled.materialize(), message);
+    }
+
+    #[test]
+    fn a_message_gets_at_most_its_number_of_holes_and_no_file_for_a_bad_run() {
+        let mut message =
+            b"Subject: many\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n".to_vec();
+        for i in 0..HOLES_MAX + 6 {
+            message.extend_from_slice(b"--b\r\nContent-Type: application/octet-stream\r\n\r\n");
+            message.extend_from_slice(&encoded(&content(70_000 + i), 76));
+        }
+        message.extend_from_slice(b"--b--\r\n");
+        let mut taken = spill_in(&message, 256 * 1024);
+        assert_eq!(taken.spilled.holes.len(), HOLES_MAX);
+        assert_eq!(taken.spilled.store.0.len(), HOLES_MAX);
+        assert_eq!(taken.materialize(), message);
+
+        // A run whose first batch does not decode starts no file.
+        let mut bad = attachment_message(&content(100_000), 76);
+        let body = bad.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let first = body + 4 + 78 * 30 + 5;
+        bad[first] = b'!';
+        let taken = spill_in(&bad, 1 << 20);
+        assert!(taken.spilled.holes.is_empty());
+        assert!(
+            taken.spilled.store.0.is_empty(),
+            "no file for a run that never decoded"
+        );
+        assert_eq!(taken.skeleton, bad);
     }
 
     #[test]

@@ -1087,6 +1087,25 @@ pub fn arriving() -> Vec<Arriving> {
         files: vec![inner],
     });
 
+    // A part read from the skeleton, then one that is not: the message is made whole again
+    // from both files.
+    let mut then_text = with_files(
+        "attachment then text",
+        &[File::base64("first.pdf", "application/pdf", pdf.clone())],
+    );
+    then_text.truncate(then_text.len() - b"--files--\r\n".len());
+    then_text.extend_from_slice(
+        b"--files\r\nContent-Type: text/plain; charset=us-ascii\r\n\
+          Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"notes.txt\"\r\n\r\n",
+    );
+    then_text.extend_from_slice(base64_lines(text.as_bytes()).as_bytes());
+    then_text.extend_from_slice(b"--files--\r\n");
+    cases.push(Arriving {
+        what: "a large attachment, then a large base64 text attached",
+        raw: then_text,
+        files: vec![pdf.clone(), text.as_bytes().to_vec()],
+    });
+
     // One byte outside the alphabet, deep in the run: the part is not base64, and is saved
     // as it stands (its last line break belongs to the boundary).
     let mut broken = base64_lines(&pdf).into_bytes();
