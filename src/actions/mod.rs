@@ -5,8 +5,9 @@
 //! renameFolder; [`selection`] opens a folder and resolves which messages an
 //! action touches, with [`search`] turning `<cfimapfilter>`s into search
 //! keys; [`changes`] are markRead, delete and moveMail; [`fetch`] reads
-//! (getHeaderOnly, getAll), [`rows`] makes each message the tag's row and
-//! [`tag_json`] writes rows as the tag's JSON lines.
+//! (getHeaderOnly, getAll), with [`spiller`] taking a large message apart
+//! as it arrives when attachments are saved, [`rows`] makes each message
+//! the tag's row and [`tag_json`] writes rows as the tag's JSON lines.
 
 pub mod changes;
 pub mod fetch;

@@ -2,9 +2,11 @@
 //! that arrived, without IMAP.
 //!
 //! [`parsers`] are mail-parser as cfimap configures it, [`elision`] parses a
-//! large message without reading its every byte, [`transfer_encoding`],
-//! [`encoded_words`] and [`parameters`] undo what MIME encodes, and
-//! [`attachments`] names parts and writes them through the host's sink.
+//! large message without reading its every byte, [`spill`] takes one apart
+//! as it arrives (its long base64 runs decoded into files),
+//! [`transfer_encoding`], [`encoded_words`] and [`parameters`] undo what
+//! MIME encodes, and [`attachments`] names parts and writes them through
+//! the host's sink.
 //! This layer imports neither [`crate::imap`] nor [`crate::actions`].
 
 pub mod attachments;

@@ -10,11 +10,13 @@
 //! What a run left out is a [`Hole`]: where it was, how many bytes, and
 //! where its decoded bytes are.
 //!
-//! The lines left out obey the rules of [`crate::message::elision`]'s line
-//! cuts, so that the skeleton parses as the whole message does: a hole is a
-//! run of whole lines with no `-` in it, after the first blank line of its
-//! dash-free stretch and one more line (the part's first body line, kept),
-//! and before a kept line of the same stretch (the run's last line). Each
+//! The lines left out meet what the skeleton's argument asks of a run
+//! ([`crate::message::elision::lines_left_out_safely`]), so that the
+//! skeleton parses as the whole message does once its parse is checked: a
+//! hole is a run of whole lines with no `-` in it, after the first blank
+//! line of its dash-free stretch and one more line (the part's first body
+//! line, kept), and before a kept line of the same stretch (the run's last
+//! line). Each
 //! line is exactly `width` base64 symbols of the standard alphabet, no `=`,
 //! then CRLF, with `width` a multiple of four: such a line and its three
 //! bytes per four symbols are one-to-one, so a hole's lines can always be
