@@ -373,7 +373,7 @@ const PROVISIONAL_NAME: &str = "cfimap-arriving.part";
 #[derive(Debug)]
 pub struct Provisional {
     dir: String,
-    files: Vec<Option<sink::File>>,
+    files: Vec<Option<SinkWriter>>,
 }
 
 impl Provisional {
@@ -387,13 +387,16 @@ impl Provisional {
 
     /// Takes file `file` out of the store, to be completed.
     pub fn take(&mut self, file: usize) -> Option<sink::File> {
-        self.files.get_mut(file).and_then(Option::take)
+        self.files
+            .get_mut(file)
+            .and_then(Option::take)
+            .map(|writer| writer.0)
     }
 
-    fn file(&self, file: usize) -> io::Result<&sink::File> {
+    fn file(&mut self, file: usize) -> io::Result<&mut SinkWriter> {
         self.files
-            .get(file)
-            .and_then(Option::as_ref)
+            .get_mut(file)
+            .and_then(Option::as_mut)
             .ok_or_else(|| io::Error::other("the spilled file is gone"))
     }
 }
@@ -404,24 +407,16 @@ impl crate::message::spill::Store for Provisional {
         // never published.
         let file = sink::create(&self.dir, PROVISIONAL_NAME, true)
             .map_err(|e| io::Error::other(sink_text(&e)))?;
-        self.files.push(Some(file));
+        self.files.push(Some(SinkWriter(file)));
         Ok(self.files.len() - 1)
     }
 
     fn write(&mut self, file: usize, bytes: &[u8]) -> io::Result<()> {
-        let mut rest = bytes;
-        let file = self.file(file)?;
-        while !rest.is_empty() {
-            let n = rest.len().min(WRITE_CHUNK);
-            file.write(&rest[..n])
-                .map_err(|e| io::Error::other(sink_text(&e)))?;
-            rest = &rest[n..];
-        }
-        Ok(())
+        io::Write::write_all(self.file(file)?, bytes)
     }
 
     fn read(&mut self, file: usize, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        let file = self.file(file)?;
+        let file = &self.file(file)?.0;
         let mut out = Vec::with_capacity(len);
         while out.len() < len {
             let want = u32::try_from((len - out.len()).min(WRITE_CHUNK)).unwrap_or(u32::MAX);
@@ -443,6 +438,7 @@ impl crate::message::spill::Store for Provisional {
 const WRITE_CHUNK: usize = 256 * 1024;
 
 /// A sink file written at most [`WRITE_CHUNK`] bytes per call.
+#[derive(Debug)]
 struct SinkWriter(sink::File);
 
 impl io::Write for SinkWriter {

@@ -960,6 +960,24 @@ fn big_attachment(len: usize) -> (String, Vec<u8>) {
     (message, data)
 }
 
+/// getAll against `script`, saving attachments into a fresh directory, expected to end with
+/// `exit`: the run and the directory.
+fn saving_get_all(script: Script, exit: i32) -> (CliOutput, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, _) = Case::new(script, "getAll", exit)
+        .args(&["--attachmentpath", dir.path().to_str().unwrap()])
+        .run();
+    (out, dir)
+}
+
+/// The names in `dir`.
+fn files_in(dir: &tempfile::TempDir) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect()
+}
+
 #[test]
 fn a_drop_inside_a_large_message_read_as_it_arrives_leaves_no_file() {
     let (message, _) = big_attachment(3 << 20);
@@ -971,19 +989,13 @@ fn a_drop_inside_a_large_message_read_as_it_arrives_leaves_no_file() {
             &message[..cut]
         ))
         .close();
-    let dir = tempfile::tempdir().unwrap();
-    let (out, _) = Case::new(script, "getAll", 3)
-        .args(&["--attachmentpath", dir.path().to_str().unwrap()])
-        .run();
+    let (out, dir) = saving_get_all(script, 3);
     assert_eq!(
         out.stdout.trim(),
         "",
         "no row from a message cut off\n{out}"
     );
-    let left: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let left = files_in(&dir);
     assert!(
         left.is_empty(),
         "the file started as it arrived is gone: {left:?}"
@@ -1001,10 +1013,8 @@ fn items_after_a_large_literal_read_as_it_arrives_are_read_too() {
             message.len()
         ))
         .tagged("OK Fetch completed.");
-    let dir = tempfile::tempdir().unwrap();
-    let (out, _) = Case::new(script.logout(), "getAll", 0)
-        .args(&["--attachmentpath", dir.path().to_str().unwrap()])
-        .run();
+    // The directory lives as long as the files are read.
+    let (out, _dir) = saving_get_all(script.logout(), 0);
     let rows = out.rows();
     assert_eq!(rows.len(), 1, "{out}");
     let row = &rows[0];
@@ -1044,10 +1054,7 @@ fn a_second_body_after_a_large_one_read_as_it_arrives_is_the_message() {
             small.len()
         ))
         .tagged("OK Fetch completed.");
-    let dir = tempfile::tempdir().unwrap();
-    let (out, _) = Case::new(script.logout(), "getAll", 0)
-        .args(&["--attachmentpath", dir.path().to_str().unwrap()])
-        .run();
+    let (out, dir) = saving_get_all(script.logout(), 0);
     let rows = out.rows();
     assert_eq!(rows.len(), 1, "{out}");
     assert_eq!(
@@ -1055,10 +1062,7 @@ fn a_second_body_after_a_large_one_read_as_it_arrives_is_the_message() {
         Some("the second"),
         "{out}"
     );
-    let left: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let left = files_in(&dir);
     assert!(left.is_empty(), "nothing of the first is saved: {left:?}");
 }
 

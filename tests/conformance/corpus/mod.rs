@@ -560,6 +560,11 @@ pub fn inner_message() -> Vec<u8> {
 
 /// A message forwarding [`inner_message`] as a message/rfc822 part.
 pub fn forwarded() -> Vec<u8> {
+    forwarding("forwarded", &inner_message())
+}
+
+/// A message of `subject` forwarding `inner` as a message/rfc822 part, after a short text.
+fn forwarding(subject: &str, inner: &[u8]) -> Vec<u8> {
     cat(&[
         &crlf(&format!(
             "{}\n--fwd\n\
@@ -570,9 +575,9 @@ pub fn forwarded() -> Vec<u8> {
              Content-Type: message/rfc822\n\
              Content-Disposition: inline\n\
              \n",
-            head("forwarded", "multipart/mixed; boundary=\"fwd\"")
+            head(subject, "multipart/mixed; boundary=\"fwd\"")
         )),
-        &inner_message(),
+        inner,
         b"\r\n--fwd--\r\n",
     ])
 }
@@ -1066,21 +1071,7 @@ pub fn arriving() -> Vec<Arriving> {
         "inner big",
         &[File::base64("inner.pdf", "application/pdf", pdf.clone())],
     );
-    let forwarded = cat(&[
-        &crlf(&format!(
-            "{}\n--fwd\n\
-             Content-Type: text/plain; charset=us-ascii\n\
-             \n\
-             See the forwarded message.\n\
-             --fwd\n\
-             Content-Type: message/rfc822\n\
-             Content-Disposition: inline\n\
-             \n",
-            head("forwarded big", "multipart/mixed; boundary=\"fwd\"")
-        )),
-        &inner,
-        b"\r\n--fwd--\r\n",
-    ]);
+    let forwarded = forwarding("forwarded big", &inner);
     cases.push(Arriving {
         what: "a forwarded message holding a large attachment",
         raw: forwarded,
